@@ -1,0 +1,110 @@
+# spilo-agent - one plain GNU make file. `make` builds build/spilo-agent; `make test` installs what
+# is missing (Debian 12 packages, as root) and runs every test; `make demo` runs the agent locally.
+
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.0.0-dev)
+BUILD     ?= build
+CC        ?= cc
+PKGS      := libuv libpq libcurl inih jansson
+FIXTURES  ?= $(abspath ../shared/fixtures)
+SANITIZE  ?=
+
+# Debian packages: build, runtime libraries and test tools. `make deps` installs what is missing.
+DEB_BUILD := build-essential pkg-config libuv1-dev libpq-dev libcurl4-openssl-dev libinih-dev \
+             libjansson-dev libhttp-parser-dev libcmocka-dev
+DEB_TEST  := curl jq prometheus postgresql-15 valgrind clang-14 libclang-rt-14-dev python3 \
+             procps iproute2
+DEB_ALL   := $(DEB_BUILD) $(DEB_TEST)
+
+WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wvla \
+             -Wno-format-nonliteral
+CFLAGS    ?= -O2 -g
+ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SANITIZE) -Iinclude -MMD -MP \
+             -DAGENT_VERSION='"$(VERSION)"' -D_GNU_SOURCE \
+             $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -I$(shell pg_config --includedir 2>/dev/null)
+LDLIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lm
+ALL_LDFLAGS = $(LDFLAGS) $(SANITIZE)
+
+SRCS      := $(sort $(wildcard agent/*.c))
+LIB_SRCS  := $(filter-out agent/main.c,$(SRCS))
+LIB_OBJS  := $(LIB_SRCS:agent/%.c=$(BUILD)/obj/%.o)
+TEST_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+TESTS     := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+.PHONY: all deps check-deps test unit asan integration demo clean format format-check docs-check fuzz
+all: $(BUILD)/spilo-agent
+
+$(BUILD)/obj/%.o: agent/%.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libagent.a: $(LIB_OBJS)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/spilo-agent: $(BUILD)/obj/main.o $(BUILD)/libagent.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/harness.h $(BUILD)/libagent.a
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  TEST-CC $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit -DFIXTURES_DIR='"$(FIXTURES)"' -o $@ $< \
+	    $(BUILD)/libagent.a $(ALL_LDFLAGS) $(LDLIBS) -lcmocka
+
+-include $(LIB_OBJS:.o=.d) $(BUILD)/obj/main.d
+
+# ---- set-up ---------------------------------------------------------------------------------
+# Installs the Debian packages that are not there yet (needs root and apt-get).
+deps:
+	@missing=$$(for p in $(DEB_ALL); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+	    grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    echo "installing Debian packages:" $$missing; \
+	    if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root to install: $$missing" >&2; exit 1; fi; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+check-deps:
+	@$(MAKE) --no-print-directory deps
+
+# ---- tests ----------------------------------------------------------------------------------
+unit: $(TESTS)
+	@tests/run-unit.sh $(TESTS)
+
+asan:
+	$(Q)$(MAKE) --no-print-directory BUILD=build-asan CC=clang-14 CFLAGS='-O1 -g -fno-omit-frame-pointer' \
+	    SANITIZE='-fsanitize=address,undefined -fno-sanitize-recover=all' unit
+
+integration: $(BUILD)/spilo-agent
+	@tests/integration/run.sh $(BUILD)/spilo-agent
+
+docs-check:
+	@tests/docs-check.sh $(BUILD)/spilo-agent
+
+test: check-deps
+	$(Q)$(MAKE) --no-print-directory -j2 all $(TESTS)
+	$(Q)$(MAKE) --no-print-directory format-check
+	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory asan
+	$(Q)$(MAKE) --no-print-directory docs-check
+	$(Q)$(MAKE) --no-print-directory integration
+
+demo: check-deps all
+	@tests/demo.sh $(BUILD)/spilo-agent
+
+format:
+	clang-format -i agent/*.c include/*.h tests/unit/*.c tests/unit/*.h
+
+format-check:
+	@out=$$(clang-format --dry-run agent/*.c include/*.h tests/unit/*.c tests/unit/*.h 2>&1); \
+	if [ -n "$$out" ]; then echo "$$out" | head -40; echo "format-check: run 'make format'" >&2; exit 1; fi; \
+	echo "format-check: ok"
+
+clean:
+	rm -rf build build-asan build-fuzz

@@ -1,0 +1,302 @@
+/* check.c - owns the per-check timers, single-flight state and deadlines, and the hand-off of
+ * results to status.c. It does not know what any check verifies. Only the loop thread touches
+ * this state; worker threads get the run's immutable config and hand a result back in
+ * after_work. */
+#include "check.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "status.h"
+#include "util.h"
+
+struct worker_job {
+    uv_work_t req;
+    struct check_run *run;
+    check_work_fn fn;
+    struct check_result res;
+};
+
+struct check {
+    struct checks *owner;
+    const struct check_def *def;
+    uv_timer_t tick;
+    uv_timer_t deadline;
+    bool running;
+    bool ran;
+    struct check_run *run;
+    struct worker_job *job;
+    uint64_t started_ns;
+};
+
+struct checks {
+    uv_loop_t *loop;
+    struct config *cfg;
+    int64_t now_override_s;
+    bool stopping;
+    int open_handles;
+    unsigned int seed;
+    size_t n;
+    struct check checks[STATUS_MAX_CHECKS];
+};
+
+const struct check_def *check_def_find(const char *name)
+{
+    for (size_t i = 0; i < check_defs_count; i++) {
+        if (strcmp(check_defs[i]->name, name) == 0)
+            return check_defs[i];
+    }
+    return NULL;
+}
+
+static uint64_t jittered(struct checks *cs, uint64_t interval_ms)
+{
+    uint64_t span = interval_ms / 10;
+
+    if (span == 0)
+        return interval_ms;
+    return interval_ms - span / 2 + (uint64_t)rand_r(&cs->seed) % (span + 1);
+}
+
+static void check_deadline_cb(uv_timer_t *t)
+{
+    struct check *c = t->data;
+    struct check_run *run = c->run;
+    struct check_result res;
+    uint64_t took_ms;
+
+    if (!run || run->abandoned)
+        return;
+    took_ms = (uv_hrtime() - c->started_ns) / 1000000;
+    check_result_init(&res);
+    check_result_set(&res, VERDICT_UNKNOWN,
+                     "the %s check did not finish within %llus ([agent] check_timeout); the "
+                     "last attempt is still being cancelled, see the agent log",
+                     c->def->name, (unsigned long long)(run->cfg->check_timeout_ms / 1000));
+    status_publish(c->def->name, &res, run->now_s, took_ms);
+    check_result_cleanup(&res);
+    log_warn("check", "check=%s deadline passed after %llums", c->def->name,
+             (unsigned long long)took_ms);
+    run->abandoned = true;
+    c->ran = true;
+    run->cancelled = true;
+    if (c->job)
+        (void)uv_cancel((uv_req_t *)&c->job->req);
+    else if (c->def->cancel)
+        c->def->cancel(run);
+}
+
+static void check_start(struct check *c)
+{
+    struct checks *cs = c->owner;
+    struct check_run *run;
+
+    if (cs->stopping)
+        return;
+    if (c->running) {
+        status_count_overlap(c->def->name);
+        log_warn("check", "check=%s still running, tick skipped", c->def->name);
+        return;
+    }
+    run = xcalloc(1, sizeof(*run));
+    run->loop = cs->loop;
+    run->cfg = config_ref(cs->cfg);
+    run->now_s = cs->now_override_s ? cs->now_override_s : util_now_s();
+    run->def = c->def;
+    run->check = c;
+    c->run = run;
+    c->running = true;
+    c->started_ns = uv_hrtime();
+    /* Cannot fail: the timer is initialised and not closing (we are not stopping). */
+    (void)uv_timer_start(&c->deadline, check_deadline_cb, run->cfg->check_timeout_ms, 0);
+    log_debug("check", "check=%s start", c->def->name);
+    c->def->start(run);
+}
+
+static void check_tick_cb(uv_timer_t *t)
+{
+    struct check *c = t->data;
+
+    check_start(c);
+    if (!c->owner->stopping)
+        (void)uv_timer_start(&c->tick, check_tick_cb,
+                             jittered(c->owner, c->owner->cfg->interval_ms), 0);
+}
+
+void check_run_done(struct check_run *run, struct check_result *res)
+{
+    struct check *c = run->check;
+    uint64_t took_ms = (uv_hrtime() - c->started_ns) / 1000000;
+
+    if (!run->abandoned) {
+        int64_t at = c->owner->now_override_s ? c->owner->now_override_s : util_now_s();
+
+        if (!uv_is_closing((uv_handle_t *)&c->deadline))
+            (void)uv_timer_stop(&c->deadline);
+        log_debug("check", "check=%s status=%s duration_ms=%llu", c->def->name,
+                  verdict_name(res->status), (unsigned long long)took_ms);
+        status_publish(c->def->name, res, at, took_ms);
+    } else {
+        log_info("check", "check=%s late result dropped after %llums", c->def->name,
+                 (unsigned long long)took_ms);
+    }
+    check_result_cleanup(res);
+    c->running = false;
+    c->ran = true;
+    c->run = NULL;
+    config_unref(run->cfg);
+    free(run);
+}
+
+static void worker_work_cb(uv_work_t *req)
+{
+    struct worker_job *job = req->data;
+
+    job->fn(job->run->cfg, job->run->now_s, &job->res);
+}
+
+static void worker_after_cb(uv_work_t *req, int status)
+{
+    struct worker_job *job = req->data;
+    struct check_run *run = job->run;
+
+    run->check->job = NULL;
+    if (status == UV_ECANCELED)
+        check_result_set(&job->res, VERDICT_UNKNOWN, "the %s check was cancelled before it ran",
+                         run->def->name);
+    check_run_done(run, &job->res);
+    free(job);
+}
+
+void check_run_in_worker(struct check_run *run, check_work_fn fn)
+{
+    struct worker_job *job = xcalloc(1, sizeof(*job));
+    int rc;
+
+    job->run = run;
+    job->fn = fn;
+    job->req.data = job;
+    check_result_init(&job->res);
+    rc = uv_queue_work(run->loop, &job->req, worker_work_cb, worker_after_cb);
+    if (rc < 0) {
+        check_result_set(&job->res, VERDICT_UNKNOWN, "could not queue the %s check: %s",
+                         run->def->name, uv_strerror(rc));
+        check_run_done(run, &job->res);
+        free(job);
+        return;
+    }
+    run->check->job = job;
+}
+
+struct checks *checks_new(uv_loop_t *loop, struct config *cfg, const char *const *only,
+                          size_t n_only, int64_t now_override_s)
+{
+    struct checks *cs = xcalloc(1, sizeof(*cs));
+    const char *names[STATUS_MAX_CHECKS];
+
+    cs->loop = loop;
+    cs->cfg = config_ref(cfg);
+    cs->now_override_s = now_override_s;
+    cs->seed = (unsigned int)uv_hrtime();
+    for (size_t i = 0; i < check_defs_count && cs->n < STATUS_MAX_CHECKS; i++) {
+        const struct check_def *d = check_defs[i];
+        bool wanted = !only;
+
+        for (size_t j = 0; only && j < n_only; j++)
+            wanted = wanted || strcmp(only[j], d->name) == 0;
+        if (!wanted)
+            continue;
+        struct check *c = &cs->checks[cs->n];
+
+        c->owner = cs;
+        c->def = d;
+        uv_timer_init(loop, &c->tick);
+        uv_timer_init(loop, &c->deadline);
+        c->tick.data = c;
+        c->deadline.data = c;
+        cs->open_handles += 2;
+        names[cs->n++] = d->name;
+    }
+    status_init(names, cs->n, util_now_s());
+    return cs;
+}
+
+void checks_start_timers(struct checks *cs)
+{
+    for (size_t i = 0; i < cs->n; i++) {
+        /* Stagger the first runs so that start-up does not open every connection at once. */
+        (void)uv_timer_start(&cs->checks[i].tick, check_tick_cb, 1 + 50 * i, 0);
+    }
+}
+
+void checks_run_once(struct checks *cs)
+{
+    for (size_t i = 0; i < cs->n; i++)
+        check_start(&cs->checks[i]);
+}
+
+bool checks_all_done(const struct checks *cs)
+{
+    for (size_t i = 0; i < cs->n; i++) {
+        if (cs->checks[i].running || !cs->checks[i].ran)
+            return false;
+    }
+    return true;
+}
+
+void checks_set_config(struct checks *cs, struct config *cfg)
+{
+    config_unref(cs->cfg);
+    cs->cfg = config_ref(cfg);
+    for (size_t i = 0; i < cs->n && !cs->stopping; i++) {
+        struct check *c = &cs->checks[i];
+
+        if (uv_is_active((uv_handle_t *)&c->tick))
+            (void)uv_timer_start(&c->tick, check_tick_cb, jittered(cs, cfg->interval_ms), 0);
+    }
+}
+
+static void check_handle_closed_cb(uv_handle_t *h)
+{
+    struct check *c = h->data;
+
+    c->owner->open_handles--;
+}
+
+void checks_stop(struct checks *cs)
+{
+    if (cs->stopping)
+        return;
+    cs->stopping = true;
+    for (size_t i = 0; i < cs->n; i++) {
+        struct check *c = &cs->checks[i];
+
+        uv_close((uv_handle_t *)&c->tick, check_handle_closed_cb);
+        uv_close((uv_handle_t *)&c->deadline, check_handle_closed_cb);
+        if (c->running && c->run && !c->run->cancelled) {
+            c->run->cancelled = true;
+            if (c->job)
+                (void)uv_cancel((uv_req_t *)&c->job->req);
+            else if (c->def->cancel)
+                c->def->cancel(c->run);
+        }
+    }
+}
+
+bool checks_closed(const struct checks *cs)
+{
+    for (size_t i = 0; i < cs->n; i++) {
+        if (cs->checks[i].running)
+            return false;
+    }
+    return cs->open_handles == 0;
+}
+
+void checks_free(struct checks *cs)
+{
+    if (!cs)
+        return;
+    config_unref(cs->cfg);
+    free(cs);
+}

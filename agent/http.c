@@ -1,0 +1,541 @@
+/* http.c - owns the listening socket and the connections: accept, bounded read and parse with
+ * http-parser, dispatch to one handler, write, timeouts and orderly close. It knows no routes.
+ *
+ * Each connection has two handles (tcp + timer) and is freed when the second close callback has
+ * run. Requests are answered in order as http-parser completes them, so pipelined requests get
+ * their responses in order on the same stream. */
+#include "http.h"
+
+#include <http_parser.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+#include "util.h"
+
+struct http_conn;
+
+struct http_server {
+    uv_loop_t *loop;
+    uv_tcp_t listener;
+    bool listener_open;
+    bool stopping;
+    http_handler_fn handler;
+    void *arg;
+    struct http_limits limits;
+    size_t n_conns;
+    struct http_conn *conns; /* doubly linked list of open connections */
+    char read_buf[65536];    /* shared: reads are consumed synchronously in read_cb */
+    bool read_buf_busy;
+};
+
+struct http_conn {
+    struct http_server *srv;
+    struct http_conn *prev, *next;
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    int open_handles;
+    bool closing;
+    bool in_message;
+    bool close_after_write;
+    bool reading;
+    http_parser parser;
+    int error_status; /* set by a callback that stops the parser: 413, 414, 431 */
+    size_t head_bytes;
+    char url[HTTP_URL_MAX + 1];
+    size_t url_len;
+    bool header_is_auth;
+    bool in_field;
+    struct buf field;
+    struct buf auth;
+    struct buf body;
+};
+
+struct write_req {
+    uv_write_t req;
+    struct http_conn *conn;
+    char *data;
+};
+
+#define WRITE_QUEUE_HIGH (1u << 20)
+
+static http_parser_settings parser_settings;
+
+const char *http_reason(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Payload Too Large";
+    case 414:
+        return "URI Too Long";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Unknown";
+    }
+}
+
+static void conn_closed_cb(uv_handle_t *h)
+{
+    struct http_conn *c = h->data;
+
+    if (--c->open_handles > 0)
+        return;
+    buf_cleanup(&c->field);
+    buf_cleanup(&c->auth);
+    buf_cleanup(&c->body);
+    free(c);
+}
+
+static void conn_close(struct http_conn *c)
+{
+    struct http_server *srv = c->srv;
+
+    if (c->closing)
+        return;
+    c->closing = true;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    srv->n_conns--;
+    uv_close((uv_handle_t *)&c->tcp, conn_closed_cb);
+    uv_close((uv_handle_t *)&c->timer, conn_closed_cb);
+}
+
+static void conn_timeout_cb(uv_timer_t *t);
+
+static void conn_arm_timer(struct http_conn *c, uint64_t ms)
+{
+    if (!c->closing)
+        (void)uv_timer_start(&c->timer, conn_timeout_cb, ms, 0);
+}
+
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+static void conn_resume_reading(struct http_conn *c)
+{
+    if (!c->reading && !c->closing) {
+        c->reading = true;
+        (void)uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
+    }
+}
+
+static void write_cb(uv_write_t *req, int status)
+{
+    struct write_req *w = (struct write_req *)req;
+    struct http_conn *c = w->conn;
+
+    free(w->data);
+    free(w);
+    if (c->closing)
+        return;
+    if (status < 0) {
+        conn_close(c);
+        return;
+    }
+    if (c->close_after_write && uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) == 0) {
+        conn_close(c);
+        return;
+    }
+    if (!c->close_after_write &&
+        uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) < WRITE_QUEUE_HIGH)
+        conn_resume_reading(c);
+}
+
+static void conn_send(struct http_conn *c, struct http_response *resp, bool head_only)
+{
+    struct write_req *w;
+    struct buf out;
+    uv_buf_t b;
+    int rc;
+
+    if (c->closing)
+        return;
+    if (resp->body.overflow) {
+        buf_reset(&resp->body);
+        resp->status = 500;
+        resp->content_type = "text/plain; charset=utf-8";
+        buf_puts(&resp->body, "response too large\n");
+    }
+    buf_init(&out, HTTP_RESPONSE_MAX + 1024);
+    buf_printf(&out,
+               "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+               "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n%s"
+               "Connection: %s\r\n\r\n",
+               resp->status, http_reason(resp->status), resp->content_type, resp->body.len,
+               resp->extra_headers, c->close_after_write ? "close" : "keep-alive");
+    if (!head_only && resp->body.len)
+        buf_append(&out, resp->body.data, resp->body.len);
+    w = xcalloc(1, sizeof(*w));
+    w->conn = c;
+    w->data = out.data;
+    b = uv_buf_init(out.data, (unsigned int)out.len);
+    rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, write_cb);
+    if (rc < 0) {
+        free(w->data);
+        free(w);
+        conn_close(c);
+        return;
+    }
+    /* Backpressure: a client that pipelines without reading stops being read. */
+    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) >= WRITE_QUEUE_HIGH && c->reading) {
+        (void)uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = false;
+    }
+}
+
+static void send_error(struct http_conn *c, int status, const char *msg)
+{
+    struct http_response resp = {.status = status, .content_type = "text/plain; charset=utf-8"};
+
+    buf_init(&resp.body, 4096);
+    buf_puts(&resp.body, msg);
+    buf_puts(&resp.body, "\n");
+    c->close_after_write = true;
+    conn_send(c, &resp, false);
+    buf_cleanup(&resp.body);
+    if (c->reading) {
+        (void)uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = false;
+    }
+}
+
+static void conn_timeout_cb(uv_timer_t *t)
+{
+    struct http_conn *c = t->data;
+
+    if (c->in_message && uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) == 0) {
+        send_error(c, 408, "request not received in time");
+        /* write_cb closes; a client that does not read gets closed by the next timeout */
+        conn_arm_timer(c, 1000);
+        c->in_message = false;
+        return;
+    }
+    conn_close(c);
+}
+
+static int on_message_begin(http_parser *p)
+{
+    struct http_conn *c = p->data;
+
+    c->in_message = true;
+    c->head_bytes = 0;
+    c->url_len = 0;
+    c->url[0] = '\0';
+    c->header_is_auth = false;
+    c->in_field = false;
+    buf_reset(&c->auth);
+    buf_reset(&c->body);
+    conn_arm_timer(c, c->srv->limits.request_timeout_ms);
+    return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t len)
+{
+    struct http_conn *c = p->data;
+
+    if (c->url_len + len > HTTP_URL_MAX) {
+        c->error_status = 414;
+        return 1;
+    }
+    memcpy(c->url + c->url_len, at, len);
+    c->url_len += len;
+    c->url[c->url_len] = '\0';
+    return 0;
+}
+
+static int count_head(struct http_conn *c, size_t len)
+{
+    c->head_bytes += len;
+    if (c->head_bytes > HTTP_HEAD_MAX) {
+        c->error_status = 431;
+        return 1;
+    }
+    return 0;
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t len)
+{
+    struct http_conn *c = p->data;
+
+    if (count_head(c, len + 4))
+        return 1;
+    /* A field name may arrive in pieces; compare only the complete name. */
+    if (!c->in_field) {
+        c->in_field = true;
+        buf_reset(&c->field);
+    }
+    buf_append(&c->field, at, len);
+    return 0;
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t len)
+{
+    struct http_conn *c = p->data;
+
+    if (count_head(c, len))
+        return 1;
+    if (c->in_field) {
+        c->in_field = false;
+        c->header_is_auth =
+            c->field.len == 13 && strncasecmp(c->field.data, "authorization", 13) == 0;
+        if (c->header_is_auth)
+            buf_reset(&c->auth); /* a repeated Authorization header: the last one counts */
+    }
+    if (c->header_is_auth)
+        buf_append(&c->auth, at, len);
+    return 0;
+}
+
+static int on_headers_complete(http_parser *p)
+{
+    struct http_conn *c = p->data;
+
+    buf_reset(&c->body);
+    if (p->content_length != ULLONG_MAX && p->content_length > HTTP_BODY_MAX) {
+        c->error_status = 413;
+        return -1; /* http-parser: error */
+    }
+    return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t len)
+{
+    struct http_conn *c = p->data;
+
+    buf_append(&c->body, at, len);
+    if (c->body.overflow) {
+        c->error_status = 413;
+        return 1;
+    }
+    return 0;
+}
+
+static int on_message_complete(http_parser *p)
+{
+    struct http_conn *c = p->data;
+    struct http_server *srv = c->srv;
+    struct http_response resp = {.status = 200, .content_type = "text/plain; charset=utf-8"};
+    struct http_request req = {0};
+    char *q;
+
+    c->in_message = false;
+    if (!http_should_keep_alive(p) || srv->stopping)
+        c->close_after_write = true;
+    q = strchr(c->url, '?');
+    if (q)
+        *q = '\0';
+    req.method = http_method_str((enum http_method)p->method);
+    req.path = c->url;
+    req.query = q ? q + 1 : NULL;
+    req.authorization = c->auth.len ? c->auth.data : NULL;
+    req.body = c->body.data;
+    req.body_len = c->body.len;
+    buf_init(&resp.body, HTTP_RESPONSE_MAX);
+    srv->handler(&req, &resp, srv->arg);
+    conn_send(c, &resp, p->method == HTTP_HEAD);
+    buf_cleanup(&resp.body);
+    if (c->auth.data)
+        explicit_bzero(c->auth.data, c->auth.len);
+    conn_arm_timer(c, srv->limits.idle_timeout_ms);
+    if (c->close_after_write)
+        return 1; /* stop parsing whatever follows */
+    return 0;
+}
+
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    struct http_conn *c = h->data;
+
+    (void)suggested;
+    /* One shared buffer: every read is parsed to completion before the next one. */
+    if (c->srv->read_buf_busy) {
+        buf->base = NULL;
+        buf->len = 0;
+        return;
+    }
+    c->srv->read_buf_busy = true;
+    buf->base = c->srv->read_buf;
+    buf->len = sizeof(c->srv->read_buf);
+}
+
+static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    struct http_conn *c = s->data;
+    size_t parsed;
+
+    if (buf->base == c->srv->read_buf)
+        c->srv->read_buf_busy = false;
+    if (nread == 0 || c->closing)
+        return;
+    if (nread < 0) {
+        conn_close(c); /* EOF or error; nothing more to answer */
+        return;
+    }
+    if (c->close_after_write)
+        return; /* already answering the last request */
+    parsed = http_parser_execute(&c->parser, &parser_settings, buf->base, (size_t)nread);
+    if (c->closing || c->close_after_write)
+        return;
+    if (c->parser.upgrade) {
+        send_error(c, 400, "protocol upgrades are not supported");
+        return;
+    }
+    if (HTTP_PARSER_ERRNO(&c->parser) != HPE_OK || parsed != (size_t)nread) {
+        int st = c->error_status ? c->error_status : 400;
+
+        log_debug("http", "bad request status=%d error=%s", st,
+                  http_errno_name(HTTP_PARSER_ERRNO(&c->parser)));
+        send_error(c, st,
+                   st == 431   ? "request head too large (limit 8 KiB)"
+                   : st == 413 ? "request body too large (limit 64 KiB)"
+                   : st == 414 ? "request URI too long (limit 2 KiB)"
+                               : "malformed HTTP request");
+    }
+}
+
+static void connection_cb(uv_stream_t *server, int status)
+{
+    struct http_server *srv = server->data;
+    struct http_conn *c;
+
+    if (status < 0) {
+        log_warn("http", "accept failed: %s", uv_strerror(status));
+        return;
+    }
+    c = xcalloc(1, sizeof(*c));
+    c->srv = srv;
+    uv_tcp_init(srv->loop, &c->tcp);
+    uv_timer_init(srv->loop, &c->timer);
+    c->tcp.data = c;
+    c->timer.data = c;
+    c->open_handles = 2;
+    buf_init(&c->field, HTTP_HEAD_MAX);
+    buf_init(&c->auth, 4096);
+    buf_init(&c->body, HTTP_BODY_MAX);
+    http_parser_init(&c->parser, HTTP_REQUEST);
+    c->parser.data = c;
+    c->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = c;
+    srv->conns = c;
+    srv->n_conns++;
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0) {
+        conn_close(c);
+        return;
+    }
+    if (srv->n_conns > srv->limits.max_connections || srv->stopping) {
+        log_warn("http", "connection limit %zu reached, closing new connection",
+                 srv->limits.max_connections);
+        conn_close(c);
+        return;
+    }
+    (void)uv_tcp_nodelay(&c->tcp, 1);
+    conn_arm_timer(c, srv->limits.request_timeout_ms);
+    conn_resume_reading(c);
+}
+
+int http_server_start(uv_loop_t *loop, const char *host, int port,
+                      const struct http_limits *limits, http_handler_fn handler, void *arg,
+                      struct http_server **out)
+{
+    struct http_server *srv = xcalloc(1, sizeof(*srv));
+    struct sockaddr_storage addr;
+    int rc;
+
+    parser_settings.on_message_begin = on_message_begin;
+    parser_settings.on_url = on_url;
+    parser_settings.on_header_field = on_header_field;
+    parser_settings.on_header_value = on_header_value;
+    parser_settings.on_headers_complete = on_headers_complete;
+    parser_settings.on_body = on_body;
+    parser_settings.on_message_complete = on_message_complete;
+
+    srv->loop = loop;
+    srv->handler = handler;
+    srv->arg = arg;
+    srv->limits = *limits;
+    if (strchr(host, ':'))
+        rc = uv_ip6_addr(host, port, (struct sockaddr_in6 *)&addr);
+    else
+        rc = uv_ip4_addr(host, port, (struct sockaddr_in *)&addr);
+    if (rc < 0) {
+        free(srv);
+        return rc;
+    }
+    uv_tcp_init(loop, &srv->listener);
+    srv->listener.data = srv;
+    srv->listener_open = true;
+    rc = uv_tcp_bind(&srv->listener, (const struct sockaddr *)&addr, 0);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&srv->listener, 511, connection_cb);
+    if (rc < 0) {
+        srv->stopping = true;
+        http_server_stop(srv);
+        *out = srv; /* caller runs the loop until closed, then frees */
+        return rc;
+    }
+    *out = srv;
+    return 0;
+}
+
+int http_server_port(const struct http_server *srv)
+{
+    struct sockaddr_storage addr;
+    int len = sizeof(addr);
+
+    if (uv_tcp_getsockname(&srv->listener, (struct sockaddr *)&addr, &len) < 0)
+        return -1;
+    if (addr.ss_family == AF_INET6)
+        return ntohs(((struct sockaddr_in6 *)&addr)->sin6_port);
+    return ntohs(((struct sockaddr_in *)&addr)->sin_port);
+}
+
+static void listener_closed_cb(uv_handle_t *h)
+{
+    struct http_server *srv = h->data;
+
+    srv->listener_open = false;
+}
+
+void http_server_stop(struct http_server *srv)
+{
+    srv->stopping = true;
+    if (srv->listener_open && !uv_is_closing((uv_handle_t *)&srv->listener))
+        uv_close((uv_handle_t *)&srv->listener, listener_closed_cb);
+    while (srv->conns)
+        conn_close(srv->conns);
+}
+
+bool http_server_closed(const struct http_server *srv)
+{
+    return !srv->listener_open && srv->conns == NULL;
+}
+
+void http_server_free(struct http_server *srv)
+{
+    free(srv);
+}

@@ -1,0 +1,262 @@
+/* main.c - the command line: argv -> subcommand, exit codes (SPEC section 2). `check` runs every
+ * selected check once on a loop of its own and prints the report or the /status JSON. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "check.h"
+#include "config.h"
+#include "daemon.h"
+#include "log.h"
+#include "report.h"
+#include "status.h"
+#include "util.h"
+
+extern char **environ;
+
+#define EXIT_USAGE  64
+#define EXIT_CONFIG 78
+#define MAX_SETS    64
+
+static const char usage_main[] =
+    "Usage: spilo-agent COMMAND [OPTIONS]\n"
+    "\n"
+    "Watches a Spilo pod's WAL-G backups to S3, pg_hba and restores, and serves the answers over\n"
+    "HTTP (/livez, /readyz, /status, /checks/NAME, /metrics).\n"
+    "\n"
+    "Commands:\n"
+    "  run       run the agent (event loop, periodic checks, HTTP endpoint)\n"
+    "  check     run every check once and print a report (Nagios exit codes)\n"
+    "  install   install the cluster-level resources\n"
+    "  cleanup   remove CLONE_* settings after a finished restore\n"
+    "  version   print the version\n"
+    "\n"
+    "Common options:\n"
+    "  -c, --config FILE       INI configuration file (default: none, built-in defaults)\n"
+    "  --set SECTION.KEY=VALUE override one configuration key (repeatable)\n"
+    "  -h, --help              help for the command\n"
+    "\n"
+    "Configuration precedence: --set > SPILO_AGENT_<SECTION>_<KEY> > file > default.\n"
+    "Keys: spilo-agent --help-config, or docs/config.md.\n";
+
+static const char usage_run[] =
+    "Usage: spilo-agent run [-c FILE] [--set SECTION.KEY=VALUE]...\n"
+    "\n"
+    "Runs the agent. SIGTERM/SIGINT stop it cleanly; SIGHUP reloads the configuration (a bad\n"
+    "configuration keeps the running one and logs why).\n"
+    "Exit status: 0 clean stop, 78 configuration error at start, 1 other failure.\n";
+
+static const char usage_check[] =
+    "Usage: spilo-agent check [-c FILE] [--json] [--only NAME[,NAME]] [--now RFC3339]\n"
+    "                         [--set SECTION.KEY=VALUE]...\n"
+    "\n"
+    "Runs every check once and prints a report, or the /status JSON with --json.\n"
+    "  --only NAMES  only these checks (comma separated)\n"
+    "  --now TIME    evaluate schedules and freshness at TIME, e.g. 2025-03-10T09:30:00Z\n"
+    "  --color       colour the report (default: when stdout is a terminal)\n"
+    "Exit status: 0 all ok, 1 worst is warning, 2 worst is critical, 3 a check could not run,\n"
+    "64 usage error, 78 configuration error.\n";
+
+struct cli {
+    const char *config;
+    struct config_override sets[MAX_SETS];
+    size_t n_sets;
+    bool json;
+    int color; /* -1 auto */
+    char *only;
+    const char *now;
+};
+
+enum { OPT_SET = 256, OPT_JSON, OPT_ONLY, OPT_NOW, OPT_COLOR, OPT_NO_COLOR };
+
+static int parse_common(int argc, char **argv, struct cli *cli, const char *usage, bool is_check)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'}, {"set", required_argument, NULL, OPT_SET},
+        {"help", no_argument, NULL, 'h'},         {"json", no_argument, NULL, OPT_JSON},
+        {"only", required_argument, NULL, OPT_ONLY}, {"now", required_argument, NULL, OPT_NOW},
+        {"color", no_argument, NULL, OPT_COLOR},  {"no-color", no_argument, NULL, OPT_NO_COLOR},
+        {NULL, 0, NULL, 0},
+    };
+    int ch;
+
+    cli->color = -1;
+    optind = 1;
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'c':
+            cli->config = optarg;
+            break;
+        case OPT_SET:
+            if (cli->n_sets == MAX_SETS) {
+                fprintf(stderr, "spilo-agent: too many --set options (at most %d)\n", MAX_SETS);
+                return EXIT_USAGE;
+            }
+            cli->sets[cli->n_sets++].assignment = optarg;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return 0;
+        case OPT_JSON:
+        case OPT_ONLY:
+        case OPT_NOW:
+        case OPT_COLOR:
+        case OPT_NO_COLOR:
+            if (!is_check) {
+                fprintf(stderr, "spilo-agent: option '%s' belongs to 'check'\n%s",
+                        argv[optind - 1], usage);
+                return EXIT_USAGE;
+            }
+            if (ch == OPT_JSON)
+                cli->json = true;
+            else if (ch == OPT_ONLY)
+                cli->only = optarg;
+            else if (ch == OPT_NOW)
+                cli->now = optarg;
+            else
+                cli->color = ch == OPT_COLOR;
+            break;
+        default:
+            fprintf(stderr, "spilo-agent: unknown or incomplete option '%s'\n%s",
+                    argv[optind - 1], usage);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "spilo-agent: unexpected argument '%s'\n%s", argv[optind], usage);
+        return EXIT_USAGE;
+    }
+    return -1;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+    struct cli cli = {0};
+    struct config *cfg;
+    struct checks *cs;
+    uv_loop_t loop;
+    char err[1024];
+    const char *only[STATUS_MAX_CHECKS];
+    size_t n_only = 0;
+    int64_t now_s = 0;
+    int rc = parse_common(argc, argv, &cli, usage_check, true);
+    enum verdict worst;
+
+    if (rc >= 0)
+        return rc;
+    if (cli.only) {
+        for (char *save = NULL, *tok = strtok_r(cli.only, ",", &save); tok;
+             tok = strtok_r(NULL, ",", &save)) {
+            if (!check_def_find(tok) || n_only == STATUS_MAX_CHECKS) {
+                fprintf(stderr, "spilo-agent check: --only: unknown check '%s'; checks are:", tok);
+                for (size_t i = 0; i < check_defs_count; i++)
+                    fprintf(stderr, " %s", check_defs[i]->name);
+                fprintf(stderr, "\n");
+                return EXIT_USAGE;
+            }
+            only[n_only++] = tok;
+        }
+        if (n_only == 0) {
+            fprintf(stderr, "spilo-agent check: --only needs at least one check name\n");
+            return EXIT_USAGE;
+        }
+    }
+    if (cli.now && util_parse_rfc3339(cli.now, &now_s, NULL) < 0) {
+        fprintf(stderr, "spilo-agent check: --now '%s' is not an RFC 3339 time; accepted e.g. "
+                        "2025-03-10T09:30:00Z\n",
+                cli.now);
+        return EXIT_USAGE;
+    }
+    if (config_load(cli.config, cli.sets, cli.n_sets, environ, &cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "spilo-agent: configuration error: %s\n", err);
+        return EXIT_CONFIG;
+    }
+    /* Logs go to stderr as text for a person at a terminal; the report is stdout. */
+    log_setup(cfg->log_level < LOG_LEVEL_WARN ? cfg->log_level : LOG_LEVEL_WARN, LOG_FORMAT_TEXT);
+    uv_loop_init(&loop);
+    cs = checks_new(&loop, cfg, cli.only ? only : NULL, n_only, now_s);
+    status_set_config_loaded(true);
+    checks_run_once(cs);
+    while (!checks_all_done(cs))
+        uv_run(&loop, UV_RUN_ONCE);
+    checks_stop(cs);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(&loop) != 0)
+        log_error("main", "event loop still had open handles at exit");
+    checks_free(cs);
+
+    {
+        const struct snapshot *s = status_current();
+        int64_t at = now_s ? now_s : util_now_s();
+
+        worst = VERDICT_OK;
+        for (size_t i = 0; i < s->n_checks; i++)
+            worst = verdict_worst(worst, s->checks[i].has_run ? s->checks[i].status
+                                                              : VERDICT_UNKNOWN);
+        if (cli.json) {
+            json_t *doc = status_to_json(s, at, NULL, 0);
+
+            json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+            fputc('\n', stdout);
+            json_decref(doc);
+        } else {
+            report_write(stdout, s, at, cli.color < 0 ? isatty(STDOUT_FILENO) : cli.color);
+        }
+    }
+    status_shutdown();
+    config_unref(cfg);
+    return (int)worst;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    struct cli cli = {0};
+    int rc = parse_common(argc, argv, &cli, usage_run, false);
+
+    if (rc >= 0)
+        return rc;
+    return daemon_run(cli.config, cli.sets, cli.n_sets);
+}
+
+static int cmd_not_yet(int argc, char **argv, const char *what)
+{
+    (void)argc;
+    (void)argv;
+    fprintf(stderr, "spilo-agent %s: not available in this version yet\n", what);
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    const char *cmd;
+
+    if (argc < 2) {
+        fputs(usage_main, stderr);
+        return EXIT_USAGE;
+    }
+    cmd = argv[1];
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(usage_main, stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--help-config") == 0) {
+        config_write_doc(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("spilo-agent %s\n", AGENT_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "run") == 0)
+        return cmd_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "check") == 0)
+        return cmd_check(argc - 1, argv + 1);
+    if (strcmp(cmd, "install") == 0 || strcmp(cmd, "cleanup") == 0)
+        return cmd_not_yet(argc - 1, argv + 1, cmd);
+    fprintf(stderr, "spilo-agent: unknown command '%s'\n\n%s", cmd, usage_main);
+    return EXIT_USAGE;
+}

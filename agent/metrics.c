@@ -1,0 +1,190 @@
+/* metrics.c - renders /metrics from a snapshot: one HELP/TYPE pair per family, label values
+ * escaped, families whose source check has not produced the value yet are left out (absent, not
+ * zero, so that alerts with absent() guards can tell "no data" from "0"). */
+#include "metrics.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "util.h"
+
+static void family(struct buf *out, const char *name, const char *type, const char *help)
+{
+    buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void label_value(struct buf *out, const char *v)
+{
+    for (; *v; v++) {
+        if (*v == '\\')
+            buf_puts(out, "\\\\");
+        else if (*v == '"')
+            buf_puts(out, "\\\"");
+        else if (*v == '\n')
+            buf_puts(out, "\\n");
+        else
+            buf_append(out, v, 1);
+    }
+}
+
+static void sample(struct buf *out, const char *name, const char *label, const char *lvalue,
+                   double value)
+{
+    buf_puts(out, name);
+    if (label) {
+        buf_printf(out, "{%s=\"", label);
+        label_value(out, lvalue);
+        buf_puts(out, "\"}");
+    }
+    if (value == floor(value) && fabs(value) < 1e15)
+        buf_printf(out, " %.0f\n", value);
+    else
+        buf_printf(out, " %.17g\n", value);
+}
+
+static json_t *details_of(const struct snapshot *s, const char *check)
+{
+    const struct check_snap *c = status_find(s, check);
+
+    return c && c->has_run && c->details ? c->details : NULL;
+}
+
+/* Value at a dotted path of a check's details: numbers, booleans (1/0) and RFC 3339 strings
+ * (seconds since the epoch). Returns false when absent or null. */
+static bool detail_number(const struct snapshot *s, const char *check, const char *path,
+                          double *out)
+{
+    json_t *v = details_of(s, check);
+    char key[64];
+    const char *p = path;
+
+    while (v && *p) {
+        const char *dot = strchr(p, '.');
+        size_t n = dot ? (size_t)(dot - p) : strlen(p);
+
+        if (n >= sizeof(key))
+            return false;
+        memcpy(key, p, n);
+        key[n] = '\0';
+        v = json_object_get(v, key);
+        p = dot ? dot + 1 : p + n;
+    }
+    if (!v)
+        return false;
+    if (json_is_number(v)) {
+        *out = json_number_value(v);
+        return true;
+    }
+    if (json_is_boolean(v)) {
+        *out = json_is_true(v) ? 1 : 0;
+        return true;
+    }
+    if (json_is_string(v)) {
+        int64_t t;
+
+        if (util_parse_rfc3339(json_string_value(v), &t, NULL) == 0) {
+            *out = (double)t;
+            return true;
+        }
+    }
+    return false;
+}
+
+struct detail_metric {
+    const char *name;
+    const char *type;
+    const char *check;
+    const char *path;
+    const char *help;
+};
+
+static const struct detail_metric detail_metrics[] = {
+    {"spilo_agent_backup_last_finish_timestamp_seconds", "gauge", "backups",
+     "latest.finish_time", "Finish time of the newest complete base backup."},
+    {"spilo_agent_backup_expected_timestamp_seconds", "gauge", "backups",
+     "previous_scheduled_at", "Latest time BACKUP_SCHEDULE wanted a base backup."},
+    {"spilo_agent_backup_next_expected_timestamp_seconds", "gauge", "backups",
+     "next_scheduled_at", "Next time BACKUP_SCHEDULE wants a base backup."},
+    {"spilo_agent_backup_missed", "gauge", "backups", "missed",
+     "1 when no base backup finished since the latest scheduled time plus grace."},
+    {"spilo_agent_backup_count", "gauge", "backups", "count",
+     "Number of complete full base backups under the prefix."},
+    {"spilo_agent_backup_retain", "gauge", "backups", "retain",
+     "Expected number of full base backups (BACKUP_NUM_TO_RETAIN)."},
+    {"spilo_agent_backup_in_progress", "gauge", "backups", "in_progress",
+     "1 while a base backup without sentinel is being uploaded."},
+    {"spilo_agent_backup_last_compressed_bytes", "gauge", "backups", "latest.compressed_size",
+     "Compressed size of the newest base backup."},
+    {"spilo_agent_backup_last_uncompressed_bytes", "gauge", "backups",
+     "latest.uncompressed_size", "Uncompressed size of the newest base backup."},
+    {"spilo_agent_wal_archive_failed_total", "counter", "wal_archive", "failed_count",
+     "WAL segments PostgreSQL failed to archive (pg_stat_archiver.failed_count)."},
+    {"spilo_agent_wal_archive_archived_total", "counter", "wal_archive", "archived_count",
+     "WAL segments PostgreSQL archived (pg_stat_archiver.archived_count)."},
+    {"spilo_agent_wal_archive_last_success_timestamp_seconds", "gauge", "wal_archive",
+     "last_archived_time", "Time of the last successful WAL archive."},
+    {"spilo_agent_wal_archive_last_failure_timestamp_seconds", "gauge", "wal_archive",
+     "last_failed_time", "Time of the last failed WAL archive attempt."},
+    {"spilo_agent_restore_cleanup_pending", "gauge", "restore", "cleanup_pending",
+     "1 when a finished restore left CLONE_* settings to remove."},
+};
+
+void metrics_render(const struct snapshot *s, struct buf *out)
+{
+    char reason[128];
+    double v;
+
+    family(out, "spilo_agent_up", "gauge", "1 while the agent's event loop answers.");
+    sample(out, "spilo_agent_up", NULL, NULL, 1);
+    family(out, "spilo_agent_build_info", "gauge", "Build information; always 1.");
+    sample(out, "spilo_agent_build_info", "version", AGENT_VERSION, 1);
+    family(out, "spilo_agent_ready", "gauge",
+           "1 once the configuration is loaded and every check has run once.");
+    sample(out, "spilo_agent_ready", NULL, NULL, status_ready(s, reason, sizeof(reason)));
+    family(out, "spilo_agent_start_time_seconds", "gauge", "Start time of the agent.");
+    sample(out, "spilo_agent_start_time_seconds", NULL, NULL, (double)s->started_at_s);
+
+    family(out, "spilo_agent_check_status", "gauge",
+           "Verdict of the last run: 0 ok, 1 warning, 2 critical, 3 unknown.");
+    for (size_t i = 0; i < s->n_checks; i++)
+        sample(out, "spilo_agent_check_status", "check", s->checks[i].name,
+               s->checks[i].has_run ? s->checks[i].status : VERDICT_UNKNOWN);
+    family(out, "spilo_agent_check_duration_seconds", "gauge", "Duration of the last run.");
+    for (size_t i = 0; i < s->n_checks; i++)
+        sample(out, "spilo_agent_check_duration_seconds", "check", s->checks[i].name,
+               (double)s->checks[i].duration_ms / 1000.0);
+    family(out, "spilo_agent_check_last_run_timestamp_seconds", "gauge",
+           "When the last run finished; absent before the first run.");
+    for (size_t i = 0; i < s->n_checks; i++) {
+        if (s->checks[i].has_run)
+            sample(out, "spilo_agent_check_last_run_timestamp_seconds", "check",
+                   s->checks[i].name, (double)s->checks[i].checked_at_s);
+    }
+    family(out, "spilo_agent_check_runs_total", "counter", "Completed runs per check.");
+    for (size_t i = 0; i < s->n_checks; i++)
+        sample(out, "spilo_agent_check_runs_total", "check", s->checks[i].name,
+               (double)s->checks[i].runs);
+    family(out, "spilo_agent_check_overlaps_total", "counter",
+           "Scheduled runs skipped because the previous run was still going.");
+    for (size_t i = 0; i < s->n_checks; i++)
+        sample(out, "spilo_agent_check_overlaps_total", "check", s->checks[i].name,
+               (double)s->checks[i].overlaps);
+
+    {
+        const struct check_snap *hba = status_find(s, "pg_hba");
+
+        if (hba && hba->has_run && hba->status != VERDICT_UNKNOWN) {
+            family(out, "spilo_agent_pg_hba_ok", "gauge",
+                   "1 when pg_hba lets every connection Spilo needs in.");
+            sample(out, "spilo_agent_pg_hba_ok", NULL, NULL, hba->status != VERDICT_CRITICAL);
+        }
+    }
+    for (size_t i = 0; i < ARRAY_LEN(detail_metrics); i++) {
+        const struct detail_metric *m = &detail_metrics[i];
+
+        if (!detail_number(s, m->check, m->path, &v))
+            continue;
+        family(out, m->name, m->type, m->help);
+        sample(out, m->name, NULL, NULL, v);
+    }
+}

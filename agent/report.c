@@ -1,0 +1,101 @@
+/* report.c - the text report: one line per check (verdict, name, summary), then the findings a
+ * check lists in details.findings, so a person sees every problem and its fix at once. */
+#include "report.h"
+
+#include <ctype.h>
+#include <string.h>
+
+#include "util.h"
+
+static const char *upper(const char *s, char *buf, size_t len)
+{
+    size_t i = 0;
+
+    for (; s[i] && i + 1 < len; i++)
+        buf[i] = (char)toupper((unsigned char)s[i]);
+    buf[i] = '\0';
+    return buf;
+}
+
+static const char *paint(enum verdict v, bool color)
+{
+    if (!color)
+        return "";
+    switch (v) {
+    case VERDICT_OK:
+        return "\033[32m";
+    case VERDICT_WARNING:
+        return "\033[33m";
+    case VERDICT_CRITICAL:
+        return "\033[31m";
+    case VERDICT_UNKNOWN:
+        break;
+    }
+    return "\033[35m";
+}
+
+static void findings(FILE *out, json_t *list, const char *indent)
+{
+    size_t i;
+    json_t *f;
+
+    if (!json_is_array(list) || json_array_size(list) < 2)
+        return; /* a single finding is the summary already */
+    json_array_foreach(list, i, f) {
+        const char *sev = json_string_value(json_object_get(f, "severity"));
+        const char *msg = json_string_value(json_object_get(f, "message"));
+
+        if (msg)
+            fprintf(out, "%s- %s: %s\n", indent, sev ? sev : "note", msg);
+    }
+}
+
+void report_write(FILE *out, const struct snapshot *s, int64_t now_s, bool color)
+{
+    char at[32], up[16];
+    enum verdict overall = VERDICT_OK;
+    const char *reset = color ? "\033[0m" : "";
+
+    for (size_t i = 0; i < s->n_checks; i++)
+        overall = verdict_worst(overall, s->checks[i].has_run ? s->checks[i].status
+                                                              : VERDICT_UNKNOWN);
+    util_format_rfc3339(now_s, at, sizeof(at));
+    fprintf(out, "spilo-agent %s at %s: %s%s%s (role: %s)\n\n", AGENT_VERSION, at,
+            paint(overall, color), upper(verdict_name(overall), up, sizeof(up)), reset,
+            s->role);
+    for (size_t i = 0; i < s->n_checks; i++) {
+        const struct check_snap *c = &s->checks[i];
+        enum verdict v = c->has_run ? c->status : VERDICT_UNKNOWN;
+        json_t *clones;
+        size_t j;
+        json_t *cl;
+
+        fprintf(out, "%s%-8s%s  %-12s %s\n", paint(v, color), upper(verdict_name(v), up, sizeof(up)),
+                reset, c->name, c->summary);
+        if (!c->details)
+            continue;
+        findings(out, json_object_get(c->details, "findings"), "                        ");
+        clones = json_object_get(c->details, "clones");
+        if (json_is_array(clones)) {
+            json_array_foreach(clones, j, cl) {
+                json_t *fl = json_object_get(cl, "findings");
+
+                if (json_is_array(fl) && json_array_size(fl) > 0) {
+                    fprintf(out, "                        clone envdir %s:\n",
+                            json_string_value(json_object_get(cl, "envdir"))
+                                ? json_string_value(json_object_get(cl, "envdir"))
+                                : "?");
+                    findings(out, fl, "                          ");
+                    if (json_array_size(fl) == 1) {
+                        const char *m =
+                            json_string_value(json_object_get(json_array_get(fl, 0), "message"));
+
+                        if (m)
+                            fprintf(out, "                          - %s\n", m);
+                    }
+                }
+            }
+        }
+    }
+    fprintf(out, "\nDetails: spilo-agent check --json, or GET /status on the running agent.\n");
+}

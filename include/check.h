@@ -1,0 +1,67 @@
+/* check.h - the check registry: one uv_timer per check (interval + jitter), single-flight runs,
+ * a deadline per run, and the hand-off of each result to status_publish(). A check implementation
+ * gets a struct check_run, does its work asynchronously on the loop (pgconn, curlm) or on the
+ * thread pool (check_run_in_worker), and ends the run with check_run_done() exactly once. */
+#ifndef AGENT_CHECK_H
+#define AGENT_CHECK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "check_result.h"
+#include "config.h"
+
+struct check_run;
+
+struct check_def {
+    const char *name;
+    /* Starts a run. Must end, now or later, in check_run_done(run, ...) exactly once. */
+    void (*start)(struct check_run *run);
+    /* Optional: asks a running check to finish early (deadline passed, or shutdown). The check
+     * still ends with check_run_done(). */
+    void (*cancel)(struct check_run *run);
+};
+
+struct check_run {
+    uv_loop_t *loop;
+    struct config *cfg; /* referenced for the run's lifetime */
+    int64_t now_s;      /* evaluation instant (wall clock, or --now) */
+    const struct check_def *def;
+    void *state; /* the implementation's own */
+    bool cancelled;
+    /* private */
+    struct check *check;
+    bool abandoned;
+};
+
+/* The work function of check_run_in_worker: runs on a thread-pool thread with the run's config and
+ * instant; touches no uv_*, no globals, no logging. */
+typedef void (*check_work_fn)(const struct config *cfg, int64_t now_s, struct check_result *out);
+
+struct checks; /* opaque registry */
+
+/* The built-in checks, in report order. */
+extern const struct check_def *const check_defs[];
+extern const size_t check_defs_count;
+const struct check_def *check_def_find(const char *name);
+
+/* now_override_s: 0 = wall clock, else the instant every run evaluates at (--now). */
+struct checks *checks_new(uv_loop_t *loop, struct config *cfg, const char *const *only,
+                          size_t n_only, int64_t now_override_s);
+/* Daemon mode: first runs staggered over a second, then every interval with up to 10% jitter. */
+void checks_start_timers(struct checks *cs);
+/* One-shot mode: starts every check once; checks_all_done() tells when they have finished. */
+void checks_run_once(struct checks *cs);
+bool checks_all_done(const struct checks *cs);
+/* Replaces the config used from the next run on and re-arms the timers. */
+void checks_set_config(struct checks *cs, struct config *cfg);
+/* Stops the timers and cancels running checks; closes its handles. checks_free() once closed. */
+void checks_stop(struct checks *cs);
+bool checks_closed(const struct checks *cs);
+void checks_free(struct checks *cs);
+
+void check_run_done(struct check_run *run, struct check_result *res);
+void check_run_in_worker(struct check_run *run, check_work_fn fn);
+
+#endif

@@ -1,0 +1,31 @@
+/* common.h - attributes, small macros and the verdict enum shared by every module. */
+#ifndef AGENT_COMMON_H
+#define AGENT_COMMON_H
+
+#include <stddef.h>
+
+#define MUSTCHECK __attribute__((warn_unused_result))
+#define PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define UNUSED(x) ((void)(x))
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
+
+#ifndef AGENT_VERSION
+#define AGENT_VERSION "0.0.0-dev"
+#endif
+
+/* Check verdicts, ordered by severity so that max() gives the worst one. The numeric values are
+ * the Nagios plugin exit codes and the value of spilo_agent_check_status. */
+enum verdict {
+    VERDICT_OK = 0,
+    VERDICT_WARNING = 1,
+    VERDICT_CRITICAL = 2,
+    VERDICT_UNKNOWN = 3,
+};
+
+/* "ok", "warning", "critical", "unknown" */
+const char *verdict_name(enum verdict v);
+/* Worst of two verdicts: unknown > critical > warning > ok. */
+enum verdict verdict_worst(enum verdict a, enum verdict b);
+
+#endif

@@ -1,0 +1,83 @@
+/* config.h - the agent's configuration: one key table is the single source for parsing, defaults,
+ * validation and docs/config.md. Precedence: flag (--set) > SPILO_AGENT_<SECTION>_<KEY> env > INI
+ * file > built-in default. A loaded config is immutable and reference counted, so a check run keeps
+ * the config it started with while SIGHUP swaps in a new one. */
+#ifndef AGENT_CONFIG_H
+#define AGENT_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common.h"
+#include "log.h"
+
+struct config {
+    int refs;
+    char *file; /* the INI file read, NULL when none */
+
+    /* [agent] */
+    char *listen;
+    char *listen_host; /* parsed from listen */
+    int listen_port;
+    uint64_t interval_ms;
+    uint64_t check_timeout_ms;
+    uint64_t request_timeout_ms;
+    uint64_t idle_timeout_ms;
+    int64_t max_connections;
+    enum log_format log_format;
+    enum log_level log_level;
+
+    /* [postgres] */
+    char *conninfo;    /* as configured; "" = derived */
+    char *conninfo_effective;
+    char *patroni_url; /* Patroni REST API base URL */
+
+    /* [walg] */
+    char *envdir;
+    char *clone_envdir;
+    char *prefix;
+
+    /* [backups] */
+    char *schedule; /* effective: config, env BACKUP_SCHEDULE, or Spilo's default */
+    int64_t retain; /* -1: from envdir/env BACKUP_NUM_TO_RETAIN, else 5 */
+    uint64_t grace_ms;
+
+    /* [s3] */
+    char *s3_endpoint;
+    char *s3_region;
+    int s3_force_path_style; /* -1 unset */
+
+    /* [kubernetes] */
+    char *k8s_api;
+    char *k8s_token_file;
+    char *k8s_ca_file;
+    char *k8s_namespace;
+
+    /* [cleanup] */
+    bool cleanup_allow_http;
+    char *cleanup_token_file;
+    char *cleanup_token; /* read from cleanup_token_file at load; never printed */
+};
+
+/* One "--set section.key=value" from the command line. */
+struct config_override {
+    const char *assignment;
+};
+
+/* Loads the configuration. file may be NULL (defaults + environment). envp is the environment to
+ * read SPILO_AGENT_* and the Spilo variables from (normally `environ`). On error returns -EINVAL
+ * (or -errno for an unreadable file) and writes a message naming the file, line, key and what is
+ * accepted into err. */
+MUSTCHECK int config_load(const char *file, const struct config_override *ovr, size_t n_ovr,
+                          char *const *envp, struct config **out, char *err, size_t errlen);
+struct config *config_ref(struct config *c);
+void config_unref(struct config *c); /* NULL is fine */
+
+/* Writes the key table as the Markdown table of docs/config.md. */
+void config_write_doc(FILE *out);
+/* Conninfo with the password replaced by ***, for display. */
+void config_redact_conninfo(const char *conninfo, char *out, size_t outlen);
+
+#endif
