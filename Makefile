@@ -4,22 +4,23 @@
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.0.0-dev)
 BUILD     ?= build
 CC        ?= cc
-PKGS      := libuv libpq libcurl inih jansson
+PKGS      := libuv libpq libcurl inih jansson expat
 FIXTURES  ?= $(abspath ../shared/fixtures)
 SANITIZE  ?=
 
 # Debian packages: build, runtime libraries and test tools. `make deps` installs what is missing.
 DEB_BUILD := build-essential pkg-config libuv1-dev libpq-dev libcurl4-openssl-dev libinih-dev \
-             libjansson-dev libhttp-parser-dev libcmocka-dev
+             libjansson-dev libhttp-parser-dev libcmocka-dev libexpat1-dev
 DEB_TEST  := curl jq prometheus postgresql-15 valgrind clang-14 libclang-rt-14-dev python3 \
-             procps iproute2
+             python3-croniter awscli nodejs patroni etcd-server etcd-client procps iproute2 \
+             openssl
 DEB_ALL   := $(DEB_BUILD) $(DEB_TEST)
 
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wvla \
              -Wno-format-nonliteral
 CFLAGS    ?= -O2 -g
 ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SANITIZE) -Iinclude -MMD -MP \
-             -DAGENT_VERSION='"$(VERSION)"' -D_GNU_SOURCE \
+             -D_GNU_SOURCE \
              $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -I$(shell pg_config --includedir 2>/dev/null)
 LDLIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lm
 ALL_LDFLAGS = $(LDFLAGS) $(SANITIZE)
@@ -36,13 +37,21 @@ else
 Q := @
 endif
 
-.PHONY: all deps check-deps test unit asan integration demo clean format format-check docs-check fuzz
+.PHONY: all deps check-deps test unit asan integration demo clean format format-check docs docs-check fuzz
 all: $(BUILD)/spilo-agent
 
 $(BUILD)/obj/%.o: agent/%.c
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# The version lives in one object, rebuilt only when `git describe` changes.
+$(BUILD)/version.txt: FORCE
+	@mkdir -p $(@D)
+	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' > $@
+$(BUILD)/obj/version.o: $(BUILD)/version.txt
+$(BUILD)/obj/version.o: ALL_CFLAGS += -DAGENT_VERSION='"$(VERSION)"'
+FORCE:
 
 $(BUILD)/libagent.a: $(LIB_OBJS)
 	$(Q)rm -f $@ && ar rcs $@ $^
@@ -69,6 +78,7 @@ deps:
 	    if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root to install: $$missing" >&2; exit 1; fi; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; }
 
 check-deps:
 	@$(MAKE) --no-print-directory deps
@@ -84,8 +94,11 @@ asan:
 integration: $(BUILD)/spilo-agent
 	@tests/integration/run.sh $(BUILD)/spilo-agent
 
-docs-check:
+docs-check: $(BUILD)/spilo-agent
 	@tests/docs-check.sh $(BUILD)/spilo-agent
+
+docs: $(BUILD)/spilo-agent
+	@tests/docs-check.sh $(BUILD)/spilo-agent --fix
 
 test: check-deps
 	$(Q)$(MAKE) --no-print-directory -j2 all $(TESTS)

@@ -32,6 +32,7 @@ struct check {
 
 struct checks {
     uv_loop_t *loop;
+    struct curlm *curlm;
     struct config *cfg;
     int64_t now_override_s;
     bool stopping;
@@ -104,6 +105,7 @@ static void check_start(struct check *c)
     run->cfg = config_ref(cs->cfg);
     run->now_s = cs->now_override_s ? cs->now_override_s : util_now_s();
     run->def = c->def;
+    run->curlm = cs->curlm;
     run->check = c;
     c->run = run;
     c->running = true;
@@ -220,6 +222,11 @@ struct checks *checks_new(uv_loop_t *loop, struct config *cfg, const char *const
     }
     status_init(names, cs->n, util_now_s());
     return cs;
+}
+
+void checks_set_curlm(struct checks *cs, struct curlm *cm)
+{
+    cs->curlm = cm;
 }
 
 void checks_start_timers(struct checks *cs)

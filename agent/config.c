@@ -18,7 +18,7 @@ enum cfg_type {
     CFG_STRING,
     CFG_LISTEN,
     CFG_DURATION,
-    CFG_COUNT,    /* non-negative integer, or "" for automatic */
+    CFG_COUNT, /* non-negative integer, or "" for automatic */
     CFG_BOOL,
     CFG_TRISTATE, /* bool, or "" for "not set" */
     CFG_LOG_FORMAT,
@@ -30,13 +30,15 @@ struct config_key {
     const char *name;
     enum cfg_type type;
     size_t offset;
-    const char *def;      /* default text; "" = derived at load (see doc) */
-    const char *doc_def;  /* default as documented */
+    const char *def;     /* default text; "" = derived at load (see doc) */
+    const char *doc_def; /* default as documented */
     const char *help;
 };
 
 #define KEY(sect, name, type, field, def, doc_def, help)                                           \
-    {sect, name, type, offsetof(struct config, field), def, doc_def, help}
+    {                                                                                              \
+        sect, name, type, offsetof(struct config, field), def, doc_def, help                       \
+    }
 
 static const struct config_key keys[] = {
     KEY("agent", "listen", CFG_LISTEN, listen, "0.0.0.0:8009", "`0.0.0.0:8009`",
@@ -77,8 +79,7 @@ static const struct config_key keys[] = {
         "How long after a scheduled time a backup may take to land."),
     KEY("s3", "endpoint", CFG_STRING, s3_endpoint, "",
         "from the envdir (`AWS_ENDPOINT`/`WALE_S3_ENDPOINT`)", "S3 endpoint URL."),
-    KEY("s3", "region", CFG_STRING, s3_region, "", "from the envdir (`AWS_REGION`)",
-        "S3 region."),
+    KEY("s3", "region", CFG_STRING, s3_region, "", "from the envdir (`AWS_REGION`)", "S3 region."),
     KEY("s3", "force_path_style", CFG_TRISTATE, s3_force_path_style, "",
         "from the envdir (`AWS_S3_FORCE_PATH_STYLE`)", "Path-style instead of virtual-host URLs."),
     KEY("kubernetes", "api", CFG_STRING, k8s_api, "",
@@ -98,8 +99,8 @@ static const struct config_key keys[] = {
         "File with the bearer token `POST /cleanup` requires."),
 };
 
-static const char *const sections[] = {"agent",   "postgres",   "walg",   "backups",
-                                       "s3",      "kubernetes", "cleanup"};
+static const char *const sections[] = {"agent", "postgres",   "walg",   "backups",
+                                       "s3",    "kubernetes", "cleanup"};
 
 struct load_ctx {
     struct config *cfg;
@@ -276,8 +277,9 @@ static int apply(struct load_ctx *ctx, const char *where, const char *section, c
     const struct config_key *k;
 
     if (!known_section(section)) {
-        fail(ctx, "%s: unknown section [%s]; known sections: [agent] [postgres] [walg] [backups] "
-                  "[s3] [kubernetes] [cleanup]",
+        fail(ctx,
+             "%s: unknown section [%s]; known sections: [agent] [postgres] [walg] [backups] "
+             "[s3] [kubernetes] [cleanup]",
              where, section);
         return -EINVAL;
     }
@@ -302,11 +304,12 @@ static int ini_cb(void *user, const char *section, const char *name, const char 
 
     if (ctx->failed)
         return 1; /* report only the first error, at its own line */
-    if (!name) { /* section header alone, when inih is built to report those */
+    if (!name) {  /* section header alone, when inih is built to report those */
         if (!known_section(section)) {
             snprintf(where, sizeof(where), "%s", ctx->origin);
-            fail(ctx, "%%LINE%%unknown section [%s]; known sections: [agent] [postgres] [walg] "
-                      "[backups] [s3] [kubernetes] [cleanup]",
+            fail(ctx,
+                 "%%LINE%%unknown section [%s]; known sections: [agent] [postgres] [walg] "
+                 "[backups] [s3] [kubernetes] [cleanup]",
                  section);
             return 0;
         }
@@ -447,8 +450,9 @@ static int read_token(struct load_ctx *ctx, struct config *c)
 
     f = fopen(c->cleanup_token_file, "r");
     if (!f) {
-        fail(ctx, "[cleanup] token_file '%s' cannot be read (%s); create it with the bearer token "
-                  "POST /cleanup must present",
+        fail(ctx,
+             "[cleanup] token_file '%s' cannot be read (%s); create it with the bearer token "
+             "POST /cleanup must present",
              c->cleanup_token_file, strerror(errno));
         return -EINVAL;
     }
@@ -458,8 +462,9 @@ static int read_token(struct load_ctx *ctx, struct config *c)
     while (n > 0 && isspace((unsigned char)buf[n - 1]))
         buf[--n] = '\0';
     if (n < 16) {
-        fail(ctx, "[cleanup] token_file '%s' holds %s; put a random token of at least 16 "
-                  "characters in it",
+        fail(ctx,
+             "[cleanup] token_file '%s' holds %s; put a random token of at least 16 "
+             "characters in it",
              c->cleanup_token_file, n ? "a token shorter than 16 characters" : "no token");
         return -EINVAL;
     }
@@ -470,8 +475,9 @@ static int read_token(struct load_ctx *ctx, struct config *c)
 static int validate(struct load_ctx *ctx, struct config *c)
 {
     if (c->check_timeout_ms > c->interval_ms) {
-        fail(ctx, "[agent] check_timeout (%llums) is longer than [agent] interval (%llums); make "
-                  "it shorter so that runs do not overlap",
+        fail(ctx,
+             "[agent] check_timeout (%llums) is longer than [agent] interval (%llums); make "
+             "it shorter so that runs do not overlap",
              (unsigned long long)c->check_timeout_ms, (unsigned long long)c->interval_ms);
         return -EINVAL;
     }
@@ -559,8 +565,9 @@ int config_load(const char *file, const struct config_override *ovr, size_t n_ov
             goto fail;
         }
         if (line != 0) {
-            snprintf(err, errlen, "%s:%d: syntax error; accepted: [section] headers, key = value "
-                                  "lines, ; or # comments",
+            snprintf(err, errlen,
+                     "%s:%d: syntax error; accepted: [section] headers, key = value "
+                     "lines, ; or # comments",
                      file, line);
             rc = -EINVAL;
             goto fail;

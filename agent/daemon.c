@@ -9,6 +9,7 @@
 #include <uv.h>
 
 #include "check.h"
+#include "curlm.h"
 #include "http.h"
 #include "log.h"
 #include "routes.h"
@@ -27,6 +28,7 @@ struct daemon {
     size_t n_ovr;
     struct config *cfg;
     struct checks *checks;
+    struct curlm *curlm;
     struct http_server *http;
     struct routes_ctx routes;
     bool stopping;
@@ -45,6 +47,9 @@ static void drain_cb(uv_timer_t *t)
     bool http_done = !d->http || http_server_closed(d->http);
 
     if (checks_done && http_done) {
+        /* The checks have cancelled their transfers: the curl handles can go now. */
+        curlm_close(d->curlm);
+        d->curlm = NULL;
         uv_close((uv_handle_t *)&d->drain, daemon_closed_cb);
         return;
     }
@@ -81,8 +86,9 @@ static void daemon_reload(struct daemon *d)
         return;
     }
     if (strcmp(n->listen, d->cfg->listen) != 0)
-        log_warn("config", "[agent] listen changed to %s; it takes effect at the next restart, "
-                           "still serving on %s",
+        log_warn("config",
+                 "[agent] listen changed to %s; it takes effect at the next restart, "
+                 "still serving on %s",
                  n->listen, d->cfg->listen);
     log_setup(n->log_level, n->log_format);
     checks_set_config(d->checks, n);
@@ -125,17 +131,20 @@ int daemon_run(const char *config_file, const struct config_override *ovr, size_
     limits.max_connections = (size_t)d.cfg->max_connections;
     signal(SIGPIPE, SIG_IGN);
     uv_loop_init(&d.loop);
+    d.curlm = curlm_new(&d.loop);
     d.checks = checks_new(&d.loop, d.cfg, NULL, 0, 0);
+    checks_set_curlm(d.checks, d.curlm);
     d.routes.cfg = &d.cfg;
     uv_timer_init(&d.loop, &d.drain);
     d.drain.data = &d;
 
-    rc = http_server_start(&d.loop, d.cfg->listen_host, d.cfg->listen_port, &limits,
-                           routes_handle, &d.routes, &d.http);
+    rc = http_server_start(&d.loop, d.cfg->listen_host, d.cfg->listen_port, &limits, routes_handle,
+                           &d.routes, &d.http);
     if (rc < 0) {
         log_error("http", "cannot listen on %s: %s; free the port or set [agent] listen",
                   d.cfg->listen, uv_strerror(rc));
         checks_stop(d.checks);
+        curlm_close(d.curlm);
         uv_close((uv_handle_t *)&d.drain, NULL);
         uv_run(&d.loop, UV_RUN_DEFAULT);
         rc = 1;
@@ -150,7 +159,7 @@ int daemon_run(const char *config_file, const struct config_override *ovr, size_
     uv_signal_start(&d.sig_int, signal_cb, SIGINT);
     uv_signal_start(&d.sig_hup, signal_cb, SIGHUP);
     checks_start_timers(d.checks);
-    log_info("main", "spilo-agent %s listening on %s:%d", AGENT_VERSION, d.cfg->listen_host,
+    log_info("main", "spilo-agent %s listening on %s:%d", agent_version, d.cfg->listen_host,
              http_server_port(d.http));
 
     uv_run(&d.loop, UV_RUN_DEFAULT);

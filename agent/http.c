@@ -458,9 +458,8 @@ static void connection_cb(uv_stream_t *server, int status)
     conn_resume_reading(c);
 }
 
-int http_server_start(uv_loop_t *loop, const char *host, int port,
-                      const struct http_limits *limits, http_handler_fn handler, void *arg,
-                      struct http_server **out)
+int http_server_start(uv_loop_t *loop, const char *host, int port, const struct http_limits *limits,
+                      http_handler_fn handler, void *arg, struct http_server **out)
 {
     struct http_server *srv = xcalloc(1, sizeof(*srv));
     struct sockaddr_storage addr;

@@ -46,8 +46,8 @@ void log_write(enum log_level level, const char *comp, const char *fmt, ...)
     if (cur_format == LOG_FORMAT_TEXT) {
         fprintf(stderr, "%s %-5s %-7s %s\n", ts, level_names[level], comp, msg);
     } else {
-        json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "ts", ts, "level", level_names[level],
-                              "comp", comp, "msg", msg);
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "ts", ts, "level", level_names[level], "comp",
+                              comp, "msg", msg);
         char *line = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 
         if (line)

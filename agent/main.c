@@ -9,6 +9,7 @@
 
 #include "check.h"
 #include "config.h"
+#include "curlm.h"
 #include "daemon.h"
 #include "log.h"
 #include "report.h"
@@ -75,10 +76,14 @@ enum { OPT_SET = 256, OPT_JSON, OPT_ONLY, OPT_NOW, OPT_COLOR, OPT_NO_COLOR };
 static int parse_common(int argc, char **argv, struct cli *cli, const char *usage, bool is_check)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'}, {"set", required_argument, NULL, OPT_SET},
-        {"help", no_argument, NULL, 'h'},         {"json", no_argument, NULL, OPT_JSON},
-        {"only", required_argument, NULL, OPT_ONLY}, {"now", required_argument, NULL, OPT_NOW},
-        {"color", no_argument, NULL, OPT_COLOR},  {"no-color", no_argument, NULL, OPT_NO_COLOR},
+        {"config", required_argument, NULL, 'c'},
+        {"set", required_argument, NULL, OPT_SET},
+        {"help", no_argument, NULL, 'h'},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"only", required_argument, NULL, OPT_ONLY},
+        {"now", required_argument, NULL, OPT_NOW},
+        {"color", no_argument, NULL, OPT_COLOR},
+        {"no-color", no_argument, NULL, OPT_NO_COLOR},
         {NULL, 0, NULL, 0},
     };
     int ch;
@@ -107,8 +112,8 @@ static int parse_common(int argc, char **argv, struct cli *cli, const char *usag
         case OPT_COLOR:
         case OPT_NO_COLOR:
             if (!is_check) {
-                fprintf(stderr, "spilo-agent: option '%s' belongs to 'check'\n%s",
-                        argv[optind - 1], usage);
+                fprintf(stderr, "spilo-agent: option '%s' belongs to 'check'\n%s", argv[optind - 1],
+                        usage);
                 return EXIT_USAGE;
             }
             if (ch == OPT_JSON)
@@ -121,8 +126,8 @@ static int parse_common(int argc, char **argv, struct cli *cli, const char *usag
                 cli->color = ch == OPT_COLOR;
             break;
         default:
-            fprintf(stderr, "spilo-agent: unknown or incomplete option '%s'\n%s",
-                    argv[optind - 1], usage);
+            fprintf(stderr, "spilo-agent: unknown or incomplete option '%s'\n%s", argv[optind - 1],
+                    usage);
             return EXIT_USAGE;
         }
     }
@@ -138,6 +143,7 @@ static int cmd_check(int argc, char **argv)
     struct cli cli = {0};
     struct config *cfg;
     struct checks *cs;
+    struct curlm *cm;
     uv_loop_t loop;
     char err[1024];
     const char *only[STATUS_MAX_CHECKS];
@@ -166,8 +172,9 @@ static int cmd_check(int argc, char **argv)
         }
     }
     if (cli.now && util_parse_rfc3339(cli.now, &now_s, NULL) < 0) {
-        fprintf(stderr, "spilo-agent check: --now '%s' is not an RFC 3339 time; accepted e.g. "
-                        "2025-03-10T09:30:00Z\n",
+        fprintf(stderr,
+                "spilo-agent check: --now '%s' is not an RFC 3339 time; accepted e.g. "
+                "2025-03-10T09:30:00Z\n",
                 cli.now);
         return EXIT_USAGE;
     }
@@ -178,12 +185,15 @@ static int cmd_check(int argc, char **argv)
     /* Logs go to stderr as text for a person at a terminal; the report is stdout. */
     log_setup(cfg->log_level < LOG_LEVEL_WARN ? cfg->log_level : LOG_LEVEL_WARN, LOG_FORMAT_TEXT);
     uv_loop_init(&loop);
+    cm = curlm_new(&loop);
     cs = checks_new(&loop, cfg, cli.only ? only : NULL, n_only, now_s);
+    checks_set_curlm(cs, cm);
     status_set_config_loaded(true);
     checks_run_once(cs);
     while (!checks_all_done(cs))
         uv_run(&loop, UV_RUN_ONCE);
     checks_stop(cs);
+    curlm_close(cm);
     uv_run(&loop, UV_RUN_DEFAULT);
     if (uv_loop_close(&loop) != 0)
         log_error("main", "event loop still had open handles at exit");
@@ -195,8 +205,8 @@ static int cmd_check(int argc, char **argv)
 
         worst = VERDICT_OK;
         for (size_t i = 0; i < s->n_checks; i++)
-            worst = verdict_worst(worst, s->checks[i].has_run ? s->checks[i].status
-                                                              : VERDICT_UNKNOWN);
+            worst =
+                verdict_worst(worst, s->checks[i].has_run ? s->checks[i].status : VERDICT_UNKNOWN);
         if (cli.json) {
             json_t *doc = status_to_json(s, at, NULL, 0);
 
@@ -239,6 +249,10 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     cmd = argv[1];
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "spilo-agent: cannot initialise libcurl\n");
+        return 1;
+    }
     if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
         fputs(usage_main, stdout);
         return 0;
@@ -248,7 +262,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-        printf("spilo-agent %s\n", AGENT_VERSION);
+        printf("spilo-agent %s\n", agent_version);
         return 0;
     }
     if (strcmp(cmd, "run") == 0)

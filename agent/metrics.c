@@ -99,12 +99,12 @@ struct detail_metric {
 };
 
 static const struct detail_metric detail_metrics[] = {
-    {"spilo_agent_backup_last_finish_timestamp_seconds", "gauge", "backups",
-     "latest.finish_time", "Finish time of the newest complete base backup."},
-    {"spilo_agent_backup_expected_timestamp_seconds", "gauge", "backups",
-     "previous_scheduled_at", "Latest time BACKUP_SCHEDULE wanted a base backup."},
-    {"spilo_agent_backup_next_expected_timestamp_seconds", "gauge", "backups",
-     "next_scheduled_at", "Next time BACKUP_SCHEDULE wants a base backup."},
+    {"spilo_agent_backup_last_finish_timestamp_seconds", "gauge", "backups", "latest.finish_time",
+     "Finish time of the newest complete base backup."},
+    {"spilo_agent_backup_expected_timestamp_seconds", "gauge", "backups", "previous_scheduled_at",
+     "Latest time BACKUP_SCHEDULE wanted a base backup."},
+    {"spilo_agent_backup_next_expected_timestamp_seconds", "gauge", "backups", "next_scheduled_at",
+     "Next time BACKUP_SCHEDULE wants a base backup."},
     {"spilo_agent_backup_missed", "gauge", "backups", "missed",
      "1 when no base backup finished since the latest scheduled time plus grace."},
     {"spilo_agent_backup_count", "gauge", "backups", "count",
@@ -115,8 +115,8 @@ static const struct detail_metric detail_metrics[] = {
      "1 while a base backup without sentinel is being uploaded."},
     {"spilo_agent_backup_last_compressed_bytes", "gauge", "backups", "latest.compressed_size",
      "Compressed size of the newest base backup."},
-    {"spilo_agent_backup_last_uncompressed_bytes", "gauge", "backups",
-     "latest.uncompressed_size", "Uncompressed size of the newest base backup."},
+    {"spilo_agent_backup_last_uncompressed_bytes", "gauge", "backups", "latest.uncompressed_size",
+     "Uncompressed size of the newest base backup."},
     {"spilo_agent_wal_archive_failed_total", "counter", "wal_archive", "failed_count",
      "WAL segments PostgreSQL failed to archive (pg_stat_archiver.failed_count)."},
     {"spilo_agent_wal_archive_archived_total", "counter", "wal_archive", "archived_count",
@@ -137,7 +137,7 @@ void metrics_render(const struct snapshot *s, struct buf *out)
     family(out, "spilo_agent_up", "gauge", "1 while the agent's event loop answers.");
     sample(out, "spilo_agent_up", NULL, NULL, 1);
     family(out, "spilo_agent_build_info", "gauge", "Build information; always 1.");
-    sample(out, "spilo_agent_build_info", "version", AGENT_VERSION, 1);
+    sample(out, "spilo_agent_build_info", "version", agent_version, 1);
     family(out, "spilo_agent_ready", "gauge",
            "1 once the configuration is loaded and every check has run once.");
     sample(out, "spilo_agent_ready", NULL, NULL, status_ready(s, reason, sizeof(reason)));
@@ -157,8 +157,8 @@ void metrics_render(const struct snapshot *s, struct buf *out)
            "When the last run finished; absent before the first run.");
     for (size_t i = 0; i < s->n_checks; i++) {
         if (s->checks[i].has_run)
-            sample(out, "spilo_agent_check_last_run_timestamp_seconds", "check",
-                   s->checks[i].name, (double)s->checks[i].checked_at_s);
+            sample(out, "spilo_agent_check_last_run_timestamp_seconds", "check", s->checks[i].name,
+                   (double)s->checks[i].checked_at_s);
     }
     family(out, "spilo_agent_check_runs_total", "counter", "Completed runs per check.");
     for (size_t i = 0; i < s->n_checks; i++)

@@ -41,7 +41,8 @@ static void findings(FILE *out, json_t *list, const char *indent)
 
     if (!json_is_array(list) || json_array_size(list) < 2)
         return; /* a single finding is the summary already */
-    json_array_foreach(list, i, f) {
+    json_array_foreach(list, i, f)
+    {
         const char *sev = json_string_value(json_object_get(f, "severity"));
         const char *msg = json_string_value(json_object_get(f, "message"));
 
@@ -57,12 +58,11 @@ void report_write(FILE *out, const struct snapshot *s, int64_t now_s, bool color
     const char *reset = color ? "\033[0m" : "";
 
     for (size_t i = 0; i < s->n_checks; i++)
-        overall = verdict_worst(overall, s->checks[i].has_run ? s->checks[i].status
-                                                              : VERDICT_UNKNOWN);
+        overall =
+            verdict_worst(overall, s->checks[i].has_run ? s->checks[i].status : VERDICT_UNKNOWN);
     util_format_rfc3339(now_s, at, sizeof(at));
-    fprintf(out, "spilo-agent %s at %s: %s%s%s (role: %s)\n\n", AGENT_VERSION, at,
-            paint(overall, color), upper(verdict_name(overall), up, sizeof(up)), reset,
-            s->role);
+    fprintf(out, "spilo-agent %s at %s: %s%s%s (role: %s)\n\n", agent_version, at,
+            paint(overall, color), upper(verdict_name(overall), up, sizeof(up)), reset, s->role);
     for (size_t i = 0; i < s->n_checks; i++) {
         const struct check_snap *c = &s->checks[i];
         enum verdict v = c->has_run ? c->status : VERDICT_UNKNOWN;
@@ -70,14 +70,15 @@ void report_write(FILE *out, const struct snapshot *s, int64_t now_s, bool color
         size_t j;
         json_t *cl;
 
-        fprintf(out, "%s%-8s%s  %-12s %s\n", paint(v, color), upper(verdict_name(v), up, sizeof(up)),
-                reset, c->name, c->summary);
+        fprintf(out, "%s%-8s%s  %-12s %s\n", paint(v, color),
+                upper(verdict_name(v), up, sizeof(up)), reset, c->name, c->summary);
         if (!c->details)
             continue;
         findings(out, json_object_get(c->details, "findings"), "                        ");
         clones = json_object_get(c->details, "clones");
         if (json_is_array(clones)) {
-            json_array_foreach(clones, j, cl) {
+            json_array_foreach(clones, j, cl)
+            {
                 json_t *fl = json_object_get(cl, "findings");
 
                 if (json_is_array(fl) && json_array_size(fl) > 0) {

@@ -218,7 +218,7 @@ json_t *status_to_json(const struct snapshot *s, int64_t now_s, const char *cons
     }
     util_format_rfc3339(now_s, now, sizeof(now));
     json_object_set_new(o, "status", json_string(verdict_name(any ? overall : VERDICT_UNKNOWN)));
-    json_object_set_new(o, "version", json_string(AGENT_VERSION));
+    json_object_set_new(o, "version", json_string(agent_version));
     json_object_set_new(o, "now", json_string(now));
     json_object_set_new(o, "role", json_string(s->role));
     json_object_set_new(o, "checks", checks);

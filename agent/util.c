@@ -161,8 +161,7 @@ int util_parse_rfc3339(const char *s, int64_t *t_s, int32_t *frac_us)
     }
     if (*p != '\0')
         return -EINVAL;
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60 || oh > 23 ||
-        om > 59)
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60 || oh > 23 || om > 59)
         return -EINVAL;
     tm.tm_year = y - 1900;
     tm.tm_mon = mo - 1;

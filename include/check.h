@@ -11,6 +11,7 @@
 
 #include "check_result.h"
 #include "config.h"
+#include "curlm.h"
 
 struct check_run;
 
@@ -25,8 +26,9 @@ struct check_def {
 
 struct check_run {
     uv_loop_t *loop;
-    struct config *cfg; /* referenced for the run's lifetime */
-    int64_t now_s;      /* evaluation instant (wall clock, or --now) */
+    struct config *cfg;  /* referenced for the run's lifetime */
+    int64_t now_s;       /* evaluation instant (wall clock, or --now) */
+    struct curlm *curlm; /* the process's curl multi handle, for HTTP/S3/Kubernetes */
     const struct check_def *def;
     void *state; /* the implementation's own */
     bool cancelled;
@@ -49,6 +51,8 @@ const struct check_def *check_def_find(const char *name);
 /* now_override_s: 0 = wall clock, else the instant every run evaluates at (--now). */
 struct checks *checks_new(uv_loop_t *loop, struct config *cfg, const char *const *only,
                           size_t n_only, int64_t now_override_s);
+/* The curl multi handle runs hand to checks (owned by the caller, closed after checks_stop). */
+void checks_set_curlm(struct checks *cs, struct curlm *cm);
 /* Daemon mode: first runs staggered over a second, then every interval with up to 10% jitter. */
 void checks_start_timers(struct checks *cs);
 /* One-shot mode: starts every check once; checks_all_done() tells when they have finished. */

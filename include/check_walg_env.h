@@ -1,4 +1,5 @@
-/* check_walg_env.h - the walg_env check: walg_env_evaluate() on the thread pool (it reads files). */
+/* check_walg_env.h - the walg_env check: walg_env_evaluate() on the thread pool (it reads files).
+ */
 #ifndef AGENT_CHECK_WALG_ENV_H
 #define AGENT_CHECK_WALG_ENV_H
 

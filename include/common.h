@@ -4,15 +4,15 @@
 
 #include <stddef.h>
 
-#define MUSTCHECK __attribute__((warn_unused_result))
-#define PRINTF(f, a) __attribute__((format(printf, f, a)))
-#define UNUSED(x) ((void)(x))
-#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define MUSTCHECK                       __attribute__((warn_unused_result))
+#define PRINTF(f, a)                    __attribute__((format(printf, f, a)))
+#define UNUSED(x)                       ((void)(x))
+#define ARRAY_LEN(a)                    (sizeof(a) / sizeof((a)[0]))
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
-#ifndef AGENT_VERSION
-#define AGENT_VERSION "0.0.0-dev"
-#endif
+/* The version, from `git describe` at build time (agent/version.c, rebuilt when it changes). */
+extern const char agent_version[];
+extern const char agent_user_agent[]; /* "spilo-agent/<version>" */
 
 /* Check verdicts, ordered by severity so that max() gives the worst one. The numeric values are
  * the Nagios plugin exit codes and the value of spilo_agent_check_status. */

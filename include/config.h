@@ -30,7 +30,7 @@ struct config {
     enum log_level log_level;
 
     /* [postgres] */
-    char *conninfo;    /* as configured; "" = derived */
+    char *conninfo; /* as configured; "" = derived */
     char *conninfo_effective;
     char *patroni_url; /* Patroni REST API base URL */
 

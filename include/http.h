@@ -18,9 +18,9 @@
 #define HTTP_RESPONSE_MAX (4u << 20)
 
 struct http_request {
-    const char *method; /* "GET", "HEAD", "POST", ... */
-    const char *path;   /* decoded of nothing: the raw path without the query */
-    const char *query;  /* NULL when absent */
+    const char *method;        /* "GET", "HEAD", "POST", ... */
+    const char *path;          /* decoded of nothing: the raw path without the query */
+    const char *query;         /* NULL when absent */
     const char *authorization; /* Authorization header value, NULL when absent */
     const char *body;
     size_t body_len;

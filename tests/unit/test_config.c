@@ -66,10 +66,15 @@ static void test_defaults(void **state)
 
 static void test_derived_from_env(void **state)
 {
-    char *envp[] = {"PGHOST=/var/run/postgresql", "PGPORT=5433", "POSTGRES_USER=postgres",
-                    "POSTGRES_PASSWORD=it's\\secret", "BACKUP_SCHEDULE=*/10 * * * *",
-                    "POD_NAMESPACE=harbor", "KUBERNETES_SERVICE_HOST=10.96.0.1",
-                    "KUBERNETES_SERVICE_PORT=443", NULL};
+    char *envp[] = {"PGHOST=/var/run/postgresql",
+                    "PGPORT=5433",
+                    "POSTGRES_USER=postgres",
+                    "POSTGRES_PASSWORD=it's\\secret",
+                    "BACKUP_SCHEDULE=*/10 * * * *",
+                    "POD_NAMESPACE=harbor",
+                    "KUBERNETES_SERVICE_HOST=10.96.0.1",
+                    "KUBERNETES_SERVICE_PORT=443",
+                    NULL};
     struct config *c;
     char err[512], shown[512];
 

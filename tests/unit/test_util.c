@@ -66,9 +66,12 @@ static void test_duration(void **state)
         int rc;
         uint64_t ms;
     } cases[] = {
-        {"60s", 0, 60000},  {"5m", 0, 300000},       {"1h", 0, 3600000},  {"2d", 0, 172800000},
-        {"90", 0, 90000},   {"1500ms", 0, 1500},     {"0s", 0, 0},        {"1x", -EINVAL, 0},
-        {"", -EINVAL, 0},   {"-5s", -EINVAL, 0},     {"s", -EINVAL, 0},   {" 5s", -EINVAL, 0},
+        {"60s", 0, 60000},   {"5m", 0, 300000},
+        {"1h", 0, 3600000},  {"2d", 0, 172800000},
+        {"90", 0, 90000},    {"1500ms", 0, 1500},
+        {"0s", 0, 0},        {"1x", -EINVAL, 0},
+        {"", -EINVAL, 0},    {"-5s", -EINVAL, 0},
+        {"s", -EINVAL, 0},   {" 5s", -EINVAL, 0},
         {"5 s", -EINVAL, 0}, {"99999999999999999999d", -ERANGE, 0},
     };
     (void)state;
@@ -154,9 +157,9 @@ static void test_verdicts(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rfc3339),         cmocka_unit_test(test_format_roundtrip),
-        cmocka_unit_test(test_duration),        cmocka_unit_test(test_numbers_and_bools),
-        cmocka_unit_test(test_const_eq),        cmocka_unit_test(test_buf_ceiling),
+        cmocka_unit_test(test_rfc3339),  cmocka_unit_test(test_format_roundtrip),
+        cmocka_unit_test(test_duration), cmocka_unit_test(test_numbers_and_bools),
+        cmocka_unit_test(test_const_eq), cmocka_unit_test(test_buf_ceiling),
         cmocka_unit_test(test_verdicts),
     };
     return cmocka_run_group_tests_name("util", tests, NULL, NULL);
