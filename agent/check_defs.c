@@ -1,7 +1,8 @@
 /* check_defs.c - the built-in checks, in the order reports show them. */
 #include "check.h"
+#include "check_pg.h"
 
 const struct check_def *const check_defs[] = {
-    NULL,
+    &check_wal_archive,
 };
-const size_t check_defs_count = 0;
+const size_t check_defs_count = sizeof(check_defs) / sizeof(check_defs[0]);

@@ -6,7 +6,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
-#include <libpq-fe.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +61,12 @@ static const struct config_key keys[] = {
         "libpq connection string or URI. The password is never shown."),
     KEY("postgres", "patroni_url", CFG_STRING, patroni_url, "http://127.0.0.1:8008",
         "`http://127.0.0.1:8008`", "Patroni REST API, asked for the member role."),
+    KEY("postgres", "superuser", CFG_STRING, pg_superuser, "",
+        "env `PGUSER_SUPERUSER`, else `POSTGRES_USER`, else `postgres`",
+        "Spilo's superuser, whose local and replication connections pg_hba must allow."),
+    KEY("postgres", "replication_user", CFG_STRING, pg_replication_user, "",
+        "env `PGUSER_STANDBY`, else `standby`",
+        "Spilo's replication user, whose connections pg_hba must allow."),
     KEY("walg", "envdir", CFG_STRING, envdir, "/run/etc/wal-e.d/env", "`/run/etc/wal-e.d/env`",
         "WAL-G/WAL-E envdir, read like runit `chpst -e`. When it is not mounted, the values are "
         "derived from the environment like Spilo does."),
@@ -420,6 +425,18 @@ static void derive(struct config *c, char *const *envp)
         conninfo_add(&ci, "sslmode", "require");
         c->conninfo_effective = ci;
     }
+    if (!*c->pg_superuser) {
+        v = env_get(envp, "PGUSER_SUPERUSER");
+        if (!v || !*v)
+            v = env_get(envp, "POSTGRES_USER");
+        free(c->pg_superuser);
+        c->pg_superuser = xstrdup(v && *v ? v : "postgres");
+    }
+    if (!*c->pg_replication_user) {
+        v = env_get(envp, "PGUSER_STANDBY");
+        free(c->pg_replication_user);
+        c->pg_replication_user = xstrdup(v && *v ? v : "standby");
+    }
     if (!*c->schedule) {
         v = env_get(envp, "BACKUP_SCHEDULE");
         free(c->schedule);
@@ -634,28 +651,4 @@ void config_write_doc(FILE *out)
         fprintf(out, "| `[%s] %s` | `%s` | %s | %s |\n", keys[i].section, keys[i].name,
                 env_name(&keys[i], name, sizeof(name)), keys[i].doc_def, keys[i].help);
     }
-}
-
-void config_redact_conninfo(const char *conninfo, char *out, size_t outlen)
-{
-    PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
-    size_t used = 0;
-
-    out[0] = '\0';
-    if (!opts) {
-        snprintf(out, outlen, "(unparsable connection string)");
-        return;
-    }
-    for (PQconninfoOption *o = opts; o->keyword; o++) {
-        int n;
-
-        if (!o->val)
-            continue;
-        n = snprintf(out + used, outlen - used, "%s%s=%s", used ? " " : "", o->keyword,
-                     strcmp(o->keyword, "password") == 0 ? "***" : o->val);
-        if (n < 0 || (size_t)n >= outlen - used)
-            break;
-        used += (size_t)n;
-    }
-    PQconninfoFree(opts);
 }

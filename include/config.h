@@ -32,7 +32,9 @@ struct config {
     /* [postgres] */
     char *conninfo; /* as configured; "" = derived */
     char *conninfo_effective;
-    char *patroni_url; /* Patroni REST API base URL */
+    char *patroni_url;         /* Patroni REST API base URL */
+    char *pg_superuser;        /* effective: config, PGUSER_SUPERUSER, POSTGRES_USER, postgres */
+    char *pg_replication_user; /* effective: config, PGUSER_STANDBY, standby */
 
     /* [walg] */
     char *envdir;
@@ -77,7 +79,5 @@ void config_unref(struct config *c); /* NULL is fine */
 
 /* Writes the key table as the Markdown table of docs/config.md. */
 void config_write_doc(FILE *out);
-/* Conninfo with the password replaced by ***, for display. */
-void config_redact_conninfo(const char *conninfo, char *out, size_t outlen);
 
 #endif

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "pgconn.h"
 
 static char tmpdir[] = "/tmp/spilo-agent-config-XXXXXX";
 
@@ -84,7 +85,7 @@ static void test_derived_from_env(void **state)
     assert_string_equal(c->k8s_namespace, "harbor");
     assert_string_equal(c->k8s_api, "https://10.96.0.1:443");
     assert_non_null(strstr(c->conninfo_effective, "password='it\\'s\\\\secret'"));
-    config_redact_conninfo(c->conninfo_effective, shown, sizeof(shown));
+    pgconn_redact_conninfo(c->conninfo_effective, shown, sizeof(shown));
     assert_null(strstr(shown, "secret"));
     assert_non_null(strstr(shown, "password=***"));
     assert_non_null(strstr(shown, "port=5433"));

@@ -5,7 +5,6 @@ PASS=0
 FAIL=0
 TEST_NAME=${TEST_NAME:-$(basename "$0" .sh)}
 FIXTURES=${FIXTURES:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../../.." && pwd)/shared/fixtures}
-[ -d "$FIXTURES" ] || FIXTURES=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)/../shared/fixtures
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/spilo-agent-test.XXXXXX")
 CLEANUP_CMDS=()
 
@@ -65,10 +64,10 @@ agent_start() {
     on_exit "kill -9 $AGENT_PID"
 }
 
-# agent_stop: SIGTERM and wait; prints the exit status.
+# agent_stop: SIGTERM and wait; sets AGENT_RC to the exit status (not in a subshell: only the
+# shell that started the agent can wait for it).
 agent_stop() {
-    local rc
     kill -TERM "$AGENT_PID" 2>/dev/null || true
-    wait "$AGENT_PID"; rc=$?
-    echo "$rc"
+    wait "$AGENT_PID"
+    AGENT_RC=$?
 }
