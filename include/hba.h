@@ -141,7 +141,8 @@ const char *hba_type_name(enum hba_type type);
  *    a required connection that matches no rule, or a reject rule, is critical and the summary
  *    names it and the exact lines to add; an outcome that holds only if a not-evaluable rule
  *    (@file, samehost, samenet, host name, unknown role membership) does not match is a warning.
- * peer_addr may be NULL (address unknown: rules with addresses "may match").
+ * peer_addr may be NULL (address unknown: rules with addresses "may match"). out must be
+ * initialised (check_result_init); its status, summary and details are set.
  * Details: {"rules": n, "errors": [{line, error}], "connections": [{type, database, user, address,
  * required, purpose, matched_line, method, allowed, uncertain, note, fix}]}. */
 void hba_evaluate_spilo(const struct hba_rules *rules, const char *superuser,

@@ -59,7 +59,7 @@ bootstrap:
         wal_level: replica
         max_wal_senders: 5
         archive_mode: "on"
-        archive_command: "/bin/true"
+        archive_command: "cp %p $dir/archive/%f"
   initdb:
     - encoding: UTF8
   pg_hba:
@@ -90,7 +90,7 @@ YML
 patroni_start() {
     local dir=$1 etcd_port etcd_peer a1 a2 p1 p2
     _pg_install || return 1
-    mkdir -p "$dir"
+    mkdir -p "$dir/archive"
     _pg_prepare_owner "$dir" || return 1
     etcd_port=$(free_port); etcd_peer=$(free_port)
     a1=$(free_port); a2=$(free_port); p1=$(free_port); p2=$(free_port)
