@@ -3,6 +3,7 @@
 #include "check_pg.h"
 
 const struct check_def *const check_defs[] = {
+    &check_pg_hba,
     &check_wal_archive,
 };
 const size_t check_defs_count = sizeof(check_defs) / sizeof(check_defs[0]);

@@ -254,7 +254,13 @@ pg_hba_set() {
 # postmaster has re-read postgresql.conf and pg_hba.conf.
 pg_reload() {
     local dir=${1:?usage: pg_reload DIR} before now
-    before=$(pg_psql "$dir" "SELECT pg_conf_load_time()") || return 1
+    if ! before=$(pg_psql "$dir" "SELECT pg_conf_load_time()" 2>/dev/null); then
+        # The loaded pg_hba.conf does not let psql in over the socket: reload blind and give the
+        # postmaster a moment (pg_conf_load_time cannot be asked).
+        _pg_as_owner "$dir" "$PG_BIN/pg_ctl" -D "$dir/data" reload >/dev/null || return 1
+        sleep 1
+        return 0
+    fi
     _pg_as_owner "$dir" "$PG_BIN/pg_ctl" -D "$dir/data" reload >/dev/null || return 1
     for _ in $(seq 1 100); do
         now=$(pg_psql "$dir" "SELECT pg_conf_load_time()" 2>/dev/null)
