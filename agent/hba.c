@@ -17,9 +17,6 @@
 
 #include "util.h"
 
-/* PostgreSQL's MAX_TOKEN: a token of 256 bytes or more is "authentication file token too long". */
-#define TOKEN_MAX 256
-
 /* ---- the rule list ----------------------------------------------------------------------- */
 
 struct toklist {
@@ -199,22 +196,20 @@ static bool is_blank(char c)
     return c == ' ' || c == '\t' || c == '\r'; /* pg_isblank() */
 }
 
-/* One token from *lineptr into buf (TOKEN_MAX bytes), as next_token() reads it: blanks and commas
- * before it are skipped; it ends at an unquoted blank or comma or at the end; an unquoted '#'
- * ends the line; "" inside quotes is one '"'. Returns true if there was a token (an empty quoted
- * one counts). *too_long reports PostgreSQL's error; the rest of the line is then dropped. */
+/* One token from *lineptr into buf (as long as the line), as next_token() reads it: blanks and
+ * commas before it are skipped; it ends at an unquoted blank or comma or at the end; an unquoted
+ * '#' ends the line; "" inside quotes is one '"'. Returns true if there was a token (an empty
+ * quoted one counts). PostgreSQL 15 releases have no length limit (a 15 beta had 255 bytes). */
 static bool next_token(const char **lineptr, char *buf, bool *initial_quote,
-                       bool *terminating_comma, bool *too_long)
+                       bool *terminating_comma)
 {
     const char *p = *lineptr;
     char *out = buf;
-    char *end = buf + TOKEN_MAX - 1;
     bool in_quote = false, was_quote = false, saw_quote = false;
     char c;
 
     *initial_quote = false;
     *terminating_comma = false;
-    *too_long = false;
 
     while ((c = *p++) != '\0' && (is_blank(c) || c == ','))
         ;
@@ -223,14 +218,6 @@ static bool next_token(const char **lineptr, char *buf, bool *initial_quote,
             while ((c = *p++) != '\0')
                 ;
             break;
-        }
-        if (out >= end) {
-            *out = '\0';
-            *too_long = true;
-            while (*p != '\0')
-                p++;
-            *lineptr = p;
-            return false;
         }
         if (c == ',' && !in_quote) {
             *terminating_comma = true;
@@ -256,18 +243,14 @@ static bool next_token(const char **lineptr, char *buf, bool *initial_quote,
 }
 
 /* One field: a comma list of tokens. An unquoted "@name" (not a bare "@") is an include, which
- * the server expands from a file; it stays a token here. */
-static void next_field(const char **lineptr, struct toklist *field, const char **err)
+ * the server expands from a file; it stays a token here. buf holds the longest token. */
+static void next_field(const char **lineptr, char *buf, struct toklist *field)
 {
-    char buf[TOKEN_MAX];
-    bool initial_quote, comma, too_long;
+    bool initial_quote, comma;
 
     do {
-        if (!next_token(lineptr, buf, &initial_quote, &comma, &too_long)) {
-            if (too_long)
-                *err = "authentication file token too long";
+        if (!next_token(lineptr, buf, &initial_quote, &comma))
             break;
-        }
         toklist_add(field, buf, initial_quote, !initial_quote && buf[0] == '@' && buf[1] != '\0');
     } while (comma);
 }
@@ -275,7 +258,6 @@ static void next_field(const char **lineptr, struct toklist *field, const char *
 struct tline {
     struct toklist *fields;
     size_t n, cap;
-    const char *err; /* static text */
 };
 
 static void tline_cleanup(struct tline *tl)
@@ -289,11 +271,12 @@ static void tline_cleanup(struct tline *tl)
 static void tline_tokenize(struct tline *tl, const char *line)
 {
     const char *p = line;
+    char *buf = xmalloc(strlen(line) + 1);
 
-    while (*p != '\0' && !tl->err) {
+    while (*p != '\0') {
         struct toklist f = {0};
 
-        next_field(&p, &f, &tl->err);
+        next_field(&p, buf, &f);
         if (f.n == 0) {
             toklist_cleanup(&f);
             continue;
@@ -304,6 +287,7 @@ static void tline_tokenize(struct tline *tl, const char *line)
         }
         tl->fields[tl->n++] = f;
     }
+    free(buf);
 }
 
 /* ---- pg_hba.conf line parser --------------------------------------------------------------- */
@@ -380,6 +364,29 @@ static const struct {
     {"radiussecrets", MB(M_RADIUS), "radius"},
     {"radiusidentifiers", MB(M_RADIUS), "radius"},
 };
+
+static bool option_known(const char *name)
+{
+    if (strcmp(name, "clientcert") == 0 || strcmp(name, "clientname") == 0)
+        return true;
+    for (size_t i = 0; i < ARRAY_LEN(options); i++)
+        if (strcmp(name, options[i].name) == 0)
+            return true;
+    return false;
+}
+
+/* An error as it may be shown. "ldapbindpasswd= hunter2" makes PostgreSQL (and us) say
+ * "authentication option not in name=value format: hunter2": a word that is not an option name
+ * there may be a password, so it becomes ***. Returns error itself or buf. */
+static const char *error_shown(const char *error, char *buf, size_t cap)
+{
+    static const char prefix[] = "authentication option not in name=value format: ";
+
+    if (strncmp(error, prefix, sizeof(prefix) - 1) != 0 || option_known(error + sizeof(prefix) - 1))
+        return error;
+    snprintf(buf, cap, "%s***", prefix);
+    return buf;
+}
 
 /* What the options of one line set, for the checks parse_hba_line() makes after them. */
 struct opt_state {
@@ -489,14 +496,11 @@ static bool option_check(struct hba_rule *r, enum method m, const char *token, s
         goto out;
     }
     for (size_t i = 0; i < ARRAY_LEN(options); i++) {
-        if (strcmp(name, options[i].name) != 0)
-            continue;
-        if (!(options[i].methods & MB(m))) {
+        if (strcmp(name, options[i].name) == 0 && !(options[i].methods & MB(m))) {
             rule_fail(r, "authentication option \"%s\" is only valid for authentication methods %s",
                       name, options[i].valid);
             goto out;
         }
-        break;
     }
     if (strcmp(name, "ldapurl") == 0) {
         if (!ldapurl_read(val, st)) {
@@ -540,15 +544,9 @@ static bool option_check(struct hba_rule *r, enum method m, const char *token, s
                 break;
             p++;
         }
-    } else {
-        bool known = false;
-
-        for (size_t i = 0; i < ARRAY_LEN(options); i++)
-            known = known || strcmp(name, options[i].name) == 0;
-        if (!known) {
-            rule_fail(r, "unrecognized authentication option name: \"%s\"", name);
-            goto out;
-        }
+    } else if (!option_known(name)) {
+        rule_fail(r, "unrecognized authentication option name: \"%s\"", name);
+        goto out;
     }
     ok = true;
 out:
@@ -721,10 +719,6 @@ static void line_parse(struct hba_rule *r, struct tline *tl)
     int m = -1;
     bool opts_known = true;
 
-    if (tl->err) {
-        rule_fail(r, "%s", tl->err);
-        return;
-    }
     r->loaded = true;
     if (toklist_has_include(&tl->fields[0])) {
         r->opaque = HBA_OPAQUE_ALL;
@@ -855,7 +849,7 @@ int hba_parse_conf(const char *text, struct hba_rules *rules)
         }
 
         tline_tokenize(&tl, buf);
-        if (tl.n > 0 || tl.err) {
+        if (tl.n > 0) {
             struct hba_rule r = {0};
 
             r.line = line_number;
@@ -872,78 +866,81 @@ int hba_parse_conf(const char *text, struct hba_rules *rules)
 
 /* ---- pg_hba_file_rules rows ---------------------------------------------------------------- */
 
-/* A one-dimensional text[] in array_out() form: {a,b}, {"a b","c\"d"}, {}. Elements are never
- * NULL in these columns, so an unquoted NULL is refused. */
+/* One element of a text[] at *pp into el (big enough), as array_in() reads it: quoted with
+ * backslash escapes, or unquoted with the blanks around it dropped. */
+static int array_element(const char **pp, char *el)
+{
+    const char *p = *pp;
+    size_t len = 0, keep = 0;
+    bool escaped = false;
+
+    while (isspace((unsigned char)*p))
+        p++;
+    if (*p == '"') {
+        for (p++; *p != '"'; p++) {
+            if (*p == '\\')
+                p++;
+            if (*p == '\0')
+                return -EINVAL;
+            el[len++] = *p;
+        }
+        p++;
+        keep = len;
+        escaped = true;
+        while (isspace((unsigned char)*p))
+            p++;
+    } else {
+        for (; *p != '\0' && *p != ',' && *p != '}'; p++) {
+            bool this_escaped = false;
+
+            if (*p == '{' || *p == '"')
+                return -EINVAL;
+            if (*p == '\\') {
+                if (*++p == '\0')
+                    return -EINVAL;
+                escaped = this_escaped = true;
+            }
+            el[len++] = *p;
+            if (this_escaped || !isspace((unsigned char)*p))
+                keep = len;
+        }
+        if (keep == 0 && !escaped)
+            return -EINVAL; /* an empty unquoted element */
+    }
+    el[keep] = '\0';
+    if (!escaped && strcasecmp(el, "NULL") == 0)
+        return -EINVAL; /* a NULL element: never in these columns */
+    *pp = p;
+    return 0;
+}
+
+/* A one-dimensional text[] in array_out() form: {a,b}, {"a b","c\"d"}, {}. */
 static int text_array_parse(const char *s, struct toklist *out)
 {
     const char *p = s;
     char *el = xmalloc(strlen(s) + 1);
     int rc = -EINVAL;
 
-    if (*p++ != '{')
+    if (*p != '{')
         goto out;
+    p++;
     while (isspace((unsigned char)*p))
         p++;
     if (*p == '}') {
+        p++; /* {} */
+    } else {
+        for (;;) {
+            if (array_element(&p, el) < 0)
+                goto out;
+            toklist_add(out, el, false, false);
+            if (*p == '}')
+                break;
+            if (*p != ',')
+                goto out;
+            p++;
+        }
         p++;
-        goto tail;
     }
-    for (;;) {
-        size_t len = 0, keep = 0;
-        bool escaped = false;
-
-        while (isspace((unsigned char)*p))
-            p++;
-        if (*p == '"') {
-            p++;
-            while (*p != '"') {
-                if (*p == '\\')
-                    p++;
-                if (*p == '\0')
-                    goto out;
-                el[len++] = *p++;
-            }
-            p++;
-            keep = len;
-            escaped = true;
-            while (isspace((unsigned char)*p))
-                p++;
-        } else {
-            while (*p != '\0' && *p != ',' && *p != '}') {
-                if (*p == '{' || *p == '"')
-                    goto out;
-                if (*p == '\\') {
-                    p++;
-                    if (*p == '\0')
-                        goto out;
-                    el[len++] = *p++;
-                    keep = len;
-                    escaped = true;
-                    continue;
-                }
-                el[len++] = *p;
-                if (!isspace((unsigned char)*p))
-                    keep = len;
-                p++;
-            }
-            if (keep == 0 && !escaped)
-                goto out; /* empty unquoted element */
-        }
-        el[keep] = '\0';
-        if (!escaped && strcasecmp(el, "NULL") == 0)
-            goto out;
-        toklist_add(out, el, false, false);
-        if (*p == ',') {
-            p++;
-            continue;
-        }
-        if (*p == '}') {
-            p++;
-            break;
-        }
-        goto out;
-    }
-tail:
     while (isspace((unsigned char)*p))
         p++;
     if (*p == '\0')
@@ -1039,10 +1036,15 @@ int hba_rules_add_view_row(struct hba_rules *rules, int line, const char *type,
     if (error)
         r.error = xstrdup(error);
     if (!type) {
-        /* A line PostgreSQL refuses: the view shows only its number and the error. */
-        if (!error)
+        /* A line PostgreSQL refuses: the view shows only its number and the error. For a few
+         * bad option values (clientcert=1, clientname=XX, radiusports=0) PostgreSQL 15 leaves
+         * the error NULL too and says why only in its log. */
+        if (database || user_name || address || netmask || auth_method)
             goto out;
-        r.raw = xasprintf("(line %d: %s)", line, error);
+        if (!error)
+            r.error = xstrdup("PostgreSQL cannot load this line (the reason is in its log, "
+                              "often a bad clientcert, clientname or radiusports value)");
+        r.raw = xasprintf("(line %d: %s)", line, r.error);
         rules_append(rules, &r);
         return 0;
     }
@@ -1410,9 +1412,11 @@ static void details_fill(const struct hba_rules *rules, const struct spilo_conn 
     for (size_t i = 0; i < rules->n; i++) {
         const struct hba_rule *r = &rules->rules[i];
 
+        char buf[128];
+
         if (r->error)
-            json_array_append_new(errors,
-                                  json_pack("{s:i, s:s}", "line", r->line, "error", r->error));
+            json_array_append_new(errors, json_pack("{s:i, s:s}", "line", r->line, "error",
+                                                    error_shown(r->error, buf, sizeof(buf))));
     }
     for (size_t i = 0; i < nsc; i++) {
         const struct spilo_conn *c = &sc[i];
@@ -1487,28 +1491,26 @@ static bool fails_certainly(const struct spilo_conn *c)
     return c->required && !c->uncertain && c->outcome != O_ALLOW;
 }
 
+/* For the lines to add once the verdict is critical anyway: every connection that certainly
+ * fails, the optional ones too (harbor-operator's fixed list has "local replication postgres",
+ * and a person fixing the list should get it in one go). */
+static bool fails_to_add(const struct spilo_conn *c)
+{
+    return !c->uncertain && c->outcome != O_ALLOW;
+}
+
 static bool in_doubt(const struct spilo_conn *c)
 {
     return c->required && c->uncertain;
 }
 
-void hba_evaluate_spilo(const struct hba_rules *rules, const char *superuser,
-                        const char *replication_user, const char *peer_addr,
-                        struct check_result *out)
+/* The connections, in the order the verdict names them. */
+static void spilo_conns_init(struct spilo_conn sc[4], const char *superuser,
+                             const char *replication_user, const char *peer_addr)
 {
-    struct spilo_conn sc[4];
-    const struct hba_rule *first_error = NULL;
-    size_t n_errors = 0, nsc = ARRAY_LEN(sc);
-    char s[sizeof(out->summary)] = "";
-    int failing = -1, doubtful = -1;
-
-    if (!superuser)
-        superuser = "postgres";
-    if (!replication_user)
-        replication_user = "standby";
-    memset(sc, 0, sizeof(sc));
-    /* 0: the superuser replicating over the socket. Spilo replicates as replication_user, so
-     * this one is needed only when both are the same role (then it is the same as 1). */
+    memset(sc, 0, 4 * sizeof(*sc));
+    /* 0: the superuser replicating over the socket. Spilo replicates as replication_user (its
+     * default list has no such line), so this is needed only when both are the same role. */
     sc[0].conn = (struct hba_conn){.local = true, .replication = true, .user = superuser};
     sc[0].required = strcmp(superuser, replication_user) == 0;
     snprintf(sc[0].what, sizeof(sc[0].what), "local replication connections by \"%s\"", superuser);
@@ -1516,18 +1518,15 @@ void hba_evaluate_spilo(const struct hba_rules *rules, const char *superuser,
     snprintf(sc[0].fix, sizeof(sc[0].fix), "local replication %s trust", superuser);
     /* 1: Patroni's replication connection to its own server (use_unix_socket_repl). */
     sc[1].conn = (struct hba_conn){.local = true, .replication = true, .user = replication_user};
-    sc[1].required = true;
+    sc[1].required = !sc[0].required; /* else the same connection as 0: report it once */
     snprintf(sc[1].what, sizeof(sc[1].what), "local replication connections by \"%s\"",
              replication_user);
     sc[1].purpose = "Patroni's replication connection over the unix socket";
     snprintf(sc[1].fix, sizeof(sc[1].fix), "local replication %s trust", replication_user);
     /* 2: replicas streaming and pg_basebackup from another pod; Spilo's rule uses md5, which
      * also accepts SCRAM passwords. */
-    sc[2].conn = (struct hba_conn){.local = false,
-                                   .ssl = true,
-                                   .addr = peer_addr,
-                                   .replication = true,
-                                   .user = replication_user};
+    sc[2].conn = (struct hba_conn){
+        .ssl = true, .addr = peer_addr, .replication = true, .user = replication_user};
     sc[2].required = true;
     snprintf(sc[2].what, sizeof(sc[2].what), "replication connections by \"%s\" over SSL from %s",
              replication_user, peer_addr ? peer_addr : "the replicas");
@@ -1539,91 +1538,124 @@ void hba_evaluate_spilo(const struct hba_rules *rules, const char *superuser,
     snprintf(sc[3].what, sizeof(sc[3].what), "local connections by \"%s\"", superuser);
     sc[3].purpose = "Patroni's superuser connection and the backup cron's psql";
     snprintf(sc[3].fix, sizeof(sc[3].fix), "local all %s trust", superuser);
+}
 
-    for (size_t i = 0; i < nsc; i++)
-        spilo_conn_eval(rules, &sc[i]);
-    if (sc[0].required)
-        sc[1].required = false; /* the same connection: report it once */
-
-    details_fill(rules, sc, nsc, replication_user, out->details);
+/* A line with an error: PostgreSQL refuses the whole file (or, for a warning, never matches the
+ * line). False if there is none. */
+static bool summary_errors(const struct hba_rules *rules, char *s, size_t cap)
+{
+    const struct hba_rule *first = NULL;
+    const char *error;
+    char buf[128];
+    size_t n = 0;
 
     for (size_t i = 0; i < rules->n; i++) {
         if (rules->rules[i].error) {
-            if (!first_error)
-                first_error = &rules->rules[i];
-            n_errors++;
+            if (!first)
+                first = &rules->rules[i];
+            n++;
         }
     }
-    if (first_error) {
-        if (first_error->loaded)
-            snprintf(s, sizeof(s), "pg_hba.conf line %d can never match (%s)", first_error->line,
-                     first_error->error);
-        else
-            snprintf(s, sizeof(s),
-                     "pg_hba.conf line %d is invalid (%s), so PostgreSQL will not load the file "
-                     "(a reload keeps the old rules, a restart fails)",
-                     first_error->line, first_error->error);
-        if (n_errors > 1)
-            sappend(s, sizeof(s), " and %zu more lines have errors", n_errors - 1);
-        sappend(s, sizeof(s), ": fix %s in the pg_hba list of the postgresql CR",
-                n_errors > 1 ? "them" : "that line");
+    if (!first)
+        return false;
+    error = error_shown(first->error, buf, sizeof(buf));
+    if (first->loaded)
+        snprintf(s, cap, "pg_hba.conf line %d can never match (%s)", first->line, error);
+    else
+        snprintf(s, cap,
+                 "pg_hba.conf line %d is invalid (%s), so PostgreSQL will not load the file (a "
+                 "reload keeps the old rules, a restart fails)",
+                 first->line, error);
+    if (n > 1)
+        sappend(s, cap, " and %zu more lines have errors", n - 1);
+    sappend(s, cap, ": fix %s in the pg_hba list of the postgresql CR",
+            n > 1 ? "them" : "that line");
+    return true;
+}
+
+static void summary_failing(const struct hba_rules *rules, const struct spilo_conn *sc, size_t nsc,
+                            size_t failing, const char *superuser, char *s, size_t cap)
+{
+    const struct spilo_conn *c = &sc[failing];
+    bool local_failing = false;
+
+    if (c->m.index >= 0) {
+        char txt[96];
+
+        rule_text(&rules->rules[c->m.index], txt, sizeof(txt));
+        snprintf(s, cap,
+                 "pg_hba.conf line %d (%s) rejects %s (%s): ", rules->rules[c->m.index].line, txt,
+                 c->what, c->purpose);
+    } else {
+        snprintf(s, cap, "pg_hba has no rule for %s (%s): ", c->what, c->purpose);
+    }
+    summary_fixes(s, cap, sc, nsc, 0, fails_to_add);
+    for (size_t i = 0; i < nsc; i++)
+        local_failing = local_failing || (fails_certainly(&sc[i]) && sc[i].conn.local);
+    if (local_failing && !has_local_rule(rules))
+        sappend(s, cap,
+                " (harbor-operator <= v1.3.0 ships no local rules: Patroni and the backup cron "
+                "fail with FATAL: no pg_hba.conf entry for host \"[local]\", user \"%s\")",
+                superuser);
+}
+
+static void summary_doubt(const struct hba_rules *rules, const struct spilo_conn *sc, size_t nsc,
+                          size_t doubtful, char *s, size_t cap)
+{
+    const struct spilo_conn *c = &sc[doubtful];
+    int dline = rules->rules[c->doubt_index].line;
+
+    if (c->outcome == O_ALLOW)
+        snprintf(s, cap,
+                 "pg_hba lets %s in through line %d only if line %d, which %s, does not match "
+                 "first: ",
+                 c->what, rules->rules[c->m.index].line, dline, c->doubt_note);
+    else if (c->doubt_index == c->m.index)
+        snprintf(s, cap,
+                 "pg_hba line %d matches %s but takes its authentication method from an @file "
+                 "include: ",
+                 dline, c->what);
+    else
+        snprintf(s, cap, "pg_hba lets %s in only if line %d, which %s, matches: ", c->what, dline,
+                 c->doubt_note);
+    summary_fixes(s, cap, sc, nsc, doubtful, in_doubt);
+    sappend(s, cap, " to be sure");
+}
+
+void hba_evaluate_spilo(const struct hba_rules *rules, const char *superuser,
+                        const char *replication_user, const char *peer_addr,
+                        struct check_result *out)
+{
+    struct spilo_conn sc[4];
+    size_t nsc = ARRAY_LEN(sc);
+    char s[sizeof(out->summary)] = "";
+
+    if (!superuser)
+        superuser = "postgres";
+    if (!replication_user)
+        replication_user = "standby";
+    spilo_conns_init(sc, superuser, replication_user, peer_addr);
+    for (size_t i = 0; i < nsc; i++)
+        spilo_conn_eval(rules, &sc[i]);
+    details_fill(rules, sc, nsc, replication_user, out->details);
+
+    if (summary_errors(rules, s, sizeof(s))) {
         check_result_set(out, VERDICT_CRITICAL, "%s", s);
         return;
     }
-
     for (size_t i = 0; i < nsc; i++) {
-        if (failing < 0 && fails_certainly(&sc[i]))
-            failing = (int)i;
-        if (doubtful < 0 && in_doubt(&sc[i]))
-            doubtful = (int)i;
-    }
-    if (failing >= 0) {
-        const struct spilo_conn *c = &sc[failing];
-        bool local_failing = false;
-
-        if (c->m.index >= 0) {
-            char txt[96];
-
-            rule_text(&rules->rules[c->m.index], txt, sizeof(txt));
-            snprintf(s, sizeof(s),
-                     "pg_hba.conf line %d (%s) rejects %s (%s): ", rules->rules[c->m.index].line,
-                     txt, c->what, c->purpose);
-        } else {
-            snprintf(s, sizeof(s), "pg_hba has no rule for %s (%s): ", c->what, c->purpose);
+        if (fails_certainly(&sc[i])) {
+            summary_failing(rules, sc, nsc, i, superuser, s, sizeof(s));
+            check_result_set(out, VERDICT_CRITICAL, "%s", s);
+            return;
         }
-        summary_fixes(s, sizeof(s), sc, nsc, (size_t)failing, fails_certainly);
-        for (size_t i = 0; i < nsc; i++)
-            local_failing = local_failing || (fails_certainly(&sc[i]) && sc[i].conn.local);
-        if (local_failing && !has_local_rule(rules))
-            sappend(s, sizeof(s),
-                    " (harbor-operator <= v1.3.0 ships no local rules: Patroni and the backup "
-                    "cron fail with FATAL: no pg_hba.conf entry for host \"[local]\", user \"%s\")",
-                    superuser);
-        check_result_set(out, VERDICT_CRITICAL, "%s", s);
-        return;
     }
-    if (doubtful >= 0) {
-        const struct spilo_conn *c = &sc[doubtful];
-        int dline = rules->rules[c->doubt_index].line;
-
-        if (c->outcome == O_ALLOW)
-            snprintf(s, sizeof(s),
-                     "pg_hba lets %s in through line %d only if line %d, which %s, does not "
-                     "match first: ",
-                     c->what, rules->rules[c->m.index].line, dline, c->doubt_note);
-        else if (c->doubt_index == c->m.index)
-            snprintf(s, sizeof(s),
-                     "pg_hba line %d matches %s but takes its authentication method from an "
-                     "@file include: ",
-                     dline, c->what);
-        else
-            snprintf(s, sizeof(s),
-                     "pg_hba lets %s in only if line %d, which %s, matches: ", c->what, dline,
-                     c->doubt_note);
-        summary_fixes(s, sizeof(s), sc, nsc, (size_t)doubtful, in_doubt);
-        sappend(s, sizeof(s), " to be sure");
-        check_result_set(out, VERDICT_WARNING, "%s", s);
-        return;
+    for (size_t i = 0; i < nsc; i++) {
+        if (in_doubt(&sc[i])) {
+            summary_doubt(rules, sc, nsc, i, s, sizeof(s));
+            check_result_set(out, VERDICT_WARNING, "%s", s);
+            return;
+        }
     }
     snprintf(s, sizeof(s), "pg_hba lets in ");
     for (size_t i = 0, k = 0; i < nsc; i++) {

@@ -62,7 +62,7 @@ hba "$FIXTURES/pg_hba/harbor-operator-v1.3.0.pg_hba.conf"
 json=$("$AGENT" check --json --only pg_hba "${TCP[@]}"); rc=$?
 eq "harbor-operator v1.3.0 pg_hba is critical (exit 2)" "2 critical" "$rc $(jq -r .checks.pg_hba.status <<<"$json")"
 summary=$(jq -r .checks.pg_hba.summary <<<"$json")
-contains "the summary names local replication postgres" "$summary" "local replication postgres"
+contains "the summary names local replication postgres" "$summary" "local replication postgres trust"
 contains "the summary names the standby rule to add" "$summary" "local replication standby trust"
 contains "the summary names local all postgres" "$summary" "local all postgres"
 contains "the summary says where to add them" "$summary" "before line 3"
