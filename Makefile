@@ -111,6 +111,28 @@ test: check-deps
 demo: check-deps all
 	@tests/demo.sh $(BUILD)/spilo-agent
 
+# ---- fuzzing (libFuzzer, clang-14) -----------------------------------------------------------
+FUZZ_SECONDS ?= 30
+FUZZERS   := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c
+	$(Q)$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang-14 CFLAGS='-O1 -g' \
+	    SANITIZE='-fsanitize=fuzzer-no-link,address,undefined' build-fuzz/libagent.a
+	@echo "  FUZZ-CC $<"
+	$(Q)clang-14 -std=gnu11 -O1 -g -Iinclude -D_GNU_SOURCE $(FUZZ_FLAGS) \
+	    $(shell pkg-config --cflags $(PKGS)) -I$(shell pg_config --includedir) -o $@ $< \
+	    build-fuzz/libagent.a $(LDLIBS)
+
+# Runs every fuzzer for FUZZ_SECONDS on a copy of its seed corpus; a crash stops with its input.
+fuzz: $(FUZZERS)
+	@for f in $(FUZZERS); do n=$${f#build-fuzz/fuzz_}; mkdir -p build-fuzz/corpus/$$n; \
+	    cp -r tests/fuzz/corpus/$$n/. build-fuzz/corpus/$$n/ 2>/dev/null; \
+	    echo "fuzz: $$n for $(FUZZ_SECONDS)s"; \
+	    $$f -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=build-fuzz/$$n- \
+	        build-fuzz/corpus/$$n >build-fuzz/$$n.log 2>&1 || { tail -30 build-fuzz/$$n.log; exit 1; }; \
+	    grep -E '^Done [0-9]+ runs' build-fuzz/$$n.log | tail -1; done
+
 format:
 	clang-format -i agent/*.c include/*.h tests/unit/*.c tests/unit/*.h
 
