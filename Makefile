@@ -5,7 +5,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.
 BUILD     ?= build
 CC        ?= cc
 PKGS      := libuv libpq libcurl inih jansson expat
-FIXTURES  ?= $(abspath ../shared/fixtures)
+FIXTURES  ?= $(abspath tests/fixtures)
 SANITIZE  ?=
 
 # Debian packages: build, runtime libraries and test tools. `make deps` installs what is missing.
@@ -30,6 +30,9 @@ LIB_SRCS  := $(filter-out agent/main.c,$(SRCS))
 LIB_OBJS  := $(LIB_SRCS:agent/%.c=$(BUILD)/obj/%.o)
 TEST_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 TESTS     := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+# Small programs the integration tests drive (one module on a real loop, a differential peer).
+TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
+TOOLS     := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
 
 ifeq ($(V),1)
 Q :=
@@ -66,6 +69,11 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/harness.h $(BUILD)/libagent.a
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit -DFIXTURES_DIR='"$(FIXTURES)"' -o $@ $< \
 	    $(BUILD)/libagent.a $(ALL_LDFLAGS) $(LDLIBS) -lcmocka
 
+$(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libagent.a
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  TOOL-CC $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libagent.a $(ALL_LDFLAGS) $(LDLIBS)
+
 -include $(LIB_OBJS:.o=.d) $(BUILD)/obj/main.d
 
 # ---- set-up ---------------------------------------------------------------------------------
@@ -91,8 +99,8 @@ asan:
 	$(Q)$(MAKE) --no-print-directory BUILD=build-asan CC=clang-14 CFLAGS='-O1 -g -fno-omit-frame-pointer' \
 	    SANITIZE='-fsanitize=address,undefined -fno-sanitize-recover=all' unit
 
-integration: $(BUILD)/spilo-agent
-	@tests/integration/run.sh $(BUILD)/spilo-agent
+integration: $(BUILD)/spilo-agent $(TOOLS)
+	@TOOLS_DIR=$(abspath $(BUILD)/tools) tests/integration/run.sh $(BUILD)/spilo-agent
 
 docs-check: $(BUILD)/spilo-agent
 	@tests/docs-check.sh $(BUILD)/spilo-agent
@@ -101,7 +109,7 @@ docs: $(BUILD)/spilo-agent
 	@tests/docs-check.sh $(BUILD)/spilo-agent --fix
 
 test: check-deps
-	$(Q)$(MAKE) --no-print-directory -j2 all $(TESTS)
+	$(Q)$(MAKE) --no-print-directory -j2 all $(TESTS) $(TOOLS)
 	$(Q)$(MAKE) --no-print-directory format-check
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory asan

@@ -4,7 +4,7 @@
 set -u
 AGENT=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 cd "$(dirname "$0")/.."
-FIXTURES=${FIXTURES:-$(cd .. && pwd)/shared/fixtures}
+FIXTURES=${FIXTURES:-$(pwd)/tests/fixtures}
 DEMO=$(mktemp -d /tmp/spilo-agent-demo.XXXXXX)
 pids=()
 cleanup() {

@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #ifndef FIXTURES_DIR
-#define FIXTURES_DIR "../shared/fixtures"
+#define FIXTURES_DIR "tests/fixtures"
 #endif
 
 /* Fixture path: FIXTURES_DIR (or $SPILO_AGENT_FIXTURES) + "/" + rel, in a static buffer. */

@@ -4,7 +4,7 @@
 PASS=0
 FAIL=0
 TEST_NAME=${TEST_NAME:-$(basename "$0" .sh)}
-FIXTURES=${FIXTURES:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../../.." && pwd)/shared/fixtures}
+FIXTURES=${FIXTURES:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/fixtures}
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/spilo-agent-test.XXXXXX")
 CLEANUP_CMDS=()
 
