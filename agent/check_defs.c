@@ -1,8 +1,10 @@
 /* check_defs.c - the built-in checks, in the order reports show them. */
 #include "check.h"
 #include "check_pg.h"
+#include "check_walg_env.h"
 
 const struct check_def *const check_defs[] = {
+    &check_walg_env,
     &check_pg_hba,
     &check_wal_archive,
 };

@@ -16,7 +16,8 @@ agent_start ok "${COMMON[@]}" --set "walg.envdir=$ENV_OK" --set agent.request_ti
 check "agent becomes ready" wait_http "$AGENT_URL/readyz" 200 10
 eq "/livez answers ok" "ok" "$(curl -s "$AGENT_URL/livez")"
 status=$(curl -s "$AGENT_URL/status")
-eq "/status is JSON with status ok" "ok" "$(jq -r .status <<<"$status")"
+eq "/status is JSON whose status is the worst of its checks" "true" \
+    "$(jq 'def r: {"ok":0,"warning":1,"critical":2,"unknown":3}[.]; (.status|r) == ([.checks[].status|r]|max)' <<<"$status")"
 eq "/status walg_env ok" "ok" "$(jq -r .checks.walg_env.status <<<"$status")"
 eq "/status has version" "true" "$(jq 'has("version") and has("now") and has("role")' <<<"$status")"
 eq "/status check has checked_at and duration_ms" "true" \
@@ -149,10 +150,11 @@ eq "a misspelt SPILO_AGENT_ variable exits 78" "78" "$rc"
 contains "and is named" "$out" "SPILO_AGENT_AGENT_INTERVL"
 out=$("$AGENT" run -c "$TMP/missing.ini" 2>&1); rc=$?
 eq "a missing config file exits 78" "78" "$rc"
-port=$(free_port)
-python3 -c "import socket,time; s=socket.socket(); s.bind(('127.0.0.1',$port)); s.listen(); time.sleep(3)" &
-blocker=$!; sleep 0.3
-out=$("$AGENT" run --set "agent.listen=127.0.0.1:$port" 2>&1); rc=$?
+# the blocker picks its own port (a port from free_port may meanwhile be some client's)
+exec {bfd}< <(exec python3 -c "import socket,sys,time; s=socket.socket(); s.bind(('127.0.0.1',0)); s.listen(); print(s.getsockname()[1], flush=True); time.sleep(30)")
+blocker=$!
+read -r -t 10 port <&"$bfd"
+out=$(timeout 10 "$AGENT" run --set "agent.listen=127.0.0.1:$port" 2>&1); rc=$?
 kill "$blocker" 2>/dev/null; wait "$blocker" 2>/dev/null
 eq "a busy port exits 1" "1" "$rc"
 contains "and says so" "$out" "cannot listen on 127.0.0.1:$port"
