@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "schedule.h"
 #include "util.h"
 
 enum cfg_type {
@@ -505,6 +506,19 @@ static int validate(struct load_ctx *ctx, struct config *c)
     if (!*c->envdir) {
         fail(ctx, "[walg] envdir is empty; leave it unset for Spilo's /run/etc/wal-e.d/env");
         return -EINVAL;
+    }
+    if (*c->schedule) {
+        struct cron_schedule cs;
+        char why[200];
+
+        if (cron_parse(c->schedule, &cs, why, sizeof(why)) < 0) {
+            fail(ctx,
+                 "[backups] schedule = '%s' is not valid: %s; accepted: 5 cron fields (minute hour "
+                 "day-of-month month day-of-week, UTC) or @hourly/@daily/@weekly/@monthly, e.g. "
+                 "'0 1 * * *'",
+                 c->schedule, why);
+            return -EINVAL;
+        }
     }
     if (*c->prefix && strncmp(c->prefix, "s3://", 5) != 0) {
         fail(ctx, "[walg] prefix '%s' is not an S3 URL; accepted: s3://bucket/path", c->prefix);

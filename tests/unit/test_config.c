@@ -144,6 +144,9 @@ static void test_errors(void **state)
         {"", NULL, "agent.interval", "--set 'agent.interval': expected section.key=value"},
         {"", NULL, "agent.nokey=1", "--set agent.nokey: unknown key 'nokey' in [agent]"},
         {"", NULL, "backups.retain=0", "accepted: a whole number >= 1"},
+        {"[backups]\nschedule = 0 25 * * *\n", NULL, NULL,
+         "[backups] schedule = '0 25 * * *' is not valid: hour field \"25\": values are 0-23"},
+        {"", NULL, "backups.schedule=@reboot", "[backups] schedule = '@reboot' is not valid"},
     };
     (void)state;
     for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
