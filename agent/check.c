@@ -14,8 +14,11 @@
 struct worker_job {
     uv_work_t req;
     struct check_run *run;
-    check_work_fn fn;
+    check_work_fn fn; /* check_run_in_worker: ends the run */
     struct check_result res;
+    void (*work)(void *arg); /* check_run_work: continues on the loop */
+    check_then_fn then;
+    void *arg;
 };
 
 struct check {
@@ -155,7 +158,10 @@ static void worker_work_cb(uv_work_t *req)
 {
     struct worker_job *job = req->data;
 
-    job->fn(job->run->cfg, job->run->now_s, &job->res);
+    if (job->work)
+        job->work(job->arg);
+    else
+        job->fn(job->run->cfg, job->run->now_s, &job->res);
 }
 
 static void worker_after_cb(uv_work_t *req, int status)
@@ -164,6 +170,15 @@ static void worker_after_cb(uv_work_t *req, int status)
     struct check_run *run = job->run;
 
     run->check->job = NULL;
+    if (job->then) {
+        check_then_fn then = job->then;
+        void *arg = job->arg;
+
+        check_result_cleanup(&job->res);
+        free(job);
+        then(run, arg, status == UV_ECANCELED || run->cancelled);
+        return;
+    }
     if (status == UV_ECANCELED)
         check_result_set(&job->res, VERDICT_UNKNOWN, "the %s check was cancelled before it ran",
                          run->def->name);
@@ -186,6 +201,29 @@ void check_run_in_worker(struct check_run *run, check_work_fn fn)
                          run->def->name, uv_strerror(rc));
         check_run_done(run, &job->res);
         free(job);
+        return;
+    }
+    run->check->job = job;
+}
+
+void check_run_work(struct check_run *run, void (*work)(void *arg), check_then_fn then, void *arg)
+{
+    struct worker_job *job = xcalloc(1, sizeof(*job));
+    int rc;
+
+    job->run = run;
+    job->work = work;
+    job->then = then;
+    job->arg = arg;
+    job->req.data = job;
+    check_result_init(&job->res);
+    rc = uv_queue_work(run->loop, &job->req, worker_work_cb, worker_after_cb);
+    if (rc < 0) {
+        /* Not queued: do the work here (it is short file I/O) rather than fail the run. */
+        check_result_cleanup(&job->res);
+        free(job);
+        work(arg);
+        then(run, arg, run->cancelled);
         return;
     }
     run->check->job = job;

@@ -1,10 +1,12 @@
 /* check_defs.c - the built-in checks, in the order reports show them. */
 #include "check.h"
+#include "check_backups.h"
 #include "check_pg.h"
 #include "check_walg_env.h"
 
 const struct check_def *const check_defs[] = {
     &check_walg_env,
+    &check_backups,
     &check_pg_hba,
     &check_wal_archive,
 };

@@ -14,6 +14,7 @@
 #include "status.h"
 #include "util.h"
 #include "walarchive.h"
+#include "walg_s3.h"
 
 #define PATRONI_TIMEOUT_MS 2000
 #define PATRONI_MAX_BYTES  65536
@@ -30,6 +31,13 @@ struct pg_job {
     char patroni_error[256]; /* why there is none */
     bool in_recovery;
     bool role_known;
+    /* wal_archive's S3 half: the facts wait here while the segment is looked up */
+    bool s3_done;
+    struct walarchive_facts facts;
+    char *fact_strings[8]; /* copies the facts point to */
+    struct walg_s3 *ws;
+    struct s3_request *s3_req;
+    char *segment_base; /* <root>/wal_005/<segment> */
 };
 
 static int64_t prev_failed_count = -1;
@@ -79,11 +87,16 @@ static void job_finish_if_done(struct pg_job *job)
 {
     struct check_run *run = job->run;
 
-    if (!job->pg_done || !job->patroni_done)
+    if (!job->pg_done || !job->patroni_done || !job->s3_done)
         return;
     job_role(job);
+    run->state = NULL;
     check_run_done(run, &job->res);
     json_decref(job->patroni_doc);
+    for (size_t i = 0; i < ARRAY_LEN(job->fact_strings); i++)
+        free(job->fact_strings[i]);
+    walg_s3_release(job->ws);
+    free(job->segment_base);
     free(job);
 }
 
@@ -206,6 +219,7 @@ static void pg_job_start(struct check_run *run, const char *const *sql, size_t n
     check_result_init(&job->res);
     run->state = job;
     job->patroni_done = true;
+    job->s3_done = true;
     if (patroni && *cfg->patroni_url && run->curlm) {
         char *url = xasprintf("%s/patroni", cfg->patroni_url);
 
@@ -241,8 +255,17 @@ static void pg_job_cancel(struct check_run *run)
         snprintf(job->patroni_error, sizeof(job->patroni_error), "cancelled");
         job->patroni_done = true;
     }
+    if (job->s3_req) {
+        s3_cancel(job->s3_req);
+        job->s3_req = NULL;
+        job->facts.s3_segment_found = -1;
+        walarchive_evaluate(&job->facts, &job->res);
+        job->s3_done = true;
+    }
     if (job->pc)
         pgconn_cancel(job->pc); /* pg_done_cb follows and finishes the run */
+    else if (!job->s3_done && !job->s3_req)
+        return; /* resolving the S3 target on the thread pool: wal_s3_opened() ends the run */
     else
         job_finish_if_done(job);
 }
@@ -269,6 +292,74 @@ static int64_t num_or(const char *v, int64_t def)
     int64_t n;
 
     return v && util_parse_i64(v, &n) == 0 ? n : def;
+}
+
+/* WAL-G's key for a segment: "<segment>.<compression ext>" (any of lz4, lzma, zst, br, ...). */
+static bool is_segment_object(const char *key, const char *base)
+{
+    size_t n = strlen(base);
+
+    if (strncmp(key, base, n) != 0)
+        return false;
+    if (key[n] == '\0')
+        return true;
+    return key[n] == '.' && key[n + 1] && !strchr(key + n + 1, '.');
+}
+
+static void wal_s3_listed(const struct s3_error *err, struct s3_listing *l, void *arg)
+{
+    struct pg_job *job = arg;
+
+    job->s3_req = NULL;
+    if (err) {
+        job->facts.s3_segment_found = -1;
+        json_object_set_new(job->res.details, "s3_error", json_string(err->summary));
+    } else {
+        job->facts.s3_segment_found = 0;
+        for (size_t i = 0; i < l->n_objects; i++) {
+            if (is_segment_object(l->objects[i].key, job->segment_base)) {
+                job->facts.s3_segment_found = 1;
+                job->facts.s3_segment_key = job->fact_strings[6] = xstrdup(l->objects[i].key);
+                break;
+            }
+        }
+        if (!job->facts.s3_segment_found)
+            job->facts.s3_segment_key = job->segment_base;
+    }
+    walarchive_evaluate(&job->facts, &job->res);
+    json_object_set_new(job->res.details, "s3_prefix", json_string(job->ws->target.prefix));
+    job->s3_done = true;
+    job_finish_if_done(job);
+}
+
+static void wal_s3_opened(struct check_run *run, struct walg_s3 *ws, bool cancelled, void *arg)
+{
+    struct pg_job *job = arg;
+    const char *root = ws->target.root;
+    struct s3_list_opts o = {0};
+
+    job->ws = ws;
+    if (cancelled || !ws->client) {
+        job->facts.s3_segment_found = -1;
+        walarchive_evaluate(&job->facts, &job->res);
+        if (!cancelled)
+            json_object_set_new(job->res.details, "s3_error", json_string(ws->error));
+        job->s3_done = true;
+        job_finish_if_done(job);
+        return;
+    }
+    job->segment_base = *root ? xasprintf("%s/wal_005/%s", root, job->facts.last_archived_wal)
+                              : xasprintf("wal_005/%s", job->facts.last_archived_wal);
+    o.prefix = job->segment_base;
+    o.page_size = 20;
+    o.max_pages = 1;
+    if (s3_list(ws->client, &o, wal_s3_listed, job, &job->s3_req) < 0) {
+        job->facts.s3_segment_found = -1;
+        walarchive_evaluate(&job->facts, &job->res);
+        job->s3_done = true;
+        job_finish_if_done(job);
+    }
+    (void)run;
 }
 
 static void wal_archive_evaluate(struct pg_job *job, struct pgconn_result *res)
@@ -311,8 +402,24 @@ static void wal_archive_evaluate(struct pg_job *job, struct pgconn_result *res)
         f.oldest_ready_age_s = num_or(pgconn_value(res, 3, 0, 1), -1);
     }
     f.prev_failed_count = prev_failed_count;
-    walarchive_evaluate(&f, &job->res);
     prev_failed_count = f.failed_count;
+    if (f.last_archived_wal && *f.last_archived_wal && job->run->curlm && !job->run->cancelled) {
+        /* The S3 half: keep copies of the facts (res goes away) and look the segment up. */
+        const char **strs[] = {&f.archive_mode,      &f.archive_command, &f.archive_library,
+                               &f.last_archived_wal, &f.last_failed_wal, &f.current_wal};
+
+        for (size_t i = 0; i < ARRAY_LEN(strs); i++) {
+            if (*strs[i]) {
+                job->fact_strings[i] = xstrdup(*strs[i]);
+                *strs[i] = job->fact_strings[i];
+            }
+        }
+        job->facts = f;
+        job->s3_done = false;
+        walg_s3_open(job->run, wal_s3_opened, job);
+        return;
+    }
+    walarchive_evaluate(&f, &job->res);
 }
 
 static void wal_archive_start(struct check_run *run)

@@ -11,7 +11,9 @@
 #include "check.h"
 #include "curlm.h"
 #include "http.h"
+#include "check_backups.h"
 #include "log.h"
+#include "walg_s3.h"
 #include "routes.h"
 #include "status.h"
 
@@ -48,6 +50,8 @@ static void drain_cb(uv_timer_t *t)
 
     if (checks_done && http_done) {
         /* The checks have cancelled their transfers: the curl handles can go now. */
+        walg_s3_close_all();
+        check_backups_cache_clear();
         curlm_close(d->curlm);
         d->curlm = NULL;
         uv_close((uv_handle_t *)&d->drain, daemon_closed_cb);
@@ -144,6 +148,7 @@ int daemon_run(const char *config_file, const struct config_override *ovr, size_
         log_error("http", "cannot listen on %s: %s; free the port or set [agent] listen",
                   d.cfg->listen, uv_strerror(rc));
         checks_stop(d.checks);
+        walg_s3_close_all();
         curlm_close(d.curlm);
         uv_close((uv_handle_t *)&d.drain, NULL);
         uv_run(&d.loop, UV_RUN_DEFAULT);

@@ -11,7 +11,9 @@
 #include "config.h"
 #include "curlm.h"
 #include "daemon.h"
+#include "check_backups.h"
 #include "log.h"
+#include "walg_s3.h"
 #include "report.h"
 #include "status.h"
 #include "util.h"
@@ -193,6 +195,8 @@ static int cmd_check(int argc, char **argv)
     while (!checks_all_done(cs))
         uv_run(&loop, UV_RUN_ONCE);
     checks_stop(cs);
+    walg_s3_close_all();
+    check_backups_cache_clear();
     curlm_close(cm);
     uv_run(&loop, UV_RUN_DEFAULT);
     if (uv_loop_close(&loop) != 0)

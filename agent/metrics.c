@@ -107,7 +107,7 @@ static const struct detail_metric detail_metrics[] = {
      "Next time BACKUP_SCHEDULE wants a base backup."},
     {"spilo_agent_backup_missed", "gauge", "backups", "missed",
      "1 when no base backup finished since the latest scheduled time plus grace."},
-    {"spilo_agent_backup_count", "gauge", "backups", "count",
+    {"spilo_agent_backup_count", "untyped", "backups", "count",
      "Number of complete full base backups under the prefix."},
     {"spilo_agent_backup_retain", "gauge", "backups", "retain",
      "Expected number of full base backups (BACKUP_NUM_TO_RETAIN)."},

@@ -66,6 +66,10 @@ bool checks_closed(const struct checks *cs);
 void checks_free(struct checks *cs);
 
 void check_run_done(struct check_run *run, struct check_result *res);
+/* Runs work(arg) on the thread pool (blocking file reads), then then(run, arg, cancelled) on the
+ * loop thread, where the check goes on (or, when cancelled is true, ends the run at once). */
+typedef void (*check_then_fn)(struct check_run *run, void *arg, bool cancelled);
+void check_run_work(struct check_run *run, void (*work)(void *arg), check_then_fn then, void *arg);
 void check_run_in_worker(struct check_run *run, check_work_fn fn);
 
 #endif

@@ -1,0 +1,454 @@
+/* check_backups.c - glue of the backups check: walg_s3 (target + client) -> s3_list of
+ * basebackups_005/ -> rounds of GETs for what backups_list_wanted() asks -> backups_evaluate().
+ * Sentinels never change once written, so they are cached by key and LastModified; metadata.json
+ * (rewritten by `wal-g backup-mark`) is cached for METADATA_TTL_S. */
+#include "check_backups.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backups.h"
+#include "buf.h"
+#include "log.h"
+#include "schedule.h"
+#include "status.h"
+#include "util.h"
+#include "walg_s3.h"
+
+#define INFLIGHT_MAX    16
+#define ROUND_MAX       64
+#define OBJECT_MAX      (256 * 1024)
+#define METADATA_TTL_S  3600
+#define CACHE_MAX       65536 /* entries; the table is cleared when full */
+#define FOLDER_LIST_MAX 100000
+
+/* ---- object cache (open addressing, string keys) --------------------------------------- */
+
+struct cache_entry {
+    char *key;
+    int64_t mtime_s; /* the sentinel's LastModified, or BACKUPS_NO_TIME */
+    int64_t fetched_s;
+    char *body;
+    size_t len;
+};
+
+static struct cache_entry *ctab;
+static size_t ccap, cused;
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+void check_backups_cache_clear(void)
+{
+    for (size_t i = 0; i < ccap; i++) {
+        free(ctab[i].key);
+        free(ctab[i].body);
+    }
+    free(ctab);
+    ctab = NULL;
+    ccap = cused = 0;
+}
+
+static struct cache_entry *cache_slot(const char *key, bool create)
+{
+    size_t i;
+
+    if (!ccap) {
+        if (!create)
+            return NULL;
+        ccap = 1024;
+        ctab = xcalloc(ccap, sizeof(*ctab));
+    }
+    if (create && (cused + 1) * 2 > ccap) {
+        if (ccap * 2 > CACHE_MAX * 2) {
+            check_backups_cache_clear();
+            return cache_slot(key, create);
+        }
+        struct cache_entry *old = ctab;
+        size_t oldcap = ccap;
+
+        ccap *= 2;
+        ctab = xcalloc(ccap, sizeof(*ctab));
+        for (size_t k = 0; k < oldcap; k++) {
+            if (!old[k].key)
+                continue;
+            for (i = fnv1a(old[k].key) & (ccap - 1); ctab[i].key; i = (i + 1) & (ccap - 1))
+                ;
+            ctab[i] = old[k];
+        }
+        free(old);
+    }
+    for (i = fnv1a(key) & (ccap - 1); ctab[i].key; i = (i + 1) & (ccap - 1)) {
+        if (strcmp(ctab[i].key, key) == 0)
+            return &ctab[i];
+    }
+    if (!create)
+        return NULL;
+    ctab[i].key = xstrdup(key);
+    cused++;
+    return &ctab[i];
+}
+
+/* ---- one run --------------------------------------------------------------------------- */
+
+struct bk_req;
+
+struct bk_job {
+    struct check_run *run;
+    struct walg_s3 *ws;
+    struct backups_list *list;
+    struct bk_req *reqs; /* outstanding, linked */
+    size_t inflight;
+    char **queued; /* FOLDER keys already asked for (a failed folder listing is not retried) */
+    size_t n_queued;
+    uint64_t requests_before;
+    struct check_result res;
+};
+
+struct bk_req {
+    struct bk_job *job;
+    struct s3_request *req;
+    enum backups_fetch_kind kind;
+    char *key;
+    int64_t mtime_s;
+    struct bk_req *next;
+};
+
+static void pump(struct bk_job *job);
+
+static void req_unlink(struct bk_job *job, struct bk_req *r)
+{
+    for (struct bk_req **p = &job->reqs; *p; p = &(*p)->next) {
+        if (*p == r) {
+            *p = r->next;
+            break;
+        }
+    }
+    job->inflight--;
+    free(r->key);
+    free(r);
+}
+
+static void job_finish(struct bk_job *job)
+{
+    struct check_run *run = job->run;
+
+    for (size_t i = 0; i < job->n_queued; i++)
+        free(job->queued[i]);
+    free(job->queued);
+    backups_list_free(job->list);
+    walg_s3_release(job->ws);
+    run->state = NULL;
+    check_run_done(run, &job->res);
+    free(job);
+}
+
+static int64_t count_slots(void *ctx, int64_t from_s, int64_t to_s)
+{
+    const struct cron_schedule *c = ctx;
+    int64_t n = 0, t = from_s;
+
+    while (n < 100000) {
+        t = cron_next(c, t);
+        if (t < 0 || t > to_s)
+            break;
+        n++;
+    }
+    return n;
+}
+
+static void evaluate(struct bk_job *job)
+{
+    const struct config *cfg = job->run->cfg;
+    const struct walg_target *t = &job->ws->target;
+    struct backups_input in;
+    struct cron_schedule cron;
+    char cron_err[200] = "";
+    bool cron_ok = cron_parse(cfg->schedule, &cron, cron_err, sizeof(cron_err)) == 0;
+    const struct snapshot *snap = status_current();
+    struct s3_stats st;
+    int64_t grace_s = (int64_t)(cfg->grace_ms / 1000);
+
+    backups_input_init(&in);
+    in.prefix = t->prefix;
+    in.list = job->list;
+    in.now_s = job->run->now_s;
+    in.schedule = cfg->schedule;
+    if (cron_ok) {
+        in.previous_scheduled_s = cron_prev(&cron, in.now_s);
+        in.next_scheduled_s = cron_next(&cron, in.now_s);
+        in.due_slot_s = cron_prev(&cron, in.now_s - grace_s);
+        in.count_slots = count_slots;
+        in.count_slots_ctx = &cron;
+    }
+    in.grace_s = grace_s;
+    in.retain = cfg->retain >= 0 ? cfg->retain : t->retain >= 0 ? t->retain : 5;
+    in.role = snap && strcmp(snap->role, "unknown") != 0 ? snap->role : NULL;
+    in.old_layout = t->layout == WALG_LAYOUT_SPILO_OLD;
+    backups_evaluate(&in, &job->res);
+
+    if (!cron_ok) {
+        char old[sizeof(job->res.summary)];
+
+        snprintf(old, sizeof(old), "%s", job->res.summary);
+        check_result_set(&job->res, verdict_worst(job->res.status, VERDICT_WARNING),
+                         "BACKUP_SCHEDULE '%s' is not valid (%s), so missed backups cannot be "
+                         "told; fix it (cron reads it too). %s",
+                         cfg->schedule, cron_err, old);
+    }
+    s3_client_stats(job->ws->client, &st);
+    json_object_set_new(job->res.details, "s3", json_string(s3_client_describe(job->ws->client)));
+    json_object_set_new(job->res.details, "s3_requests",
+                        json_integer((json_int_t)(st.requests - job->requests_before)));
+    json_object_set_new(job->res.details, "source", json_string(t->where));
+}
+
+static void got_object(const struct s3_error *err, const struct buf *body, void *arg)
+{
+    struct bk_req *r = arg;
+    struct bk_job *job = r->job;
+    char why[300];
+
+    if (err) {
+        (void)backups_list_attach_error(job->list, r->key, err->summary);
+    } else {
+        struct cache_entry *e = cache_slot(r->key, true);
+
+        free(e->body);
+        e->body = xmalloc(body->len + 1);
+        memcpy(e->body, body->data, body->len);
+        e->body[body->len] = '\0';
+        e->len = body->len;
+        e->mtime_s = r->mtime_s;
+        e->fetched_s = job->run->now_s;
+        if (backups_list_attach(job->list, r->key, body->data, body->len, why, sizeof(why)) < 0)
+            log_debug("backups", "%s: %s", r->key, why);
+    }
+    req_unlink(job, r);
+    pump(job);
+}
+
+static void got_folder(const struct s3_error *err, struct s3_listing *l, void *arg)
+{
+    struct bk_req *r = arg;
+    struct bk_job *job = r->job;
+
+    if (!err) {
+        int64_t newest = BACKUPS_NO_TIME;
+
+        for (size_t i = 0; i < l->n_objects; i++) {
+            if (l->objects[i].mtime_s > newest)
+                newest = l->objects[i].mtime_s;
+        }
+        if (newest != BACKUPS_NO_TIME)
+            (void)backups_list_set_folder_newest(job->list, r->key, newest);
+    } else {
+        log_info("backups", "listing %s failed: %s", r->key, err->summary);
+    }
+    req_unlink(job, r);
+    pump(job);
+}
+
+static bool queued_before(struct bk_job *job, const char *key)
+{
+    for (size_t i = 0; i < job->n_queued; i++) {
+        if (strcmp(job->queued[i], key) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Asks for the next round when the previous one is over; evaluates when nothing is left. */
+static void pump(struct bk_job *job)
+{
+    struct backups_fetch want[ROUND_MAX];
+    size_t n, started = 0;
+
+    if (job->run->cancelled) {
+        if (job->inflight == 0)
+            job_finish(job);
+        return;
+    }
+    if (job->inflight > 0)
+        return;
+    n = backups_list_wanted(job->list, want, ROUND_MAX);
+    if (n > ROUND_MAX)
+        n = ROUND_MAX;
+    for (size_t i = 0; i < n && job->inflight < INFLIGHT_MAX; i++) {
+        struct cache_entry *e =
+            want[i].kind == BACKUPS_FETCH_FOLDER ? NULL : cache_slot(want[i].key, false);
+        struct bk_req *r;
+        int rc;
+
+        if (e && e->body &&
+            ((want[i].kind == BACKUPS_FETCH_SENTINEL && e->mtime_s == want[i].mtime_s) ||
+             (want[i].kind == BACKUPS_FETCH_METADATA &&
+              job->run->now_s - e->fetched_s < METADATA_TTL_S &&
+              job->run->now_s >= e->fetched_s))) {
+            char why[300];
+
+            if (backups_list_attach(job->list, want[i].key, e->body, e->len, why, sizeof(why)) < 0)
+                log_debug("backups", "%s: %s", want[i].key, why);
+            started++;
+            continue;
+        }
+        if (want[i].kind == BACKUPS_FETCH_FOLDER) {
+            if (queued_before(job, want[i].key))
+                continue;
+            job->queued = xrealloc(job->queued, (job->n_queued + 1) * sizeof(char *));
+            job->queued[job->n_queued++] = xstrdup(want[i].key);
+        }
+        r = xcalloc(1, sizeof(*r));
+        r->job = job;
+        r->kind = want[i].kind;
+        r->key = xstrdup(want[i].key);
+        r->mtime_s = want[i].mtime_s;
+        r->next = job->reqs;
+        job->reqs = r;
+        job->inflight++;
+        if (r->kind == BACKUPS_FETCH_FOLDER) {
+            struct s3_list_opts o = {.prefix = r->key, .max_objects = FOLDER_LIST_MAX};
+
+            rc = s3_list(job->ws->client, &o, got_folder, r, &r->req);
+        } else {
+            rc = s3_get(job->ws->client, r->key, OBJECT_MAX, got_object, r, &r->req);
+        }
+        if (rc < 0) {
+            (void)backups_list_attach_error(job->list, r->key, "the request could not start");
+            req_unlink(job, r);
+            continue;
+        }
+        started++;
+    }
+    if (job->inflight > 0)
+        return;
+    if (started > 0) { /* only cache hits or refused starts this round: look again */
+        pump(job);
+        return;
+    }
+    evaluate(job);
+    job_finish(job);
+}
+
+static void listed(const struct s3_error *err, struct s3_listing *l, void *arg)
+{
+    struct bk_job *job = arg;
+    const struct walg_target *t = &job->ws->target;
+    char *base = *t->root ? xasprintf("%s/%s", t->root, BACKUPS_DIR) : xstrdup(BACKUPS_DIR);
+
+    job->inflight--;
+    job->reqs = NULL;
+    if (job->run->cancelled) {
+        free(base);
+        job_finish(job);
+        return;
+    }
+    if (err) {
+        check_result_set(&job->res, walg_s3_error_verdict(err), "%s", err->summary);
+        json_object_set_new(job->res.details, "prefix", json_string(t->prefix));
+        json_object_set_new(job->res.details, "error",
+                            json_pack("{s:s, s:i, s:s, s:s}", "kind", s3_error_kind_name(err->kind),
+                                      "http_status", (int)err->http_status, "code", err->code,
+                                      "request_id", err->request_id));
+        free(base);
+        job_finish(job);
+        return;
+    }
+    if (backups_list_build(base, l->objects, l->n_objects, (const char *const *)l->prefixes,
+                           l->n_prefixes, &job->list) < 0) {
+        check_result_set(&job->res, VERDICT_UNKNOWN, "could not read the listing of %s", base);
+        free(base);
+        job_finish(job);
+        return;
+    }
+    free(base);
+    pump(job);
+}
+
+static struct s3_request *list_req; /* the listing in flight (one run at a time) */
+
+static void opened(struct check_run *run, struct walg_s3 *ws, bool cancelled, void *arg)
+{
+    struct bk_job *job = arg;
+    struct s3_stats st;
+    struct s3_list_opts o = {0};
+    char *base;
+    int rc;
+
+    job->ws = ws;
+    if (cancelled) {
+        check_result_set(&job->res, VERDICT_UNKNOWN, "the backups check was cancelled");
+        job_finish(job);
+        return;
+    }
+    if (!ws->client) {
+        check_result_set(&job->res, ws->error_verdict,
+                         "cannot look for backups: %s; the walg_env check says what to fix",
+                         ws->error);
+        job_finish(job);
+        return;
+    }
+    s3_client_stats(ws->client, &st);
+    job->requests_before = st.requests;
+    base =
+        *ws->target.root ? xasprintf("%s/%s", ws->target.root, BACKUPS_DIR) : xstrdup(BACKUPS_DIR);
+    o.prefix = base;
+    o.delimiter = "/";
+    job->inflight = 1;
+    rc = s3_list(ws->client, &o, listed, job, &list_req);
+    free(base);
+    if (rc < 0) {
+        job->inflight = 0;
+        check_result_set(&job->res, VERDICT_UNKNOWN, "could not start the S3 listing");
+        job_finish(job);
+        return;
+    }
+    (void)run;
+}
+
+static void backups_start(struct check_run *run)
+{
+    struct bk_job *job = xcalloc(1, sizeof(*job));
+
+    job->run = run;
+    check_result_init(&job->res);
+    run->state = job;
+    walg_s3_open(run, opened, job);
+}
+
+/* The deadline passed or the agent stops: drop the requests in flight and end the run. */
+static void backups_cancel(struct check_run *run)
+{
+    struct bk_job *job = run->state;
+
+    if (!job || !job->ws || !job->ws->client)
+        return; /* still resolving on the thread pool: opened() sees run->cancelled */
+    if (!job->list && job->inflight == 1) {
+        s3_cancel(list_req);
+        job->inflight = 0;
+        check_result_set(&job->res, VERDICT_UNKNOWN, "the S3 listing did not finish in time");
+        job_finish(job);
+        return;
+    }
+    while (job->reqs) {
+        struct bk_req *r = job->reqs;
+
+        s3_cancel(r->req);
+        req_unlink(job, r);
+    }
+    check_result_set(&job->res, VERDICT_UNKNOWN, "the S3 requests did not finish in time");
+    job_finish(job);
+}
+
+const struct check_def check_backups = {
+    .name = "backups",
+    .start = backups_start,
+    .cancel = backups_cancel,
+};

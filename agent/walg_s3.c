@@ -1,0 +1,178 @@
+/* walg_s3.c - the cluster's WAL-G target and a cached S3 client for it. */
+#include "walg_s3.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check_walg_env.h"
+#include "log.h"
+#include "util.h"
+
+#define CACHE_SLOTS 4
+
+struct cached {
+    char *key; /* every setting the client was made from (holds secrets: compare, never print) */
+    struct s3_client *client;
+    uint64_t used;
+};
+
+static struct cached cache[CACHE_SLOTS];
+static uint64_t use_counter;
+
+struct open_job {
+    struct walg_s3 ws;
+    struct walg_env_input in;
+    int rc;
+    walg_s3_fn cb;
+    void *arg;
+};
+
+static void secure_free(char *s)
+{
+    if (s) {
+        volatile char *p = s;
+
+        while (*p)
+            *p++ = '\0';
+        free(s);
+    }
+}
+
+static char *cache_key(const struct walg_target *t)
+{
+    return xasprintf("%s\n%s\n%s\n%d\n%s\n%s\n%s\n%s\n%s\n%s", t->endpoint, t->region, t->bucket,
+                     t->path_style, t->ca_file, t->access_key ? t->access_key : "",
+                     t->secret_key ? t->secret_key : "", t->session_token ? t->session_token : "",
+                     t->role_arn ? t->role_arn : "",
+                     t->web_identity_token_file ? t->web_identity_token_file : "");
+}
+
+int walg_s3_client_for(struct check_run *run, const struct walg_target *t, struct s3_client **out,
+                       char *err, size_t errlen)
+{
+    char *key = cache_key(t);
+    struct s3_config sc;
+    size_t victim = 0;
+    int rc;
+
+    for (size_t i = 0; i < CACHE_SLOTS; i++) {
+        if (cache[i].key && strcmp(cache[i].key, key) == 0) {
+            cache[i].used = ++use_counter;
+            secure_free(key);
+            *out = cache[i].client;
+            return 0;
+        }
+        if (!cache[i].key || cache[i].used < cache[victim].used)
+            victim = i;
+        if (!cache[i].key)
+            break;
+    }
+    memset(&sc, 0, sizeof(sc));
+    sc.endpoint = t->endpoint;
+    sc.region = t->region;
+    sc.bucket = t->bucket;
+    sc.path_style = t->path_style || *t->endpoint;
+    sc.ca_file = t->ca_file;
+    sc.credentials.access_key = t->access_key;
+    sc.credentials.secret_key = t->secret_key;
+    sc.credentials.session_token = t->session_token;
+    sc.credentials.role_arn = t->role_arn;
+    sc.credentials.web_identity_token_file = t->web_identity_token_file;
+    rc = s3_client_new(run->loop, run->curlm, &sc, out, err, errlen);
+    if (rc < 0) {
+        secure_free(key);
+        return rc;
+    }
+    if (cache[victim].key) {
+        s3_client_free(cache[victim].client);
+        secure_free(cache[victim].key);
+    }
+    cache[victim].key = key;
+    cache[victim].client = *out;
+    cache[victim].used = ++use_counter;
+    return 0;
+}
+
+void walg_s3_close_all(void)
+{
+    for (size_t i = 0; i < CACHE_SLOTS; i++) {
+        if (cache[i].key) {
+            s3_client_free(cache[i].client);
+            secure_free(cache[i].key);
+        }
+        memset(&cache[i], 0, sizeof(cache[i]));
+    }
+}
+
+static void open_work(void *arg)
+{
+    struct open_job *job = arg;
+
+    job->rc = walg_target_resolve(&job->in, &job->ws.target, job->ws.error, sizeof(job->ws.error));
+}
+
+static void open_then(struct check_run *run, void *arg, bool cancelled)
+{
+    struct open_job *job = arg;
+    struct walg_s3 *ws = xmalloc(sizeof(*ws));
+    walg_s3_fn cb = job->cb;
+    void *cb_arg = job->arg;
+
+    *ws = job->ws;
+    if (!cancelled) {
+        if (job->rc < 0) {
+            ws->error_verdict = VERDICT_UNKNOWN;
+        } else if (!run->curlm) {
+            ws->error_verdict = VERDICT_UNKNOWN;
+            snprintf(ws->error, sizeof(ws->error), "no HTTP client in this mode");
+        } else {
+            char why[400];
+
+            if (walg_s3_client_for(run, &ws->target, &ws->client, why, sizeof(why)) < 0) {
+                ws->error_verdict = VERDICT_CRITICAL;
+                snprintf(ws->error, sizeof(ws->error), "%s", why);
+                ws->client = NULL;
+            } else {
+                ws->error[0] = '\0';
+            }
+        }
+    }
+    free(job);
+    cb(run, ws, cancelled, cb_arg);
+}
+
+void walg_s3_open(struct check_run *run, walg_s3_fn cb, void *arg)
+{
+    struct open_job *job = xcalloc(1, sizeof(*job));
+
+    walg_input_from_config(run->cfg, &job->in);
+    job->cb = cb;
+    job->arg = arg;
+    check_run_work(run, open_work, open_then, job);
+}
+
+void walg_s3_release(struct walg_s3 *ws)
+{
+    if (!ws)
+        return;
+    walg_target_free(&ws->target);
+    free(ws);
+}
+
+enum verdict walg_s3_error_verdict(const struct s3_error *e)
+{
+    switch (e->kind) {
+    case S3_ERR_ACCESS_DENIED:
+    case S3_ERR_NO_SUCH_BUCKET:
+    case S3_ERR_SIGNATURE:
+    case S3_ERR_INVALID_ACCESS_KEY:
+    case S3_ERR_WRONG_REGION:
+    case S3_ERR_EXPIRED_TOKEN:
+    case S3_ERR_CREDENTIALS:
+        return VERDICT_CRITICAL;
+    default:
+        return VERDICT_UNKNOWN;
+    }
+}

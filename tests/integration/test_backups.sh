@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# The backups check against a real S3-compatible server (s3rver), seeded with Debian's awscli from
+# the fixture tree and from generated layouts: fresh, missed, none, in progress, more than one
+# listing page; S3 unreachable; and the daemon's /status and /metrics for it.
+set -u
+AGENT=${AGENT:-build/spilo-agent}
+. "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/s3.sh"
+
+if ! s3rver_ensure || ! s3rver_start "$TMP/s3"; then
+    nok "s3rver starts (npm install s3rver; make deps)"
+    finish
+    exit 1
+fi
+BUCKET=acme-harbor-pg-backups
+ROOT=spilo/postgresql-harbor-harborcluster/5e0c7d7a-2b1f-4f4e-9a53-1c8d2e7b9f40/wal/15
+awss3 s3 mb "s3://$BUCKET" >/dev/null
+awss3 s3 cp --recursive --quiet "$FIXTURES/s3/healthy-3-backups/$BUCKET" "s3://$BUCKET/"
+
+# The fixture envdir with s3rver's account; the endpoint comes from [s3] endpoint.
+mkenv() { # mkenv DIR PREFIX
+    mkdir -p "$1"
+    cp "$FIXTURES/envdir/walg-s3-ok/env/"* "$1/"
+    printf S3RVER >"$1/AWS_ACCESS_KEY_ID"
+    printf S3RVER >"$1/AWS_SECRET_ACCESS_KEY"
+    printf '%s' "$2" >"$1/WALG_S3_PREFIX"
+}
+mkenv "$TMP/env" "s3://$BUCKET/$ROOT"
+S3=(--set "walg.envdir=$TMP/env" --set "s3.endpoint=$S3RVER_URL")
+NOW=$(sed -n 's/^NOW=//p' "$FIXTURES/s3/healthy-3-backups/context.env")
+
+backups() { # backups ARGS... -> the backups check as JSON; rc in RC
+    OUT=$("$AGENT" check --json --only backups "${S3[@]}" "$@" 2>"$TMP/check.err"); RC=$?
+}
+field() { jq -r ".checks.backups.$1" <<<"$OUT"; }
+
+# ---- the fixture tree: three WAL-G backups, the newest at the 01:00 slot -------------------
+backups --now "$NOW"
+eq "fixture tree at its NOW is ok (exit 0)" "0:ok" "$RC:$(field status)"
+eq "count of full backups" "3" "$(field details.count)"
+eq "latest backup" "base_00000001000000000000003A" "$(field details.latest.name)"
+eq "latest finish time from the sentinel" "2025-03-10T01:00:34Z" "$(field details.latest.finish_time)"
+eq "start LSN as PostgreSQL prints it" "0/3A000028" "$(field details.latest.start_lsn)"
+eq "previous and next slot" "2025-03-10T01:00:00Z 2025-03-11T01:00:00Z" \
+    "$(field details.previous_scheduled_at) $(field details.next_scheduled_at)"
+eq "the system identifier above 2^53 is exact" "7479438685861703767" \
+    "$(field details.latest.system_identifier)"
+contains "summary says when the next is due" "$(field summary)" "next due 2025-03-11T01:00:00Z"
+check "a handful of requests, not one per WAL segment ($(field details.s3_requests))" \
+    test "$(field details.s3_requests)" -le 6
+
+backups --now 2025-03-10T01:30:00Z
+eq "within grace of the 01:00 slot: ok" "ok" "$(field status)"
+backups --now 2025-03-11T02:30:00Z
+eq "the 2025-03-11 01:00 slot passed its grace: critical (exit 2)" "2:critical" "$RC:$(field status)"
+eq "missed is true" "true" "$(field details.missed)"
+contains "the summary names the missed slot" "$(field summary)" "2025-03-11T01:00:00Z"
+contains "the summary says what to do" "$(field summary)" "postgres_backup.sh"
+backups --now 2025-03-11T02:30:00Z --set backups.grace=2h
+eq "a longer grace: ok again" "ok" "$(field status)"
+backups --now 2025-03-10T09:30:00Z --set 'backups.schedule=0 */4 * * *'
+eq "a 4-hourly schedule misses the 04:00 and 08:00 slots" "critical" "$(field status)"
+
+# ---- no backup at all -----------------------------------------------------------------------
+mkenv "$TMP/env-empty" "s3://$BUCKET/spilo/other-cluster/0000/wal/15"
+backups --now "$NOW" --set "walg.envdir=$TMP/env-empty"
+eq "an empty prefix is critical" "critical" "$(field status)"
+eq "count 0" "0" "$(field details.count)"
+contains "the summary names the prefix" "$(field summary)" "spilo/other-cluster"
+
+# ---- a backup in progress: tar partitions and metadata.json, no sentinel yet ------------------
+# (WAL-G uploads the sentinel last. s3rver only reports a common prefix for a folder that holds
+# an object directly, so the state shown is the one between metadata.json and the sentinel.)
+IP=$ROOT/basebackups_005/base_000000010000000000000050
+printf 'tar' >"$TMP/part"
+awss3 s3 cp --quiet "$TMP/part" "s3://$BUCKET/$IP/tar_partitions/part_001.tar.lz4"
+awss3 s3 cp --quiet "$FIXTURES/s3/healthy-3-backups/$BUCKET/$ROOT/basebackups_005/base_00000001000000000000003A/metadata.json" \
+    "s3://$BUCKET/$IP/metadata.json"
+backups
+eq "a fresh folder without sentinel is in progress" "true" "$(field details.in_progress)"
+contains "and listed as running" "$(field details.running)" "base_000000010000000000000050"
+backups --now "$(date -u -d '+3 hours' +%Y-%m-%dT%H:%M:%SZ)"
+contains "hours later it is abandoned" "$(field details.abandoned)" "base_000000010000000000000050"
+check "abandoned is at least a warning" test "$RC" -ge 1
+
+# ---- more than one listing page: 1,100 backups (sentinel + folder + metadata each) -----------
+gen="$TMP/gen"
+/usr/bin/python3 - "$gen" "$FIXTURES/s3/healthy-3-backups/$BUCKET/$ROOT/basebackups_005" <<'PY'
+import json, os, sys, datetime
+out, src = sys.argv[1], sys.argv[2]
+sent = json.load(open(os.path.join(src, "base_00000001000000000000003A_backup_stop_sentinel.json")))
+meta = json.load(open(os.path.join(src, "base_00000001000000000000003A", "metadata.json")))
+base = os.path.join(out, "basebackups_005")
+os.makedirs(base, exist_ok=True)
+t0 = datetime.datetime(2025, 1, 1, 1, 0, 0, tzinfo=datetime.timezone.utc)
+for i in range(1100):
+    seg = 0x100 + i
+    name = "base_%08X%08X%08X" % (1, seg >> 8, (seg & 0xFF) << 24 >> 24)
+    name = "base_00000001%08X%08X" % (seg // 256, seg % 256)
+    start = t0 + datetime.timedelta(hours=i)
+    s = dict(sent); m = dict(meta)
+    s["StartTime"] = m["start_time"] = start.strftime("%Y-%m-%dT%H:%M:%S.000000Z")
+    s["FinishTime"] = m["finish_time"] = (start + datetime.timedelta(seconds=30)).strftime("%Y-%m-%dT%H:%M:%S.000000Z")
+    m["is_permanent"] = s["IsPermanent"] = (i % 100 == 0)
+    json.dump(s, open(os.path.join(base, name + "_backup_stop_sentinel.json"), "w"))
+    os.makedirs(os.path.join(base, name), exist_ok=True)
+    json.dump(m, open(os.path.join(base, name, "metadata.json"), "w"))
+PY
+awss3 s3 cp --recursive --quiet "$gen" "s3://$BUCKET/spilo/paged/wal/15/"
+mkenv "$TMP/env-paged" "s3://$BUCKET/spilo/paged/wal/15"
+last=$(ls "$gen/basebackups_005" | grep sentinel | sort | tail -1); last=${last%_backup_stop_sentinel.json}
+backups --now 2025-02-15T21:00:00Z --set "walg.envdir=$TMP/env-paged" --set 'backups.schedule=0 * * * *' \
+    --set backups.retain=1089 --set agent.check_timeout=60s --set agent.interval=120s
+eq "1,100 backups over several listing pages: all counted (permanent apart)" "1089 11" \
+    "$(field details.count) $(field details.permanent_count)"
+eq "the newest is found across pages" "$last" "$(field details.latest.name)"
+check "listing pages + one sentinel + metadata: $(field details.s3_requests) requests" \
+    test "$(field details.s3_requests)" -le 1105
+
+# ---- S3 unreachable -----------------------------------------------------------------------
+dead=$(free_port)
+OUT=$("$AGENT" check --json --only backups --set "walg.envdir=$TMP/env" \
+    --set "s3.endpoint=http://127.0.0.1:$dead" 2>/dev/null); RC=$?
+eq "S3 unreachable: unknown (exit 3), not a false 'missed'" "3:unknown" "$RC:$(field status)"
+contains "the summary names the endpoint" "$(field summary)" "127.0.0.1:$dead"
+
+# ---- the daemon: /status, /checks/backups and the backup metrics ---------------------------
+agent_start bk --set agent.interval=2s --set agent.check_timeout=2s "${S3[@]}"
+check "agent ready" wait_http "$AGENT_URL/readyz" 200 15
+st=$(curl -s "$AGENT_URL/checks/backups")
+eq "/checks/backups reports the last run" "true" "$(jq 'has("status") and has("details")' <<<"$st")"
+metrics=$(curl -s "$AGENT_URL/metrics")
+contains "backup count metric" "$metrics" "spilo_agent_backup_count 3"
+contains "last finish metric" "$metrics" "spilo_agent_backup_last_finish_timestamp_seconds 1741568434"
+contains "missed metric" "$metrics" "spilo_agent_backup_missed 1"
+contains "retain metric" "$metrics" "spilo_agent_backup_retain 5"
+if command -v promtool >/dev/null; then
+    lint=$(promtool check metrics <<<"$metrics" 2>&1); rc=$?
+    eq "promtool check metrics is clean (${lint:0:200})" "0" "$rc"
+fi
+agent_stop
+eq "the daemon stops cleanly" "0" "$AGENT_RC"
+not_contains "no leaked handles" "$(cat "$AGENT_LOG")" "open handles"
+not_contains "the secret key never reaches the log" "$(cat "$AGENT_LOG" "$AGENT_OUT")" "S3RVER"
+finish
