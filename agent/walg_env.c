@@ -984,6 +984,28 @@ int walg_target_resolve(const struct walg_env_input *in, struct walg_target *t, 
     return 0;
 }
 
+void walg_target_from_envdir(const struct envdir *e, const char *where, struct walg_target *t)
+{
+    struct walg_env_input none;
+    char why[200];
+
+    memset(&none, 0, sizeof(none));
+    memset(t, 0, sizeof(*t));
+    none.s3_force_path_style = -1;
+    fill_target(e, &none, false, t);
+    t->source = WALG_SOURCE_ENVDIR;
+    t->where = xstrdup(where);
+    if (*t->prefix) {
+        free(t->bucket);
+        free(t->root);
+        if (walg_parse_prefix(t->prefix, &t->bucket, &t->root, why, sizeof(why)) < 0) {
+            t->bucket = xstrdup("");
+            t->root = xstrdup("");
+        }
+        t->layout = walg_layout_of(t->root);
+    }
+}
+
 /* ---- the check -------------------------------------------------------------------------- */
 
 static char *default_clone_glob(const char *envdir)

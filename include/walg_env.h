@@ -72,6 +72,9 @@ struct walg_target {
 MUSTCHECK int walg_target_resolve(const struct walg_env_input *in, struct walg_target *t, char *err,
                                   size_t errlen);
 void walg_target_free(struct walg_target *t);
+/* The target of an envdir already read (a clone's), without the [walg]/[s3] overrides; bucket and
+ * root stay "" when the prefix is unusable. */
+void walg_target_from_envdir(const struct envdir *e, const char *where, struct walg_target *t);
 
 /* Splits "s3://bucket/some/root/" into bucket and root ("some/root") like WAL-G. Returns 0 or
  * -EINVAL with the reason in err. */

@@ -1,0 +1,471 @@
+/* check_restore.c - glue of the restore check (see check_restore.h). */
+#include "check_restore.h"
+
+#include <ctype.h>
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check_walg_env.h"
+#include "envdir.h"
+#include "log.h"
+#include "pgconn.h"
+#include "restore.h"
+#include "util.h"
+#include "walg_env.h"
+#include "walg_s3.h"
+
+#define PATRONI_TIMEOUT_MS 2000
+#define PATRONI_MAX_BYTES  65536
+#define MAX_CANDIDATES     8
+
+extern char **environ;
+
+struct rs_job {
+    struct check_run *run;
+    struct check_result res;
+    /* gathered on the thread pool */
+    char **keys;
+    size_t n_keys;
+    char **envdirs;
+    size_t n_envdirs;
+    char *scope, *method, *target_time, *suffix, *endpoint;
+    bool has_suffix;
+    struct walg_target own, source;
+    bool own_ok, source_ok;
+    /* asked on the loop */
+    size_t pending;
+    struct pgconn *pc;
+    struct curlm_get *patroni_req;
+    struct s3_request *own_req, *src_req;
+    struct s3_client *own_client, *src_client;
+    int in_recovery;
+    char pg_error[512];
+    char *patroni_state;
+    int own_backups;
+    char *own_first;
+    int64_t own_first_s;
+    char own_error[512];
+    int source_backups;
+    char *candidates[MAX_CANDIDATES];
+    size_t n_candidates, candidate;
+    char source_checked[1024];
+    char source_error[512];
+};
+
+static const char *env_value(const char *name)
+{
+    size_t n = strlen(name);
+
+    for (char **e = environ; e && *e; e++) {
+        if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+            return *e + n + 1;
+    }
+    return NULL;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char *default_clone_glob(const char *envdir)
+{
+    const char *slash = strrchr(envdir, '/');
+
+    return slash ? xasprintf("%.*s/env-clone-*", (int)(slash - envdir), envdir)
+                 : xstrdup("env-clone-*");
+}
+
+/* ---- thread pool: the settings ------------------------------------------------------------ */
+
+static void gather(void *arg)
+{
+    struct rs_job *job = arg;
+    const struct config *cfg = job->run->cfg;
+    struct walg_env_input in;
+    char err[512], *pattern;
+    glob_t g;
+    const char *v;
+
+    for (char **e = environ; e && *e; e++) {
+        const char *eq = strchr(*e, '=');
+
+        if (eq && strncmp(*e, "CLONE_", 6) == 0) {
+            job->keys = xrealloc(job->keys, (job->n_keys + 1) * sizeof(char *));
+            job->keys[job->n_keys++] = xstrndup(*e, (size_t)(eq - *e));
+        }
+    }
+    if (job->n_keys)
+        qsort(job->keys, job->n_keys, sizeof(char *), cmp_str);
+    job->scope = (v = env_value("CLONE_SCOPE")) ? xstrdup(v) : NULL;
+    job->method = (v = env_value("CLONE_METHOD")) ? xstrdup(v) : NULL;
+    job->target_time = (v = env_value("CLONE_TARGET_TIME")) ? xstrdup(v) : NULL;
+    job->suffix = (v = env_value("CLONE_WAL_BUCKET_SCOPE_SUFFIX")) ? xstrdup(v) : NULL;
+    job->endpoint = (v = env_value("CLONE_AWS_ENDPOINT")) && *v ? xstrdup(v) : NULL;
+
+    pattern = *cfg->clone_envdir ? xstrdup(cfg->clone_envdir) : default_clone_glob(cfg->envdir);
+    memset(&g, 0, sizeof(g));
+    if (glob(pattern, GLOB_ONLYDIR, NULL, &g) == 0) {
+        for (size_t i = 0; i < g.gl_pathc; i++) {
+            job->envdirs = xrealloc(job->envdirs, (job->n_envdirs + 1) * sizeof(char *));
+            job->envdirs[job->n_envdirs++] = xstrdup(g.gl_pathv[i]);
+        }
+    }
+    globfree(&g);
+    free(pattern);
+
+    /* where the clone restores from: its envdir, else CLONE_* derived like Spilo */
+    if (job->n_envdirs > 0) {
+        struct envdir e;
+
+        if (envdir_load(job->envdirs[0], &e, err, sizeof(err)) == 0) {
+            const char *base = strrchr(job->envdirs[0], '/');
+
+            walg_target_from_envdir(&e, job->envdirs[0], &job->source);
+            job->source_ok = *job->source.bucket != '\0';
+            if ((v = envdir_get(&e, "AWS_ENDPOINT")) && !job->endpoint)
+                job->endpoint = xstrdup(v);
+            base = base ? base + 1 : job->envdirs[0];
+            if (!job->scope && strncmp(base, "env-clone-", 10) == 0 && base[10])
+                job->scope = xstrdup(base + 10);
+        }
+        envdir_free(&e);
+    } else if (job->n_keys > 0) {
+        struct envdir e;
+
+        if (walg_derive(environ, "CLONE_", NULL, &e)) {
+            walg_target_from_envdir(&e, "environment (CLONE_*)", &job->source);
+            job->source_ok = *job->source.bucket != '\0';
+        }
+        envdir_free(&e);
+    }
+    walg_input_from_config(cfg, &in);
+    job->own_ok = walg_target_resolve(&in, &job->own, err, sizeof(err)) == 0;
+    if (!job->own_ok)
+        snprintf(job->own_error, sizeof(job->own_error), "%s", err);
+}
+
+/* ---- the loop: PostgreSQL, Patroni, S3 ----------------------------------------------------- */
+
+static void finish(struct rs_job *job)
+{
+    struct restore_facts f;
+    struct check_run *run = job->run;
+
+    restore_facts_init(&f);
+    f.clone_keys = (const char *const *)job->keys;
+    f.n_clone_keys = job->n_keys;
+    f.clone_envdirs = (const char *const *)job->envdirs;
+    f.n_clone_envdirs = job->n_envdirs;
+    f.clone_scope = job->scope;
+    f.clone_method = job->method;
+    f.clone_target_time = job->target_time;
+    f.scope_suffix = job->suffix;
+    f.endpoint = job->endpoint;
+    f.source_prefix = job->source_ok ? job->source.prefix : NULL;
+    f.own_prefix = job->own_ok ? job->own.prefix : NULL;
+    f.in_recovery = job->in_recovery;
+    f.pg_error = job->pg_error[0] ? job->pg_error : NULL;
+    f.patroni_state = job->patroni_state;
+    f.own_backups = job->own_backups;
+    f.own_first_backup = job->own_first;
+    f.own_first_backup_s = job->own_first_s;
+    f.own_error = job->own_error[0] ? job->own_error : NULL;
+    f.source_backups = job->source_backups;
+    f.source_checked = job->source_checked[0] ? job->source_checked : NULL;
+    f.source_error = job->source_error[0] ? job->source_error : NULL;
+    restore_evaluate(&f, &job->res);
+    if (job->source_error[0])
+        json_object_set_new(job->res.details, "source_error", json_string(job->source_error));
+    if (job->own_error[0])
+        json_object_set_new(job->res.details, "own_error", json_string(job->own_error));
+
+    run->state = NULL;
+    check_run_done(run, &job->res);
+    for (size_t i = 0; i < job->n_keys; i++)
+        free(job->keys[i]);
+    for (size_t i = 0; i < job->n_envdirs; i++)
+        free(job->envdirs[i]);
+    for (size_t i = 0; i < job->n_candidates; i++)
+        free(job->candidates[i]);
+    free(job->keys);
+    free(job->envdirs);
+    free(job->scope);
+    free(job->method);
+    free(job->target_time);
+    free(job->suffix);
+    free(job->endpoint);
+    free(job->patroni_state);
+    free(job->own_first);
+    walg_target_free(&job->own);
+    walg_target_free(&job->source);
+    free(job);
+}
+
+static void done_one(struct rs_job *job)
+{
+    if (--job->pending == 0)
+        finish(job);
+}
+
+static void pg_cb(struct pgconn_result *res, void *arg)
+{
+    struct rs_job *job = arg;
+
+    job->pc = NULL;
+    if (res->rc == 0 && res->n_results > 0 && pgconn_rows(res, 0) == 1) {
+        const char *v = pgconn_value(res, 0, 0, 0);
+
+        job->in_recovery = v && strcmp(v, "t") == 0;
+    } else {
+        snprintf(job->pg_error, sizeof(job->pg_error), "%s", res->error);
+    }
+    done_one(job);
+}
+
+static void patroni_cb(long status, CURLcode rc, const char *error, const struct buf *body,
+                       void *arg)
+{
+    struct rs_job *job = arg;
+    json_t *doc;
+
+    job->patroni_req = NULL;
+    (void)status;
+    (void)error;
+    if (rc == CURLE_OK && body->data && (doc = json_loadb(body->data, body->len, 0, NULL))) {
+        const char *st = json_string_value(json_object_get(doc, "state"));
+
+        if (st)
+            job->patroni_state = xstrdup(st);
+        json_decref(doc);
+    }
+    done_one(job);
+}
+
+static bool is_sentinel(const char *key)
+{
+    static const char suffix[] = "_backup_stop_sentinel.json";
+    size_t n = strlen(key), m = sizeof(suffix) - 1;
+
+    return n > m && strcmp(key + n - m, suffix) == 0;
+}
+
+static void own_listed(const struct s3_error *err, struct s3_listing *l, void *arg)
+{
+    struct rs_job *job = arg;
+
+    job->own_req = NULL;
+    if (err) {
+        snprintf(job->own_error, sizeof(job->own_error), "%s", err->summary);
+    } else {
+        job->own_backups = 0;
+        for (size_t i = 0; i < l->n_objects; i++) {
+            const struct s3_object *o = &l->objects[i];
+
+            if (!is_sentinel(o->key))
+                continue;
+            job->own_backups++;
+            if (!job->own_first || o->mtime_s < job->own_first_s) {
+                const char *name = strrchr(o->key, '/');
+                size_t n;
+
+                name = name ? name + 1 : o->key;
+                n = strlen(name) - strlen("_backup_stop_sentinel.json");
+                free(job->own_first);
+                job->own_first = xstrndup(name, n);
+                job->own_first_s = o->mtime_s;
+            }
+        }
+    }
+    done_one(job);
+}
+
+static void source_next(struct rs_job *job);
+
+static void source_listed(const struct s3_error *err, struct s3_listing *l, void *arg)
+{
+    struct rs_job *job = arg;
+    int found = 0;
+    size_t used = strlen(job->source_checked);
+
+    job->src_req = NULL;
+    if (err) {
+        snprintf(job->source_error, sizeof(job->source_error), "%s", err->summary);
+        done_one(job);
+        return;
+    }
+    for (size_t i = 0; i < l->n_objects; i++)
+        found += is_sentinel(l->objects[i].key);
+    snprintf(job->source_checked + used, sizeof(job->source_checked) - used, "%ss3://%s/%s",
+             used ? ", " : "", job->source.bucket, job->candidates[job->candidate]);
+    if (found > 0) {
+        job->source_backups = found;
+        done_one(job);
+        return;
+    }
+    job->candidate++;
+    source_next(job);
+}
+
+static void source_next(struct rs_job *job)
+{
+    struct s3_list_opts o = {0};
+
+    if (job->candidate >= job->n_candidates) {
+        job->source_backups = 0;
+        done_one(job);
+        return;
+    }
+    o.prefix = job->candidates[job->candidate];
+    o.delimiter = "/";
+    o.max_pages = 5;
+    if (s3_list(job->src_client, &o, source_listed, job, &job->src_req) < 0) {
+        snprintf(job->source_error, sizeof(job->source_error), "could not start the listing");
+        done_one(job);
+    }
+}
+
+static void add_candidate(struct rs_job *job, const char *root)
+{
+    if (job->n_candidates < MAX_CANDIDATES)
+        job->candidates[job->n_candidates++] =
+            *root ? xasprintf("%s/basebackups_005/", root) : xstrdup("basebackups_005/");
+}
+
+/* Where clone_with_wale.py looks: <root>/<major>/ for each major <= ours, newest first, when the
+ * prefix ends in /wal; then the prefix itself. */
+static void source_candidates(struct rs_job *job)
+{
+    static const char *const majors[] = {"17", "16", "15", "14", "13", "12", "11", "10", "9.6"};
+    const char *root = job->source.root;
+    const char *own_major = NULL;
+    size_t n = strlen(root);
+
+    if (job->own_ok && job->own.layout == WALG_LAYOUT_SPILO)
+        own_major = strrchr(job->own.root, '/') + 1;
+    if (n >= 4 && strcmp(root + n - 4, "/wal") == 0) {
+        bool on = own_major == NULL;
+
+        for (size_t i = 0; i < ARRAY_LEN(majors) && job->n_candidates < MAX_CANDIDATES - 1; i++) {
+            on = on || strcmp(majors[i], own_major) == 0;
+            if (on) {
+                char *r = xasprintf("%s/%s", root, majors[i]);
+
+                add_candidate(job, r);
+                free(r);
+                if (job->n_candidates >= 3)
+                    break; /* ours and the two before: enough to find a backup */
+            }
+        }
+    }
+    add_candidate(job, root);
+}
+
+static void gathered(struct check_run *run, void *arg, bool cancelled)
+{
+    struct rs_job *job = arg;
+    const struct config *cfg = run->cfg;
+    char err[512];
+
+    if (cancelled || (job->n_keys == 0 && job->n_envdirs == 0)) {
+        job->pending = 1;
+        if (cancelled)
+            snprintf(job->pg_error, sizeof(job->pg_error), "the check was cancelled");
+        done_one(job);
+        return;
+    }
+    job->pending = 1; /* held until every request below has started */
+    if (pgconn_run(run->loop, cfg->conninfo_effective,
+                   (const char *const[]){"SELECT pg_catalog.pg_is_in_recovery()"}, 1,
+                   cfg->check_timeout_ms > 1000 ? cfg->check_timeout_ms - 500
+                                                : cfg->check_timeout_ms,
+                   pg_cb, job, &job->pc) == 0)
+        job->pending++;
+    else
+        snprintf(job->pg_error, sizeof(job->pg_error), "[postgres] conninfo cannot be used");
+    if (*cfg->patroni_url && run->curlm) {
+        char *url = xasprintf("%s/patroni", cfg->patroni_url);
+
+        if (curlm_get(run->curlm, url, PATRONI_TIMEOUT_MS, PATRONI_MAX_BYTES, patroni_cb, job,
+                      &job->patroni_req) == 0)
+            job->pending++;
+        free(url);
+    }
+    if (job->own_ok && run->curlm) {
+        if (walg_s3_client_for(run, &job->own, &job->own_client, err, sizeof(err)) == 0) {
+            struct s3_list_opts o = {0};
+            char *base = *job->own.root ? xasprintf("%s/basebackups_005/", job->own.root)
+                                        : xstrdup("basebackups_005/");
+
+            o.prefix = base;
+            o.delimiter = "/";
+            if (s3_list(job->own_client, &o, own_listed, job, &job->own_req) == 0)
+                job->pending++;
+            free(base);
+        } else {
+            snprintf(job->own_error, sizeof(job->own_error), "%s", err);
+        }
+    }
+    if (job->source_ok && run->curlm) {
+        if (walg_s3_client_for(run, &job->source, &job->src_client, err, sizeof(err)) == 0) {
+            source_candidates(job);
+            job->pending++;
+            source_next(job);
+        } else {
+            snprintf(job->source_error, sizeof(job->source_error), "%s", err);
+        }
+    }
+    done_one(job);
+}
+
+static void restore_start(struct check_run *run)
+{
+    struct rs_job *job = xcalloc(1, sizeof(*job));
+
+    job->run = run;
+    job->in_recovery = -1;
+    job->own_backups = -1;
+    job->source_backups = -1;
+    job->own_first_s = RESTORE_NO_TIME;
+    check_result_init(&job->res);
+    run->state = job;
+    check_run_work(run, gather, gathered, job);
+}
+
+static void restore_cancel(struct check_run *run)
+{
+    struct rs_job *job = run->state;
+    size_t stopped = 0;
+
+    if (!job || job->pending == 0)
+        return; /* still gathering on the thread pool: gathered() sees run->cancelled */
+    if (job->patroni_req) {
+        curlm_get_cancel(run->curlm, job->patroni_req);
+        job->patroni_req = NULL;
+        stopped++;
+    }
+    if (job->own_req) {
+        s3_cancel(job->own_req);
+        job->own_req = NULL;
+        snprintf(job->own_error, sizeof(job->own_error), "the S3 listing did not finish in time");
+        stopped++;
+    }
+    if (job->src_req) {
+        s3_cancel(job->src_req);
+        job->src_req = NULL;
+        stopped++;
+    }
+    if (job->pc)
+        pgconn_cancel(job->pc); /* pg_cb follows from the loop and ends the run */
+    job->pending -= stopped;
+    if (job->pending == 0)
+        finish(job);
+}
+
+const struct check_def check_restore = {
+    .name = "restore",
+    .start = restore_start,
+    .cancel = restore_cancel,
+};

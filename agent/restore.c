@@ -1,0 +1,204 @@
+/* restore.c - the restore verdict from gathered facts. */
+#include "restore.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+void restore_facts_init(struct restore_facts *f)
+{
+    memset(f, 0, sizeof(*f));
+    f->in_recovery = -1;
+    f->own_backups = -1;
+    f->source_backups = -1;
+    f->own_first_backup_s = RESTORE_NO_TIME;
+}
+
+static json_t *str_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+static json_t *string_array(const char *const *v, size_t n)
+{
+    json_t *a = json_array();
+
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_string(v[i]));
+    return a;
+}
+
+/* "CLONE_A, CLONE_B and 3 more" */
+static void key_list(const struct restore_facts *f, char *out, size_t len)
+{
+    size_t used = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; i < f->n_clone_keys && used < len; i++) {
+        if (i == 6) {
+            snprintf(out + used, len - used, " and %zu more", f->n_clone_keys - i);
+            return;
+        }
+        used += (size_t)snprintf(out + used, len - used, "%s%s", i ? ", " : "", f->clone_keys[i]);
+    }
+}
+
+static bool scheme_bad(const char *ep)
+{
+    const char *sep = ep ? strstr(ep, "://") : NULL;
+
+    if (!ep || !*ep)
+        return false;
+    if (!sep)
+        return true;
+    if (memchr(ep, '+', (size_t)(sep - ep)))
+        return true;
+    return !((sep - ep == 5 && strncmp(ep, "https", 5) == 0) ||
+             (sep - ep == 4 && strncmp(ep, "http", 4) == 0));
+}
+
+static bool same_prefix(const char *a, const char *b)
+{
+    size_t la, lb;
+
+    if (!a || !b)
+        return false;
+    la = strlen(a);
+    lb = strlen(b);
+    while (la > 0 && a[la - 1] == '/')
+        la--;
+    while (lb > 0 && b[lb - 1] == '/')
+        lb--;
+    /* the clone looks under <source>/<major>/ too: writing there is writing into the source */
+    return la && lb && strncmp(a, b, la < lb ? la : lb) == 0 &&
+           (la == lb || (la < lb ? b[la] : a[lb]) == '/');
+}
+
+void restore_evaluate(const struct restore_facts *f, struct check_result *out)
+{
+    json_t *d = out->details;
+    bool cloned = f->n_clone_keys > 0 || f->n_clone_envdirs > 0;
+    int finished = -1; /* -1 unknown */
+    char keys[300], when[32] = "";
+
+    json_object_set_new(d, "cloned", json_boolean(cloned));
+    json_object_set_new(d, "clone_keys", string_array(f->clone_keys, f->n_clone_keys));
+    json_object_set_new(d, "clone_envdirs", string_array(f->clone_envdirs, f->n_clone_envdirs));
+    json_object_set_new(d, "clone_scope", str_or_null(f->clone_scope));
+    json_object_set_new(d, "clone_method", str_or_null(f->clone_method));
+    json_object_set_new(d, "clone_target_time", str_or_null(f->clone_target_time));
+    json_object_set_new(d, "source_prefix", str_or_null(f->source_prefix));
+    json_object_set_new(d, "own_prefix", str_or_null(f->own_prefix));
+    json_object_set_new(d, "in_recovery",
+                        f->in_recovery < 0 ? json_null() : json_boolean(f->in_recovery));
+    json_object_set_new(d, "patroni_state", str_or_null(f->patroni_state));
+    json_object_set_new(d, "own_backups",
+                        f->own_backups < 0 ? json_null() : json_integer(f->own_backups));
+    json_object_set_new(d, "source_backups",
+                        f->source_backups < 0 ? json_null() : json_integer(f->source_backups));
+    if (f->own_first_backup_s != RESTORE_NO_TIME)
+        util_format_rfc3339(f->own_first_backup_s, when, sizeof(when));
+    json_object_set_new(d, "own_first_backup",
+                        f->own_first_backup ? json_pack("{s:s, s:s}", "name", f->own_first_backup,
+                                                        "finished_at", when)
+                                            : json_null());
+
+    if (!cloned) {
+        json_object_set_new(d, "finished", json_null());
+        json_object_set_new(d, "cleanup_pending", json_false());
+        check_result_set(out, VERDICT_OK,
+                         "this cluster is not a clone: no CLONE_* settings and no clone envdir");
+        return;
+    }
+    if (f->in_recovery == 0 && f->own_backups > 0 &&
+        (!f->patroni_state || strcmp(f->patroni_state, "running") == 0))
+        finished = 1;
+    else if (f->in_recovery == 1 || f->own_backups == 0 ||
+             (f->patroni_state && strcmp(f->patroni_state, "running") != 0))
+        finished = 0;
+    json_object_set_new(d, "finished", finished < 0 ? json_null() : json_boolean(finished == 1));
+    json_object_set_new(d, "cleanup_pending", json_boolean(finished == 1 && f->n_clone_keys > 0));
+    key_list(f, keys, sizeof(keys));
+
+    /* Traps that make (or made) the clone go wrong, worst first. */
+    if (same_prefix(f->own_prefix, f->source_prefix)) {
+        check_result_set(
+            out, VERDICT_CRITICAL,
+            "this cluster writes WAL and backups into the prefix it was cloned from "
+            "(%s): it overwrites the source's history; give it its own prefix "
+            "(WAL_BUCKET_SCOPE_SUFFIX=/<uid> or WALG_S3_PREFIX) before it archives more",
+            f->own_prefix);
+        return;
+    }
+    if (finished != 1) {
+        if (f->scope_suffix && *f->scope_suffix && f->scope_suffix[0] != '/') {
+            check_result_set(out, VERDICT_CRITICAL,
+                             "CLONE_WAL_BUCKET_SCOPE_SUFFIX \"%s\" does not start with \"/\": the "
+                             "clone looks under spilo/%s%s/... where no backup is; set it to "
+                             "\"/%s\" (the source cluster's uid)",
+                             f->scope_suffix, f->clone_scope ? f->clone_scope : "<scope>",
+                             f->scope_suffix, f->scope_suffix);
+            return;
+        }
+        if (scheme_bad(f->endpoint)) {
+            check_result_set(out, VERDICT_CRITICAL,
+                             "CLONE_AWS_ENDPOINT \"%s\" has a scheme WAL-G rejects (\"unsupported "
+                             "protocol scheme\"), so the restore cannot fetch anything; use "
+                             "https://<host>[:port] in spec.clone.s3_endpoint",
+                             f->endpoint);
+            return;
+        }
+        if (f->source_backups == 0) {
+            check_result_set(out, VERDICT_CRITICAL,
+                             "the clone source %s holds no base backup, so the restore has "
+                             "nothing to start from; check CLONE_SCOPE, the uid in "
+                             "CLONE_WAL_BUCKET_SCOPE_SUFFIX and the bucket",
+                             f->source_checked  ? f->source_checked
+                             : f->source_prefix ? f->source_prefix
+                                                : "prefix");
+            return;
+        }
+    }
+    if (finished == 1) {
+        if (f->n_clone_keys > 0) {
+            check_result_set(out, VERDICT_WARNING,
+                             "the restore has finished (first own base backup %s at %s), but "
+                             "CLONE_* settings are left: %s; remove them with `spilo-agent "
+                             "cleanup` (it saves a copy first)",
+                             f->own_first_backup ? f->own_first_backup : "?", when, keys);
+            return;
+        }
+        check_result_set(out, VERDICT_OK,
+                         "the restore has finished (first own base backup %s at %s) and no "
+                         "CLONE_* settings are left",
+                         f->own_first_backup ? f->own_first_backup : "?", when);
+        return;
+    }
+    if (finished < 0) {
+        check_result_set(out, VERDICT_UNKNOWN,
+                         "cannot tell whether the restore from %s has finished: %s",
+                         f->source_prefix ? f->source_prefix : "the clone source",
+                         f->in_recovery < 0 ? (f->pg_error ? f->pg_error : "PostgreSQL did not say")
+                         : f->own_error     ? f->own_error
+                                            : "the own prefix could not be listed");
+        return;
+    }
+    if (f->in_recovery == 1)
+        check_result_set(out, VERDICT_OK,
+                         "restore in progress: PostgreSQL is replaying WAL from %s%s%s; keep the "
+                         "CLONE_* settings until it has finished",
+                         f->source_prefix ? f->source_prefix : "the clone source",
+                         f->clone_target_time ? " up to " : "",
+                         f->clone_target_time ? f->clone_target_time : "");
+    else if (f->own_backups == 0)
+        check_result_set(out, VERDICT_OK,
+                         "restore almost done: PostgreSQL is promoted, waiting for the first own "
+                         "base backup under %s (Spilo takes it after promotion); keep the CLONE_* "
+                         "settings until then",
+                         f->own_prefix ? f->own_prefix : "the own prefix");
+    else
+        check_result_set(out, VERDICT_OK, "restore in progress: Patroni is %s",
+                         f->patroni_state ? f->patroni_state : "starting");
+}

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# The restore check with a real PostgreSQL 15 (in recovery, then promoted) and s3rver prefixes:
+# not a clone; restore in progress; the clone traps (endpoint scheme, scope suffix, empty source,
+# writing into the source); promoted but no own backup yet; finished with CLONE_* keys left
+# (warning, cleanup pending metric) and without.
+set -u
+AGENT=${AGENT:-build/spilo-agent}
+. "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/pg.sh"
+. "$(dirname "$0")/lib/s3.sh"
+
+if ! s3rver_ensure || ! s3rver_start "$TMP/s3"; then
+    nok "s3rver starts (npm install s3rver; make deps)"; finish; exit 1
+fi
+if ! pg_start "$TMP/pg" >"$TMP/pg-start.log" 2>&1; then
+    nok "PostgreSQL 15 starts"; cat "$TMP/pg-start.log"; finish; exit 1
+fi
+BUCKET=acme-harbor-pg-backups
+SRC_UID=5e0c7d7a-2b1f-4f4e-9a53-1c8d2e7b9f40
+OWN_ROOT=spilo/postgresql-harbor-restore/b7e94c1d-0a6f-4d2b-8e3c-5f71a9d2c604/wal/15
+awss3 s3 mb "s3://$BUCKET" >/dev/null
+awss3 s3 cp --recursive --quiet "$FIXTURES/s3/healthy-3-backups/$BUCKET" "s3://$BUCKET/"
+
+# The new cluster's envdir and its clone envdir, as Spilo wrote them, pointed at s3rver.
+W="$TMP/wal-e.d"
+mkdir -p "$W"
+cp -r "$FIXTURES/envdir/clone-endpoint/env" "$W/env"
+cp -r "$FIXTURES/envdir/clone-endpoint/env-clone-postgresql-harbor-harborcluster" "$W/"
+CL="$W/env-clone-postgresql-harbor-harborcluster"
+for d in "$W/env" "$CL"; do printf S3RVER >"$d/AWS_ACCESS_KEY_ID"; printf S3RVER >"$d/AWS_SECRET_ACCESS_KEY"; done
+printf '%s' "$S3RVER_URL" >"$CL/AWS_ENDPOINT"
+ARGS=(--set "postgres.conninfo=$PG_CONNINFO_TEST" --set postgres.patroni_url=http://127.0.0.1:9
+      --set "walg.envdir=$W/env" --set "s3.endpoint=$S3RVER_URL")
+CLONE_ENV=(CLONE_SCOPE=postgresql-harbor-harborcluster CLONE_METHOD=CLONE_WITH_WALE
+           CLONE_TARGET_TIME=2025-03-09T12:00:00+00:00 CLONE_WAL_S3_BUCKET=$BUCKET
+           "CLONE_WAL_BUCKET_SCOPE_SUFFIX=/$SRC_UID")
+restore() { # restore [ENV=...]... -- [ARGS...]: the restore check as JSON
+    local envs=()
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do envs+=("$1"); shift; done
+    [ "${1:-}" == -- ] && shift
+    OUT=$(env "${envs[@]}" "$AGENT" check --json --only restore "${ARGS[@]}" "$@" 2>"$TMP/err"); RC=$?
+}
+field() { jq -r ".checks.restore.$1" <<<"$OUT"; }
+
+# ---- not a clone ------------------------------------------------------------------------------
+mkdir -p "$TMP/plain"
+restore -- --set "walg.envdir=$TMP/plain/env"
+eq "no CLONE_* and no clone envdir: not a clone, ok" "ok false false" \
+    "$(field status) $(field details.cloned) $(field details.cleanup_pending)"
+
+# ---- restore in progress: PostgreSQL in recovery ---------------------------------------------
+runuser -u "$PG_TEST_USER" -- touch "$TMP/pg/data/standby.signal"
+pg_restart "$TMP/pg" >/dev/null 2>&1
+eq "PostgreSQL is in recovery" "t" "$(pg_psql "$TMP/pg" 'SELECT pg_is_in_recovery()')"
+restore "${CLONE_ENV[@]}"
+eq "in recovery: restore in progress, ok" "ok" "$(field status)"
+eq "not finished, nothing to clean yet" "false false" "$(field details.finished) $(field details.cleanup_pending)"
+contains "the summary says so" "$(field summary)" "restore in progress"
+eq "the clone source is the clone envdir's prefix" \
+    "s3://$BUCKET/spilo/postgresql-harbor-harborcluster/$SRC_UID/wal/" "$(field details.source_prefix)"
+eq "its base backups are found under /wal/15/ like clone_with_wale.py finds them" "3" "$(field details.source_backups)"
+eq "the CLONE_* keys are listed" "5" "$(jq '.checks.restore.details.clone_keys | length' <<<"$OUT")"
+
+# ---- the traps ---------------------------------------------------------------------------------
+cp -r "$CL" "$TMP/cl-backup"
+printf 'https+path://127.0.0.1:1' >"$CL/AWS_ENDPOINT"
+restore "${CLONE_ENV[@]}"
+eq "a WAL-E style clone endpoint is critical" "critical" "$(field status)"
+contains "naming CLONE_AWS_ENDPOINT" "$(field summary)" "CLONE_AWS_ENDPOINT"
+rm -rf "$CL"; cp -r "$TMP/cl-backup" "$CL"
+
+restore "${CLONE_ENV[@]}" "CLONE_WAL_BUCKET_SCOPE_SUFFIX=$SRC_UID"
+eq "a scope suffix without '/' is critical" "critical" "$(field status)"
+contains "and the fix is named" "$(field summary)" "\"/$SRC_UID\""
+
+printf 's3://%s/spilo/nobody/0000/wal/' "$BUCKET" >"$CL/WALG_S3_PREFIX"
+restore "${CLONE_ENV[@]}"
+eq "a clone source without base backups is critical" "critical" "$(field status)"
+contains "naming where it looked" "$(field summary)" "spilo/nobody/0000/wal/15/basebackups_005/"
+rm -rf "$CL"; cp -r "$TMP/cl-backup" "$CL"
+
+# ---- promoted, no own backup yet, then the first own backup lands ----------------------------
+pg_psql "$TMP/pg" "SELECT pg_promote()" >/dev/null
+for i in $(seq 1 50); do [ "$(pg_psql "$TMP/pg" 'SELECT pg_is_in_recovery()')" == f ] && break; sleep 0.1; done
+restore "${CLONE_ENV[@]}"
+eq "promoted without an own backup: ok, not finished" "ok false" "$(field status) $(field details.finished)"
+contains "waiting for the first own base backup" "$(field summary)" "first own base backup"
+
+S=$FIXTURES/s3/healthy-3-backups/$BUCKET/spilo/postgresql-harbor-harborcluster/$SRC_UID/wal/15/basebackups_005
+awss3 s3 cp --quiet "$S/base_00000001000000000000003A_backup_stop_sentinel.json" \
+    "s3://$BUCKET/$OWN_ROOT/basebackups_005/base_000000020000000000000042_backup_stop_sentinel.json"
+restore "${CLONE_ENV[@]}"
+eq "finished with CLONE_* keys left: warning (exit 1)" "1:warning" "$RC:$(field status)"
+eq "finished and cleanup pending" "true true" "$(field details.finished) $(field details.cleanup_pending)"
+contains "the summary names the exact keys" "$(field summary)" "CLONE_METHOD, CLONE_SCOPE, CLONE_TARGET_TIME"
+contains "and the command" "$(field summary)" "spilo-agent cleanup"
+eq "the first own backup" "base_000000020000000000000042" "$(field details.own_first_backup.name)"
+
+restore
+eq "finished, no CLONE_* keys left (only the envdir Spilo keeps until restart): ok" "ok false" \
+    "$(field status) $(field details.cleanup_pending)"
+
+# ---- a clone that writes into its source ---------------------------------------------------
+restore "${CLONE_ENV[@]}" -- --set "walg.prefix=s3://$BUCKET/spilo/postgresql-harbor-harborcluster/$SRC_UID/wal/15"
+eq "own prefix inside the source prefix is critical" "critical" "$(field status)"
+contains "and says why" "$(field summary)" "overwrites the source"
+
+# ---- the metric ----------------------------------------------------------------------------
+export "${CLONE_ENV[@]}"
+agent_start rs --set agent.interval=2s --set agent.check_timeout=2s "${ARGS[@]}"
+check "agent ready" wait_http "$AGENT_URL/readyz" 200 15
+contains "spilo_agent_restore_cleanup_pending is 1" "$(curl -s "$AGENT_URL/metrics")" \
+    "spilo_agent_restore_cleanup_pending 1"
+agent_stop
+eq "the daemon stops cleanly" "0" "$AGENT_RC"
+finish
