@@ -1,64 +1,135 @@
 #!/usr/bin/env bash
-# `make demo`: runs the agent locally against the fixture envdirs so that a new user sees a live
-# /status, the report and the metrics. Stops on Ctrl-C (or after DEMO_SECONDS, if set).
+# `make demo`: a local PostgreSQL 15 (Spilo's pg_hba, archiving WAL into S3), a local
+# S3-compatible server (s3rver) seeded with a WAL-G backup layout of fresh base backups, and the
+# agent watching both on http://127.0.0.1:8009 (or a free port). It then shows a missed backup,
+# a broken clone endpoint and harbor-operator's broken pg_hba, and keeps running until Ctrl-C
+# (or for DEMO_SECONDS).
 set -u
 AGENT=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 cd "$(dirname "$0")/.."
-FIXTURES=${FIXTURES:-$(pwd)/tests/fixtures}
-DEMO=$(mktemp -d /tmp/spilo-agent-demo.XXXXXX)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    rm -rf "$DEMO"
-    echo "demo stopped"
-}
-trap cleanup EXIT INT TERM
+TEST_NAME=demo
+. tests/integration/lib/common.sh
+. tests/integration/lib/pg.sh
+. tests/integration/lib/s3.sh
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+say "starting a local S3 (s3rver) and PostgreSQL 15"
+s3rver_ensure && s3rver_start "$TMP/s3" || { echo "demo: s3rver did not start" >&2; exit 1; }
+PG_TEST_SSL=1 pg_start "$TMP/pg" "$FIXTURES/pg_hba/spilo-default.pg_hba.conf" >"$TMP/pg-start.log" 2>&1 ||
+    { cat "$TMP/pg-start.log"; echo "demo: PostgreSQL did not start" >&2; exit 1; }
+echo "S3 at $S3RVER_URL, PostgreSQL at $PG_CONNINFO_TEST"
+
+BUCKET=demo-pg-backups
+ROOT=spilo/demo-cluster/2f1c9e1a-0000-4000-8000-000000000001/wal/15
+SCHEDULE='0 * * * *'
+
+say "seeding s3://$BUCKET/$ROOT with a WAL-G layout: one base backup per hourly BACKUP_SCHEDULE slot"
+/usr/bin/python3 - "$TMP/layout" "$FIXTURES/s3/healthy-3-backups/acme-harbor-pg-backups/spilo/postgresql-harbor-harborcluster/5e0c7d7a-2b1f-4f4e-9a53-1c8d2e7b9f40/wal/15/basebackups_005" <<'PY'
+import datetime, json, os, sys
+out, src = sys.argv[1], sys.argv[2]
+sent = json.load(open(os.path.join(src, "base_00000001000000000000003A_backup_stop_sentinel.json")))
+meta = json.load(open(os.path.join(src, "base_00000001000000000000003A", "metadata.json")))
+now = datetime.datetime.now(datetime.timezone.utc).replace(minute=0, second=0, microsecond=0)
+base = os.path.join(out, "basebackups_005")
+for i, hours_ago in enumerate([4, 3, 2, 1, 0]):
+    start = now - datetime.timedelta(hours=hours_ago) + datetime.timedelta(seconds=1)
+    seg = 0x10 * (i + 1)
+    name = "base_00000001%08X%08X" % (0, seg)
+    s, m = dict(sent), dict(meta)
+    s["LSN"] = m["start_lsn"] = seg * 0x1000000 + 0x28
+    s["FinishLSN"] = m["finish_lsn"] = seg * 0x1000000 + 0x1A18
+    s["StartTime"] = m["start_time"] = start.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    s["FinishTime"] = m["finish_time"] = (start + datetime.timedelta(seconds=33)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    os.makedirs(os.path.join(base, name, "tar_partitions"), exist_ok=True)
+    json.dump(s, open(os.path.join(base, name + "_backup_stop_sentinel.json"), "w"))
+    json.dump(m, open(os.path.join(base, name, "metadata.json"), "w"))
+    open(os.path.join(base, name, "tar_partitions", "part_001.tar.lz4"), "w").write("stub")
+PY
+awss3 s3 mb "s3://$BUCKET" >/dev/null
+awss3 s3 cp --recursive --quiet "$TMP/layout" "s3://$BUCKET/$ROOT/"
+awss3 s3 ls --recursive "s3://$BUCKET/$ROOT/basebackups_005/" | grep sentinel
+
+# Spilo's envdir for this cluster (as the walg-s3-ok fixture, with the local bucket and account)
+W="$TMP/wal-e.d"
+mkdir -p "$W"
+cp -r "$FIXTURES/envdir/walg-s3-ok/env" "$W/env"
+printf S3RVER >"$W/env/AWS_ACCESS_KEY_ID"
+printf S3RVER >"$W/env/AWS_SECRET_ACCESS_KEY"
+printf 's3://%s/%s' "$BUCKET" "$ROOT" >"$W/env/WALG_S3_PREFIX"
+printf 's3://%s/%s' "$BUCKET" "$ROOT" >"$W/env/WALE_S3_PREFIX"
+
+# WAL archiving the way Spilo's archive_command does it: each segment into wal_005/ of the prefix
+cmd="env AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_DEFAULT_REGION=us-east-1"
+cmd+=" AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true"
+cmd+=" HOME=/tmp $S3_AWS --endpoint-url $S3RVER_URL s3 cp --quiet %p s3://$BUCKET/$ROOT/wal_005/%f.lz4"
+pg_psql "$TMP/pg" "ALTER SYSTEM SET archive_mode = on" >/dev/null
+pg_psql "$TMP/pg" "ALTER SYSTEM SET archive_command = '$cmd'" >/dev/null
+pg_restart "$TMP/pg" >/dev/null 2>&1
+pg_psql "$TMP/pg" "SELECT pg_switch_wal()" >/dev/null
+for _ in $(seq 1 100); do
+    [ -n "$(pg_psql "$TMP/pg" 'SELECT last_archived_wal FROM pg_stat_archiver')" ] && break
+    sleep 0.2
+done
 
 port=8009
-if ! python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',$port))" 2>/dev/null; then
-    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-fi
+(exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && port=$(free_port)
 url="http://127.0.0.1:$port"
-
-# The envdir of a Spilo pod with a correct WAL-G + S3 setup, and a clone envdir with the broken
-# CLONE_AWS_ENDPOINT the agent must catch.
-mkdir -p "$DEMO/wal-e.d"
-cp -r "$FIXTURES/envdir/walg-s3-ok/env" "$DEMO/wal-e.d/env"
-cat >"$DEMO/agent.ini" <<INI
+cat >"$TMP/agent.ini" <<INI
 [agent]
 listen = 127.0.0.1:$port
 interval = 10s
-check_timeout = 5s
+check_timeout = 8s
 log_format = text
 
+[postgres]
+conninfo = $PG_CONNINFO_TEST
+patroni_url = http://127.0.0.1:9
+
 [walg]
-envdir = $DEMO/wal-e.d/env
+envdir = $W/env
+
+[backups]
+schedule = $SCHEDULE
+grace = 30m
+
+[s3]
+endpoint = $S3RVER_URL
 INI
 
-echo "== spilo-agent check (one-shot report)"
-"$AGENT" check -c "$DEMO/agent.ini"
-echo
-"$AGENT" run -c "$DEMO/agent.ini" 2>"$DEMO/agent.log" &
-pids+=($!)
-for _ in $(seq 1 100); do
-    curl -sf "$url/readyz" >/dev/null 2>&1 && break
-    sleep 0.1
-done
-echo "== the agent is running (log: $DEMO/agent.log); try:"
+say "spilo-agent check -c agent.ini (one-shot report)"
+"$AGENT" check -c "$TMP/agent.ini"
+
+"$AGENT" run -c "$TMP/agent.ini" 2>"$TMP/agent.log" &
+AGENT_PID=$!
+on_exit "kill $AGENT_PID"
+for _ in $(seq 1 150); do curl -sf "$url/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+
+say "the agent is running on $url (log: $TMP/agent.log); try:"
 echo "   curl $url/status | jq ."
-echo "   curl $url/checks/walg_env"
+echo "   curl $url/checks/backups"
 echo "   curl $url/metrics"
 echo "   curl $url/livez ; curl $url/readyz"
-echo
-echo "== GET /status"
-curl -s "$url/status" | jq -C . 2>/dev/null || curl -s "$url/status"
-echo
-echo "== now break it: a clone envdir with CLONE_AWS_ENDPOINT=https+path://... appears"
-cp -r "$FIXTURES/envdir/clone-endpoint/env-clone-postgresql-harbor-harborcluster" "$DEMO/wal-e.d/"
-kill -HUP "${pids[0]}"
-sleep 0.5
-"$AGENT" check -c "$DEMO/agent.ini" || true
-echo
-echo "(the running agent picks it up at its next run within 10 s; Ctrl-C stops the demo)"
-if [ -n "${DEMO_SECONDS:-}" ]; then sleep "$DEMO_SECONDS"; else wait; fi
+say "GET /checks/backups"
+curl -s "$url/checks/backups" | jq -C '{status, summary, details: (.details | {count, latest: .latest.name, previous_scheduled_at, next_scheduled_at, missed})}'
+say "GET /metrics (backup families)"
+curl -s "$url/metrics" | grep -E '^spilo_agent_(backup|wal_archive|pg_hba|check_status)'
+
+later=$(date -u -d '+3 hours' +%Y-%m-%dT%H:%M:%SZ)
+say "a missed backup: the same S3 seen three hours later (spilo-agent check --only backups --now $later)"
+"$AGENT" check -c "$TMP/agent.ini" --only backups --now "$later"
+
+say "a broken clone: an env-clone-* envdir with CLONE_AWS_ENDPOINT=https+path://... appears"
+cp -r "$FIXTURES/envdir/clone-endpoint/env-clone-postgresql-harbor-harborcluster" "$W/"
+"$AGENT" check -c "$TMP/agent.ini" --only walg_env,restore
+rm -rf "$W/env-clone-postgresql-harbor-harborcluster"
+
+say "harbor-operator v1.3.0's pg_hba (no 'local' lines) replaces Spilo's"
+pg_hba_set "$TMP/pg" "$FIXTURES/pg_hba/harbor-operator-v1.3.0.pg_hba.conf"
+pg_reload "$TMP/pg" >/dev/null 2>&1
+"$AGENT" check -c "$TMP/agent.ini" --only pg_hba
+pg_hba_set "$TMP/pg" "$FIXTURES/pg_hba/spilo-default.pg_hba.conf"
+pg_reload "$TMP/pg" >/dev/null 2>&1
+echo "(Spilo's pg_hba is back; the running agent sees it at its next run)"
+
+say "the agent keeps running on $url; Ctrl-C stops the demo and every server it started"
+if [ -n "${DEMO_SECONDS:-}" ]; then sleep "$DEMO_SECONDS"; else wait "$AGENT_PID"; fi
