@@ -98,11 +98,16 @@ static const struct config_key keys[] = {
         "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt",
         "`/var/run/secrets/kubernetes.io/serviceaccount/ca.crt`", "CA bundle of the API server."),
     KEY("kubernetes", "namespace", CFG_STRING, k8s_namespace, "",
-        "the service account's namespace (`POD_NAMESPACE`)", "Namespace of the cluster."),
+        "env `POD_NAMESPACE`, else the service account's `namespace` file",
+        "Namespace of the cluster (and of `[cleanup] configmap` given without one)."),
     KEY("cleanup", "allow_http", CFG_BOOL, cleanup_allow_http, "false", "`false`",
         "Whether `POST /cleanup` exists. Needs `token_file`."),
     KEY("cleanup", "token_file", CFG_STRING, cleanup_token_file, "", "none",
         "File with the bearer token `POST /cleanup` requires."),
+    KEY("cleanup", "configmap", CFG_STRING, cleanup_configmap, "pod-config", "`pod-config`",
+        "The pod environment ConfigMap (the operator's `pod_environment_configmap`) whose "
+        "`CLONE_*` keys `cleanup` removes: `name` (in `[kubernetes] namespace`) or "
+        "`namespace/name`."),
 };
 
 static const char *const sections[] = {"agent", "postgres",   "walg",   "backups",
@@ -490,6 +495,29 @@ static int read_token(struct load_ctx *ctx, struct config *c)
     return 0;
 }
 
+/* [cleanup] configmap: "name" or "namespace/name", each a lower-case DNS name. */
+static bool configmap_spec_ok(const char *v)
+{
+    int slashes = 0;
+    size_t part = 0;
+
+    for (const char *p = v;; p++) {
+        if (*p == '/' || *p == '\0') {
+            if (part == 0 || part > 253 || p[-1] == '-' || p[-1] == '.')
+                return false;
+            if (*p == '\0')
+                return slashes <= 1;
+            slashes++;
+            part = 0;
+            continue;
+        }
+        if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p) &&
+            !(part > 0 && (*p == '-' || *p == '.')))
+            return false;
+        part++;
+    }
+}
+
 static int validate(struct load_ctx *ctx, struct config *c)
 {
     if (c->check_timeout_ms > c->interval_ms) {
@@ -522,6 +550,14 @@ static int validate(struct load_ctx *ctx, struct config *c)
     }
     if (*c->prefix && strncmp(c->prefix, "s3://", 5) != 0) {
         fail(ctx, "[walg] prefix '%s' is not an S3 URL; accepted: s3://bucket/path", c->prefix);
+        return -EINVAL;
+    }
+    if (!configmap_spec_ok(c->cleanup_configmap)) {
+        fail(ctx,
+             "[cleanup] configmap = '%s' is not valid; accepted: a ConfigMap name or "
+             "namespace/name (lower case letters, digits, '-' and '.'), e.g. pod-config or "
+             "harbor/pod-config",
+             c->cleanup_configmap);
         return -EINVAL;
     }
     if (c->cleanup_allow_http) {

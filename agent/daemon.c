@@ -139,6 +139,7 @@ int daemon_run(const char *config_file, const struct config_override *ovr, size_
     d.checks = checks_new(&d.loop, d.cfg, NULL, 0, 0);
     checks_set_curlm(d.checks, d.curlm);
     d.routes.cfg = &d.cfg;
+    d.routes.curlm = d.curlm;
     uv_timer_init(&d.loop, &d.drain);
     d.drain.data = &d;
 

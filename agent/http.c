@@ -50,6 +50,14 @@ struct http_conn {
     struct buf field;
     struct buf auth;
     struct buf body;
+    struct http_deferred *deferred; /* an answer owed by a handler, see http_defer() */
+};
+
+struct http_deferred {
+    struct http_conn *conn; /* NULL once the connection is gone */
+    bool head_only;
+    http_abort_fn on_abort;
+    void *arg;
 };
 
 struct write_req {
@@ -113,6 +121,15 @@ static void conn_close(struct http_conn *c)
     if (c->closing)
         return;
     c->closing = true;
+    if (c->deferred) {
+        struct http_deferred *d = c->deferred;
+
+        c->deferred = NULL;
+        d->conn = NULL;
+        if (d->on_abort)
+            d->on_abort(d->arg);
+        free(d);
+    }
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -355,15 +372,53 @@ static int on_message_complete(http_parser *p)
     req.body = c->body.data;
     req.body_len = c->body.len;
     buf_init(&resp.body, HTTP_RESPONSE_MAX);
+    resp.conn = c;
     srv->handler(&req, &resp, srv->arg);
-    conn_send(c, &resp, p->method == HTTP_HEAD);
-    buf_cleanup(&resp.body);
     if (c->auth.data)
         explicit_bzero(c->auth.data, c->auth.len);
+    if (resp.deferred) {
+        /* Answered later: stop reading and timing; close after the answer. */
+        buf_cleanup(&resp.body);
+        c->deferred = resp.deferred;
+        c->deferred->head_only = p->method == HTTP_HEAD;
+        c->close_after_write = true;
+        if (c->reading) {
+            (void)uv_read_stop((uv_stream_t *)&c->tcp);
+            c->reading = false;
+        }
+        (void)uv_timer_stop(&c->timer);
+        return 1; /* stop parsing whatever follows */
+    }
+    conn_send(c, &resp, p->method == HTTP_HEAD);
+    buf_cleanup(&resp.body);
     conn_arm_timer(c, srv->limits.idle_timeout_ms);
     if (c->close_after_write)
         return 1; /* stop parsing whatever follows */
     return 0;
+}
+
+struct http_deferred *http_defer(struct http_response *resp, http_abort_fn on_abort, void *arg)
+{
+    struct http_deferred *d = xcalloc(1, sizeof(*d));
+
+    d->conn = resp->conn;
+    d->on_abort = on_abort;
+    d->arg = arg;
+    resp->deferred = d;
+    return d;
+}
+
+void http_deferred_reply(struct http_deferred *d, struct http_response *resp)
+{
+    struct http_conn *c = d->conn;
+
+    if (c) {
+        c->deferred = NULL;
+        conn_send(c, resp, d->head_only);
+        if (!c->closing)
+            conn_arm_timer(c, c->srv->limits.idle_timeout_ms); /* a client that does not read */
+    }
+    free(d);
 }
 
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)

@@ -1,5 +1,6 @@
 /* main.c - the command line: argv -> subcommand, exit codes (SPEC section 2). `check` runs every
  * selected check once on a loop of its own and prints the report or the /status JSON. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include <uv.h>
 
 #include "check.h"
+#include "cleanup.h"
 #include "config.h"
 #include "curlm.h"
 #include "daemon.h"
@@ -62,6 +64,20 @@ static const char usage_check[] =
     "  --color       colour the report (default: when stdout is a terminal)\n"
     "Exit status: 0 all ok, 1 worst is warning, 2 worst is critical, 3 a check could not run,\n"
     "64 usage error, 78 configuration error.\n";
+
+static const char usage_cleanup[] =
+    "Usage: spilo-agent cleanup [-c FILE] [--dry-run] [--force] [--set SECTION.KEY=VALUE]...\n"
+    "\n"
+    "Removes the CLONE_* keys from the pod environment ConfigMap ([cleanup] configmap, default\n"
+    "pod-config in [kubernetes] namespace) through the Kubernetes API once the restore check\n"
+    "says the restore finished. First saves the previous data as the ConfigMap\n"
+    "<name>-before-cleanup-<utc time> in the same namespace and prints its name; the patch\n"
+    "carries the resourceVersion it read, so a concurrent change makes it fail instead of\n"
+    "being overwritten. One line per step on stdout; refusals and failures on stderr.\n"
+    "  --dry-run  print the backup ConfigMap and the merge patch; change nothing\n"
+    "  --force    remove the keys although the restore is not confirmed as finished\n"
+    "Exit status: 0 done or nothing to do, 1 refused or failed, 64 usage error,\n"
+    "78 configuration error.\n";
 
 struct cli {
     const char *config;
@@ -236,6 +252,140 @@ static int cmd_run(int argc, char **argv)
     return daemon_run(cli.config, cli.sets, cli.n_sets);
 }
 
+struct cleanup_cli {
+    bool finished;
+    enum cleanup_status status;
+};
+
+static void cleanup_cli_line_cb(const char *line, void *arg)
+{
+    (void)arg;
+    printf("%s\n", line);
+    fflush(stdout);
+}
+
+static void cleanup_cli_done_cb(const struct cleanup_result *res, void *arg)
+{
+    struct cleanup_cli *st = arg;
+
+    st->finished = true;
+    st->status = res->status;
+    fflush(stdout);
+    if (res->status == CLEANUP_DONE || res->status == CLEANUP_NOTHING) {
+        printf("%s: %s\n", cleanup_status_name(res->status), res->message);
+        fflush(stdout);
+    } else {
+        fprintf(stderr, "spilo-agent cleanup: %s: %s\n", cleanup_status_name(res->status),
+                res->message);
+    }
+}
+
+/* Runs the restore check once on the loop and turns its result into the cleanup gate. */
+static void cleanup_ask_restore(uv_loop_t *loop, struct curlm *cm, struct config *cfg,
+                                struct cleanup_gate *gate)
+{
+    static const char *const only[] = {"restore"};
+    struct checks *cs;
+
+    if (!check_def_find("restore")) {
+        cleanup_gate_from_snapshot(NULL, gate);
+        return;
+    }
+    cs = checks_new(loop, cfg, only, 1, 0);
+    checks_set_curlm(cs, cm);
+    status_set_config_loaded(true);
+    checks_run_once(cs);
+    while (!checks_all_done(cs))
+        uv_run(loop, UV_RUN_ONCE);
+    cleanup_gate_from_snapshot(status_current(), gate);
+    checks_stop(cs);
+    while (!checks_closed(cs))
+        uv_run(loop, UV_RUN_ONCE);
+    checks_free(cs);
+}
+
+static int cmd_cleanup(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'}, {"set", required_argument, NULL, OPT_SET},
+        {"help", no_argument, NULL, 'h'},         {"dry-run", no_argument, NULL, 'n'},
+        {"force", no_argument, NULL, 'f'},        {NULL, 0, NULL, 0},
+    };
+    struct cli cli = {0};
+    struct cleanup_opts copts = {0};
+    struct cleanup_gate gate;
+    struct cleanup_cli st = {0};
+    struct config *cfg;
+    struct curlm *cm;
+    struct cleanup *run;
+    uv_loop_t loop;
+    char err[1024];
+    int ch, rc;
+
+    optind = 1;
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'c':
+            cli.config = optarg;
+            break;
+        case OPT_SET:
+            if (cli.n_sets == MAX_SETS) {
+                fprintf(stderr, "spilo-agent: too many --set options (at most %d)\n", MAX_SETS);
+                return EXIT_USAGE;
+            }
+            cli.sets[cli.n_sets++].assignment = optarg;
+            break;
+        case 'h':
+            fputs(usage_cleanup, stdout);
+            return 0;
+        case 'n':
+            copts.dry_run = true;
+            break;
+        case 'f':
+            copts.force = true;
+            break;
+        default:
+            fprintf(stderr, "spilo-agent: unknown or incomplete option '%s'\n%s", argv[optind - 1],
+                    usage_cleanup);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "spilo-agent: unexpected argument '%s'\n%s", argv[optind], usage_cleanup);
+        return EXIT_USAGE;
+    }
+    if (config_load(cli.config, cli.sets, cli.n_sets, environ, &cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "spilo-agent: configuration error: %s\n", err);
+        return EXIT_CONFIG;
+    }
+    log_setup(cfg->log_level < LOG_LEVEL_WARN ? cfg->log_level : LOG_LEVEL_WARN, LOG_FORMAT_TEXT);
+    uv_loop_init(&loop);
+    cm = curlm_new(&loop);
+    cleanup_ask_restore(&loop, cm, cfg, &gate);
+    rc = cleanup_start(cm, cfg, &copts, &gate, util_now_s(), cleanup_cli_line_cb,
+                       cleanup_cli_done_cb, &st, &run, err, sizeof(err));
+    if (rc < 0) {
+        fprintf(stderr, "spilo-agent cleanup: %s%s\n", rc == -EINVAL ? "configuration error: " : "",
+                err);
+    } else {
+        while (!st.finished)
+            uv_run(&loop, UV_RUN_ONCE);
+    }
+    /* What the restore check may have cached holds curl handles: drop it before the multi. */
+    walg_s3_close_all();
+    check_backups_cache_clear();
+    curlm_close(cm);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(&loop) != 0)
+        log_error("main", "event loop still had open handles at exit");
+    status_shutdown();
+    config_unref(cfg);
+    if (rc < 0)
+        return rc == -EINVAL ? EXIT_CONFIG : 1;
+    return st.status == CLEANUP_DONE || st.status == CLEANUP_NOTHING ? 0 : 1;
+}
+
 static int cmd_not_yet(int argc, char **argv, const char *what)
 {
     (void)argc;
@@ -273,7 +423,9 @@ int main(int argc, char **argv)
         return cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "check") == 0)
         return cmd_check(argc - 1, argv + 1);
-    if (strcmp(cmd, "install") == 0 || strcmp(cmd, "cleanup") == 0)
+    if (strcmp(cmd, "cleanup") == 0)
+        return cmd_cleanup(argc - 1, argv + 1);
+    if (strcmp(cmd, "install") == 0)
         return cmd_not_yet(argc - 1, argv + 1, cmd);
     fprintf(stderr, "spilo-agent: unknown command '%s'\n\n%s", cmd, usage_main);
     return EXIT_USAGE;

@@ -1,9 +1,14 @@
 /* routes.c - path -> handler table for /livez, /readyz, /status, /checks/NAME, /metrics. The
- * handlers read status_current() and format it; they never block and never start a check. */
+ * handlers read status_current() and format it; they never block and never start a check.
+ * POST /cleanup (only with [cleanup] allow_http and the bearer token) is the one route that
+ * starts work: a cleanup run on the loop, answered through http_defer() when it finishes. */
 #include "routes.h"
 
+#include <strings.h>
 #include <string.h>
 
+#include "cleanup.h"
+#include "log.h"
 #include "metrics.h"
 #include "status.h"
 #include "util.h"
@@ -92,6 +97,168 @@ static void route_metrics(const struct http_request *req, struct http_response *
     metrics_render(status_current(), &resp->body);
 }
 
+/* ---- POST /cleanup -------------------------------------------------------------------------- */
+
+struct routes_cleanup {
+    struct routes_ctx *ctx;
+    struct http_deferred *deferred;
+    struct cleanup *run;
+    json_t *steps;
+};
+
+static void cleanup_line_cb(const char *line, void *arg)
+{
+    struct routes_cleanup *rc = arg;
+
+    json_array_append_new(rc->steps, json_string(line));
+}
+
+static void cleanup_done_cb(const struct cleanup_result *res, void *arg)
+{
+    struct routes_cleanup *rc = arg;
+    struct http_response resp = {.status = 200};
+    json_t *doc;
+
+    doc = json_pack("{s:s,s:b,s:s?,s:s?,s:s?,s:O,s:O,s:s,s:O}", "status",
+                    cleanup_status_name(res->status), "dry_run", res->dry_run, "namespace",
+                    res->namespace, "configmap", res->configmap, "saved_as", res->saved_as,
+                    "removed", res->removed, "clone_keys", res->clone_keys, "message", res->message,
+                    "steps", rc->steps);
+    if (res->dry_run && res->patch)
+        json_object_set(doc, "patch", res->patch);
+    if (res->dry_run && res->backup)
+        json_object_set(doc, "backup", res->backup);
+    log_info("cleanup", "POST /cleanup status=%s dry_run=%s: %s", cleanup_status_name(res->status),
+             res->dry_run ? "true" : "false", res->message);
+    buf_init(&resp.body, HTTP_RESPONSE_MAX);
+    json_body(&resp,
+              res->status == CLEANUP_DONE || res->status == CLEANUP_NOTHING ? 200
+              : res->status == CLEANUP_REFUSED                              ? 409
+                                                                            : 500,
+              doc);
+    http_deferred_reply(rc->deferred, &resp);
+    buf_cleanup(&resp.body);
+    rc->ctx->cleanup = NULL;
+    json_decref(rc->steps);
+    free(rc);
+}
+
+/* The connection went away first (the server is stopping): drop the run. */
+static void cleanup_abort_cb(void *arg)
+{
+    struct routes_cleanup *rc = arg;
+
+    log_warn("cleanup", "POST /cleanup abandoned: the connection closed before it finished");
+    cleanup_cancel(rc->run);
+    rc->ctx->cleanup = NULL;
+    json_decref(rc->steps);
+    free(rc);
+}
+
+static void cleanup_error(struct http_response *resp, int status, const char *message)
+{
+    json_body(resp, status, json_pack("{s:s,s:s}", "status", "failed", "message", message));
+}
+
+/* ?dry_run=1&force=true: each flag alone, =1/true/yes or =0/false/no. */
+static int parse_cleanup_query(const char *query, struct cleanup_opts *o, char *err, size_t len)
+{
+    char q[HTTP_URL_MAX + 1];
+
+    if (!query || !*query)
+        return 0;
+    snprintf(q, sizeof(q), "%s", query);
+    for (char *save = NULL, *tok = strtok_r(q, "&", &save); tok; tok = strtok_r(NULL, "&", &save)) {
+        char *eq = strchr(tok, '=');
+        const char *v = eq ? eq + 1 : "1";
+        bool b;
+
+        if (eq)
+            *eq = '\0';
+        if (util_parse_bool(v, &b) < 0) {
+            snprintf(err, len, "query parameter %s=%s: accepted values are 1/true or 0/false", tok,
+                     v);
+            return -1;
+        }
+        if (strcmp(tok, "dry_run") == 0) {
+            o->dry_run = b;
+        } else if (strcmp(tok, "force") == 0) {
+            o->force = b;
+        } else {
+            snprintf(err, len, "unknown query parameter '%s'; accepted: dry_run, force", tok);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static bool bearer_ok(const char *authorization, const char *token)
+{
+    const char *t;
+
+    if (!authorization || !token || strncasecmp(authorization, "Bearer ", 7) != 0)
+        return false;
+    t = authorization + 7;
+    while (*t == ' ')
+        t++;
+    return util_const_eq(t, token);
+}
+
+static void route_cleanup(const struct http_request *req, struct http_response *resp,
+                          struct routes_ctx *ctx)
+{
+    struct config *cfg = *ctx->cfg;
+    struct cleanup_opts opts = {0};
+    struct cleanup_gate gate;
+    struct routes_cleanup *rc;
+    char err[1024];
+
+    if (strcmp(req->method, "POST") != 0) {
+        snprintf(resp->extra_headers, sizeof(resp->extra_headers), "Allow: POST\r\n");
+        text(resp, 405, "method not allowed; use POST\n");
+        return;
+    }
+    if (!bearer_ok(req->authorization, cfg->cleanup_token)) {
+        snprintf(resp->extra_headers, sizeof(resp->extra_headers),
+                 "WWW-Authenticate: Bearer realm=\"spilo-agent\"\r\n");
+        log_warn("cleanup", "POST /cleanup refused: %s bearer token",
+                 req->authorization ? "wrong" : "no");
+        text(resp, 401,
+             "unauthorized: send Authorization: Bearer <the token in [cleanup] "
+             "token_file>\n");
+        return;
+    }
+    if (parse_cleanup_query(req->query, &opts, err, sizeof(err)) < 0) {
+        cleanup_error(resp, 400, err);
+        return;
+    }
+    if (ctx->cleanup) {
+        cleanup_error(resp, 409, "another cleanup is running; retry when it has finished");
+        return;
+    }
+    if (!ctx->curlm) {
+        cleanup_error(resp, 503, "cleanup is not available in this process");
+        return;
+    }
+    /* The restore check's last published result decides (the daemon runs it every interval). */
+    cleanup_gate_from_snapshot(status_current(), &gate);
+    rc = xcalloc(1, sizeof(*rc));
+    rc->ctx = ctx;
+    rc->steps = json_array();
+    if (cleanup_start(ctx->curlm, cfg, &opts, &gate, util_now_s(), cleanup_line_cb, cleanup_done_cb,
+                      rc, &rc->run, err, sizeof(err)) < 0) {
+        json_decref(rc->steps);
+        free(rc);
+        log_warn("cleanup", "POST /cleanup failed: %s", err);
+        cleanup_error(resp, 500, err);
+        return;
+    }
+    log_info("cleanup", "POST /cleanup started dry_run=%s force=%s",
+             opts.dry_run ? "true" : "false", opts.force ? "true" : "false");
+    ctx->cleanup = rc;
+    rc->deferred = http_defer(resp, cleanup_abort_cb, rc);
+}
+
 static const struct route {
     const char *path;
     bool prefix;
@@ -106,6 +273,10 @@ void routes_handle(const struct http_request *req, struct http_response *resp, v
 {
     struct routes_ctx *ctx = arg;
 
+    if (strcmp(req->path, "/cleanup") == 0 && (*ctx->cfg)->cleanup_allow_http) {
+        route_cleanup(req, resp, ctx);
+        return;
+    }
     for (size_t i = 0; i < ARRAY_LEN(routes); i++) {
         const struct route *r = &routes[i];
         bool hit = r->prefix ? strncmp(req->path, r->path, strlen(r->path)) == 0

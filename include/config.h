@@ -60,7 +60,8 @@ struct config {
     /* [cleanup] */
     bool cleanup_allow_http;
     char *cleanup_token_file;
-    char *cleanup_token; /* read from cleanup_token_file at load; never printed */
+    char *cleanup_token;     /* read from cleanup_token_file at load; never printed */
+    char *cleanup_configmap; /* "name" or "namespace/name" */
 };
 
 /* One "--set section.key=value" from the command line. */

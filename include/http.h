@@ -1,7 +1,7 @@
 /* http.h - a small HTTP/1.1 server on libuv with http-parser: keep-alive and pipelining, bounded
  * request heads and bodies (431/413/414), a per-request deadline against slow clients, an idle
  * keep-alive timeout and a connection cap. Handlers run synchronously on the loop thread and only
- * format an answer; they never start I/O. */
+ * format an answer; the one exception defers its answer with http_defer() (see below). */
 #ifndef AGENT_HTTP_H
 #define AGENT_HTTP_H
 
@@ -26,11 +26,17 @@ struct http_request {
     size_t body_len;
 };
 
+struct http_conn;
+struct http_deferred;
+
 struct http_response {
     int status;
     const char *content_type;
     char extra_headers[256]; /* e.g. "Allow: GET, HEAD\r\n" */
     struct buf body;
+    /* private: set by the server and by http_defer() */
+    struct http_conn *conn;
+    struct http_deferred *deferred;
 };
 
 typedef void (*http_handler_fn)(const struct http_request *req, struct http_response *resp,
@@ -56,5 +62,17 @@ bool http_server_closed(const struct http_server *srv);
 void http_server_free(struct http_server *srv);
 
 const char *http_reason(int status);
+
+/* Answering later. A handler that must wait for I/O (POST /cleanup waits for the Kubernetes API)
+ * calls http_defer() instead of filling resp and answers later, on the loop thread, with
+ * http_deferred_reply(). Meanwhile the connection is not read and its timers are stopped (the
+ * caller bounds the wait), and it is closed after that answer: nothing is pipelined behind a
+ * deferred request. If the connection is closed first (server stopping), on_abort(arg) is called
+ * once, from inside the close, and the handle is gone: the caller drops its work. */
+typedef void (*http_abort_fn)(void *arg);
+struct http_deferred *http_defer(struct http_response *resp, http_abort_fn on_abort, void *arg);
+/* Sends resp (status, content type, extra headers, body; resp stays the caller's to clean up)
+ * on the deferred connection, if it is still open, and frees d. */
+void http_deferred_reply(struct http_deferred *d, struct http_response *resp);
 
 #endif

@@ -1,0 +1,844 @@
+/* k8s.c - owns the Kubernetes API requests: their URLs, headers (bearer token read from the file
+ * for every request, never kept, never printed), TLS settings, bodies, and the translation of
+ * every failure into one sentence. Transfers run on the shared curl multi handle; nothing here
+ * blocks except reading the small token file. It knows no resource beyond what a k8s_ref names. */
+#include "k8s.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "log.h"
+#include "util.h"
+
+#define TOKEN_MAX_BYTES 65536
+
+struct k8s_client {
+    struct curlm *cm;
+    char *api;
+    char *token_file;
+    char *ca_file;
+    char *namespace;
+    long timeout_ms;
+};
+
+struct k8s_call {
+    struct k8s_client *kc;
+    CURL *easy;
+    struct curl_slist *headers;
+    char *body;
+    struct buf resp;
+    char errbuf[CURL_ERROR_SIZE];
+    enum k8s_verb verb;
+    char *group, *version, *resource, *kind, *ns, *name;
+    k8s_done_fn cb;
+    void *arg;
+};
+
+/* ---- pure helpers ------------------------------------------------------------------------ */
+
+static bool str_empty(const char *s)
+{
+    return !s || !*s;
+}
+
+/* Copies src into dst (at most max source bytes), turning control characters into spaces so an
+ * answer from the server cannot break the one-line output. */
+static void copy_clean(char *dst, size_t dstlen, const char *src, size_t max)
+{
+    size_t j = 0;
+
+    if (dstlen == 0)
+        return;
+    for (size_t i = 0; src && i < max && src[i] && j + 1 < dstlen; i++) {
+        unsigned char ch = (unsigned char)src[i];
+
+        dst[j++] = (ch < 0x20 || ch == 0x7f) ? ' ' : (char)ch;
+    }
+    dst[j] = '\0';
+}
+
+static bool segment_ok(const char *s)
+{
+    if (str_empty(s) || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+        return false;
+    for (const char *p = s; *p; p++) {
+        if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-' && *p != '_' && *p != ':')
+            return false;
+    }
+    return true;
+}
+
+const char *k8s_verb_rbac(enum k8s_verb verb, const struct k8s_ref *ref)
+{
+    switch (verb) {
+    case K8S_GET:
+        return ref && str_empty(ref->name) ? "list" : "get";
+    case K8S_CREATE:
+        return "create";
+    case K8S_MERGE_PATCH:
+    case K8S_APPLY:
+        return "patch";
+    }
+    return "?";
+}
+
+static const char *verb_phrase(enum k8s_verb verb)
+{
+    switch (verb) {
+    case K8S_GET:
+        return "read";
+    case K8S_CREATE:
+        return "create";
+    case K8S_MERGE_PATCH:
+        return "patch";
+    case K8S_APPLY:
+        return "apply";
+    }
+    return "?";
+}
+
+int k8s_build_url(const char *api, enum k8s_verb verb, const struct k8s_ref *ref, char *out,
+                  size_t len)
+{
+    size_t alen, n;
+    const char *version;
+    bool want_name = verb != K8S_CREATE && !str_empty(ref->name);
+    int w;
+
+    if (str_empty(api) || !ref || !segment_ok(ref->resource))
+        return -EINVAL;
+    if ((verb == K8S_MERGE_PATCH || verb == K8S_APPLY) && str_empty(ref->name))
+        return -EINVAL;
+    if (want_name && !segment_ok(ref->name))
+        return -EINVAL;
+    if (!str_empty(ref->namespace) && !segment_ok(ref->namespace))
+        return -EINVAL;
+    if (!str_empty(ref->group) && !segment_ok(ref->group))
+        return -EINVAL;
+    version = str_empty(ref->version) ? "v1" : ref->version;
+    if (!segment_ok(version))
+        return -EINVAL;
+    alen = strlen(api);
+    while (alen > 0 && api[alen - 1] == '/')
+        alen--;
+    if (alen == 0)
+        return -EINVAL;
+    w = snprintf(out, len, "%.*s", (int)alen, api);
+    if (w < 0 || (size_t)w >= len)
+        return -ENAMETOOLONG;
+    n = (size_t)w;
+#define APPEND(...)                                                                                \
+    do {                                                                                           \
+        w = snprintf(out + n, len - n, __VA_ARGS__);                                               \
+        if (w < 0 || (size_t)w >= len - n)                                                         \
+            return -ENAMETOOLONG;                                                                  \
+        n += (size_t)w;                                                                            \
+    } while (0)
+    if (str_empty(ref->group))
+        APPEND("/api/%s", version);
+    else
+        APPEND("/apis/%s/%s", ref->group, version);
+    if (!str_empty(ref->namespace))
+        APPEND("/namespaces/%s", ref->namespace);
+    APPEND("/%s", ref->resource);
+    if (want_name)
+        APPEND("/%s", ref->name);
+    if (verb == K8S_APPLY)
+        APPEND("?fieldManager=%s&force=true", K8S_FIELD_MANAGER);
+#undef APPEND
+    return 0;
+}
+
+static void json_str_into(json_t *obj, const char *key, char *out, size_t len)
+{
+    const char *v = json_string_value(json_object_get(obj, key));
+
+    copy_clean(out, len, v ? v : "", SIZE_MAX);
+}
+
+int k8s_status_parse(const char *body, size_t len, struct k8s_status *st)
+{
+    json_t *doc, *details, *causes, *code;
+    const char *kind;
+    size_t n = 0;
+
+    memset(st, 0, sizeof(*st));
+    if (!body || len == 0)
+        return -EINVAL;
+    doc = json_loadb(body, len, 0, NULL);
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        return -EINVAL;
+    }
+    kind = json_string_value(json_object_get(doc, "kind"));
+    if (!kind || strcmp(kind, "Status") != 0) {
+        json_decref(doc);
+        return -EINVAL;
+    }
+    code = json_object_get(doc, "code");
+    if (json_is_integer(code) && json_integer_value(code) >= 0 && json_integer_value(code) <= 999)
+        st->code = (int)json_integer_value(code);
+    json_str_into(doc, "reason", st->reason, sizeof(st->reason));
+    json_str_into(doc, "message", st->message, sizeof(st->message));
+    details = json_object_get(doc, "details");
+    if (json_is_object(details)) {
+        json_str_into(details, "name", st->details_name, sizeof(st->details_name));
+        json_str_into(details, "kind", st->details_kind, sizeof(st->details_kind));
+        causes = json_object_get(details, "causes");
+        for (size_t i = 0; json_is_array(causes) && i < json_array_size(causes); i++) {
+            json_t *c = json_array_get(causes, i);
+            const char *field = json_string_value(json_object_get(c, "field"));
+            const char *msg = json_string_value(json_object_get(c, "message"));
+            char one[512];
+            int w;
+
+            if (!msg)
+                continue;
+            w = snprintf(one, sizeof(one), "%s%s%s%s", n ? "; " : "", field ? field : "",
+                         field ? ": " : "", msg);
+            if (w < 0)
+                continue;
+            copy_clean(st->causes + n, sizeof(st->causes) - n, one, SIZE_MAX);
+            n += strlen(st->causes + n);
+            if (n + 1 >= sizeof(st->causes))
+                break;
+        }
+    }
+    json_decref(doc);
+    return 0;
+}
+
+/* Copies the text from *p up to delim into out and moves *p past delim. */
+static int take_until(const char **p, const char *delim, char *out, size_t len)
+{
+    const char *end = strstr(*p, delim);
+    size_t n;
+
+    if (!end)
+        return -EINVAL;
+    n = (size_t)(end - *p);
+    if (n >= len)
+        return -EINVAL;
+    memcpy(out, *p, n);
+    out[n] = '\0';
+    *p = end + strlen(delim);
+    return 0;
+}
+
+static bool skip(const char **p, const char *lit)
+{
+    size_t n = strlen(lit);
+
+    if (strncmp(*p, lit, n) != 0)
+        return false;
+    *p += n;
+    return true;
+}
+
+int k8s_forbidden_parse(const char *message, struct k8s_forbidden *f)
+{
+    static const char mark[] = " is forbidden: User \"";
+    const char *at, *p;
+    size_t plen;
+
+    memset(f, 0, sizeof(*f));
+    if (!message)
+        return -EINVAL;
+    at = strstr(message, mark);
+    if (!at)
+        return -EINVAL;
+    /* The prefix is `resource "name"` for one object, `resource` for a collection. */
+    plen = (size_t)(at - message);
+    if (plen >= 2 && message[plen - 1] == '"') {
+        const char *q = memchr(message, '"', plen - 1);
+
+        if (!q || (size_t)(message + plen - 1 - q - 1) >= sizeof(f->name))
+            return -EINVAL;
+        memcpy(f->name, q + 1, (size_t)(message + plen - 1 - q - 1));
+        f->name[message + plen - 1 - q - 1] = '\0';
+    }
+    p = at + strlen(mark);
+    if (take_until(&p, "\" cannot ", f->user, sizeof(f->user)) < 0)
+        return -EINVAL;
+    if (take_until(&p, " resource \"", f->verb, sizeof(f->verb)) < 0 || strchr(f->verb, ' '))
+        return -EINVAL;
+    if (take_until(&p, "\" in API group \"", f->resource, sizeof(f->resource)) < 0)
+        return -EINVAL;
+    if (take_until(&p, "\"", f->group, sizeof(f->group)) < 0)
+        return -EINVAL;
+    if (skip(&p, " in the namespace \"")) {
+        if (take_until(&p, "\"", f->namespace, sizeof(f->namespace)) < 0)
+            return -EINVAL;
+    } else if (skip(&p, " at the cluster scope")) {
+        f->cluster_scope = true;
+    } else {
+        return -EINVAL;
+    }
+    if (!*f->user || !*f->verb || !*f->resource)
+        return -EINVAL;
+    return 0;
+}
+
+void k8s_rbac_rule(const struct k8s_forbidden *f, char *out, size_t len)
+{
+    bool by_name = *f->name && strcmp(f->verb, "create") != 0 && strcmp(f->verb, "list") != 0 &&
+                   strcmp(f->verb, "watch") != 0 && strcmp(f->verb, "deletecollection") != 0;
+
+    snprintf(out, len, "%s rule: apiGroups [\"%s\"], resources [\"%s\"], verbs [\"%s\"]%s%s%s",
+             f->cluster_scope ? "ClusterRole" : "Role", f->group, f->resource, f->verb,
+             by_name ? ", resourceNames [\"" : "", by_name ? f->name : "", by_name ? "\"]" : "");
+}
+
+/* `ConfigMap "pod-config" in namespace "ns"`, `configmaps in namespace "ns"`, `Namespace "x"` */
+static void describe_object(const struct k8s_ref *ref, char *out, size_t len)
+{
+    const char *what = !str_empty(ref->kind) ? ref->kind : ref->resource;
+    char ns[200] = "";
+
+    if (!str_empty(ref->namespace))
+        snprintf(ns, sizeof(ns), " in namespace \"%s\"", ref->namespace);
+    if (!str_empty(ref->name))
+        snprintf(out, len, "%s \"%s\"%s", what ? what : "object", ref->name, ns);
+    else
+        snprintf(out, len, "%s%s", ref->resource ? ref->resource : "objects", ns);
+}
+
+static bool is_tls_error(int rc)
+{
+    switch (rc) {
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_CIPHER:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static int describe_transport(const struct k8s_failure *f, char *out, size_t len)
+{
+    char cerr[CURL_ERROR_SIZE + 1];
+    const char *api = str_empty(f->api) ? "(no URL)" : f->api;
+
+    copy_clean(cerr, sizeof(cerr),
+               !str_empty(f->curl_error) ? f->curl_error : curl_easy_strerror(f->curl_rc),
+               CURL_ERROR_SIZE);
+    switch (f->curl_rc) {
+    case CURLE_OPERATION_TIMEDOUT:
+        snprintf(out, len,
+                 "the Kubernetes API server at %s did not answer within %ld ms (%s); check "
+                 "[kubernetes] api and that this pod can reach the API server (network policy, "
+                 "proxy)",
+                 api, f->timeout_ms, cerr);
+        return -ETIMEDOUT;
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+        snprintf(out, len,
+                 "the Kubernetes API server is unreachable at %s (%s); check [kubernetes] api "
+                 "(in a pod it comes from KUBERNETES_SERVICE_HOST/PORT) and that this pod can "
+                 "reach it",
+                 api, cerr);
+        return -ECONNREFUSED;
+    default:
+        break;
+    }
+    if (is_tls_error(f->curl_rc)) {
+        snprintf(out, len,
+                 "TLS verification of the Kubernetes API server at %s failed with the CA bundle "
+                 "%s (%s); set [kubernetes] ca_file to the cluster's CA certificate (in a pod: "
+                 "%s/ca.crt) and [kubernetes] api to the address the server certificate names",
+                 api, str_empty(f->ca_file) ? "(none)" : f->ca_file, cerr, K8S_SA_DIR);
+        return -EPROTO;
+    }
+    snprintf(out, len, "the request to the Kubernetes API server at %s failed (%s)", api, cerr);
+    return -EIO;
+}
+
+int k8s_describe_failure(const struct k8s_failure *f, char *out, size_t len)
+{
+    static const struct k8s_ref none = {.resource = "objects"};
+    const struct k8s_ref *ref = f->ref ? f->ref : &none;
+    struct k8s_status st;
+    bool have_status;
+    char obj[600], said[700], rule[700];
+    const char *api = str_empty(f->api) ? "(no URL)" : f->api;
+    const char *vp = verb_phrase(f->verb);
+    long code = f->http_status;
+
+    if (code == 0)
+        return describe_transport(f, out, len);
+    describe_object(ref, obj, sizeof(obj));
+    have_status = k8s_status_parse(f->body, f->body_len, &st) == 0;
+    /* What the server said, for the sentence: the Status message, else a clean excerpt. */
+    if (have_status && *st.message)
+        copy_clean(said, sizeof(said), st.message, 400);
+    else if (!have_status && f->body && f->body_len)
+        copy_clean(said, sizeof(said), f->body, f->body_len < 160 ? f->body_len : 160);
+    else
+        snprintf(said, sizeof(said), "no message");
+
+    switch (code) {
+    case 401:
+        snprintf(out, len,
+                 "the Kubernetes API server at %s rejected the bearer token from %s (401 "
+                 "Unauthorized): the token is invalid or expired; check that the service account "
+                 "token is mounted and current (automountServiceAccountToken), or point "
+                 "[kubernetes] token_file to a valid token",
+                 api, str_empty(f->token_file) ? "(none)" : f->token_file);
+        return -EACCES;
+    case 403: {
+        struct k8s_forbidden fb;
+
+        if (have_status && k8s_forbidden_parse(st.message, &fb) == 0) {
+            char where[200];
+            bool sa = strncmp(fb.user, "system:serviceaccount:", 22) == 0;
+
+            k8s_rbac_rule(&fb, rule, sizeof(rule));
+            if (fb.cluster_scope)
+                snprintf(where, sizeof(where), "at the cluster scope");
+            else
+                snprintf(where, sizeof(where), "in namespace \"%s\"", fb.namespace);
+            snprintf(out, len,
+                     "the %s %s may not %s %s%s%s%s %s (403 Forbidden); add this rule to a %s "
+                     "bound to it%s%s%s: %s",
+                     sa ? "service account" : "user", fb.user, fb.verb, fb.resource,
+                     *fb.name ? " \"" : "", fb.name, *fb.name ? "\"" : "", where,
+                     fb.cluster_scope ? "ClusterRole" : "Role",
+                     fb.cluster_scope ? "" : " in namespace \"",
+                     fb.cluster_scope ? "" : fb.namespace, fb.cluster_scope ? "" : "\"", rule);
+        } else {
+            /* Not the RBAC authorizer's wording (a webhook, an admission plugin): state what
+             * the request needed and quote the server. */
+            struct k8s_forbidden mine;
+
+            memset(&mine, 0, sizeof(mine));
+            snprintf(mine.verb, sizeof(mine.verb), "%s", k8s_verb_rbac(f->verb, ref));
+            snprintf(mine.resource, sizeof(mine.resource), "%s", ref->resource);
+            snprintf(mine.group, sizeof(mine.group), "%s", ref->group ? ref->group : "");
+            if (!str_empty(ref->name))
+                snprintf(mine.name, sizeof(mine.name), "%s", ref->name);
+            mine.cluster_scope = str_empty(ref->namespace);
+            k8s_rbac_rule(&mine, rule, sizeof(rule));
+            snprintf(out, len,
+                     "the Kubernetes API server forbids to %s %s (403 Forbidden: %s); the service "
+                     "account needs this %s",
+                     vp, obj, said, rule);
+        }
+        return -EACCES;
+    }
+    case 404:
+        if (have_status && *st.details_name &&
+            (str_empty(ref->name) || strcmp(st.details_name, ref->name) != 0 ||
+             (*st.details_kind && strcmp(st.details_kind, ref->resource) != 0)))
+            /* Something else is missing, e.g. the namespace of an object to create. */
+            snprintf(out, len, "cannot %s %s: %s (404 Not Found)", vp, obj, said);
+        else if (have_status && *st.details_name)
+            snprintf(out, len, "%s was not found (404 Not Found at %s)", obj, api);
+        else
+            snprintf(out, len,
+                     "the server at %s does not serve %s (404 Not Found: %s); check [kubernetes] "
+                     "api, and that the resource type exists in this cluster",
+                     api, obj, said);
+        return -ENOENT;
+    case 409:
+        if (have_status && strcmp(st.reason, "AlreadyExists") == 0) {
+            snprintf(out, len, "%s already exists (409 AlreadyExists)", obj);
+            return -EEXIST;
+        }
+        snprintf(out, len,
+                 "%s was changed by someone else since it was read (409 Conflict: %s); its "
+                 "resourceVersion no longer matches, read it again and re-run",
+                 obj, said);
+        return -ESTALE;
+    case 422:
+        snprintf(out, len,
+                 "the Kubernetes API server rejected the %s of %s as invalid (422: %s%s%s)", vp,
+                 obj, said, have_status && *st.causes ? "; " : "", have_status ? st.causes : "");
+        return -EINVAL;
+    case 400:
+    case 415:
+        snprintf(out, len,
+                 "the Kubernetes API server refused the request to %s %s as malformed (%ld: %s)",
+                 vp, obj, code, said);
+        return -EINVAL;
+    case 429:
+        snprintf(out, len,
+                 "the Kubernetes API server is throttling requests (429 Too Many Requests) and "
+                 "did not %s %s; retry in a minute",
+                 vp, obj);
+        return -EIO;
+    default:
+        break;
+    }
+    if (code >= 500)
+        snprintf(out, len,
+                 "the Kubernetes API server at %s failed to %s %s (%ld: %s); retry later, and "
+                 "check the API server if it persists",
+                 api, vp, obj, code, said);
+    else
+        snprintf(out, len,
+                 "the Kubernetes API server at %s answered %ld to the request to %s %s (%s)", api,
+                 code, vp, obj, said);
+    return -EIO;
+}
+
+/* ---- the client ---------------------------------------------------------------------------- */
+
+/* Reads a small file's first line-ish content: the whole file, trailing whitespace stripped.
+ * Returns a malloc'd string or NULL with errno set. */
+static char *read_small_file(const char *path, size_t max)
+{
+    FILE *f = fopen(path, "r");
+    char *buf;
+    size_t n;
+
+    if (!f)
+        return NULL;
+    buf = xmalloc(max + 1);
+    n = fread(buf, 1, max, f);
+    if (ferror(f)) {
+        int e = errno ? errno : EIO;
+
+        fclose(f);
+        explicit_bzero(buf, max + 1);
+        free(buf);
+        errno = e;
+        return NULL;
+    }
+    if (n == max && fgetc(f) != EOF) {
+        fclose(f);
+        explicit_bzero(buf, max + 1);
+        free(buf);
+        errno = EFBIG;
+        return NULL;
+    }
+    fclose(f);
+    buf[n] = '\0';
+    while (n > 0 && isspace((unsigned char)buf[n - 1]))
+        buf[--n] = '\0';
+    return buf;
+}
+
+int k8s_client_new(struct curlm *cm, const struct config *cfg, struct k8s_client **out, char *err,
+                   size_t errlen)
+{
+    struct k8s_client *kc;
+    char *ns = NULL;
+
+    *out = NULL;
+    if (str_empty(cfg->k8s_api)) {
+        snprintf(err, errlen,
+                 "no Kubernetes API URL: KUBERNETES_SERVICE_HOST is not set (not running in a "
+                 "pod?); set [kubernetes] api, e.g. https://kubernetes.default.svc");
+        return -EINVAL;
+    }
+    if (strncmp(cfg->k8s_api, "https://", 8) != 0 || !cfg->k8s_api[8]) {
+        snprintf(err, errlen,
+                 "[kubernetes] api '%s' is not an https:// URL; the agent sends a bearer token "
+                 "and only talks to the API server over verified TLS",
+                 cfg->k8s_api);
+        return -EINVAL;
+    }
+    if (!str_empty(cfg->k8s_namespace)) {
+        ns = xstrdup(cfg->k8s_namespace);
+    } else {
+        ns = read_small_file(K8S_SA_DIR "/namespace", 256);
+        if (str_empty(ns)) {
+            free(ns);
+            snprintf(err, errlen,
+                     "no Kubernetes namespace: [kubernetes] namespace and POD_NAMESPACE are "
+                     "unset and %s/namespace cannot be read; set [kubernetes] namespace",
+                     K8S_SA_DIR);
+            return -EINVAL;
+        }
+    }
+    if (!segment_ok(ns)) {
+        snprintf(err, errlen, "[kubernetes] namespace '%s' is not a valid namespace name", ns);
+        free(ns);
+        return -EINVAL;
+    }
+    kc = xcalloc(1, sizeof(*kc));
+    kc->cm = cm;
+    kc->api = xstrdup(cfg->k8s_api);
+    kc->token_file = xstrdup(cfg->k8s_token_file ? cfg->k8s_token_file : "");
+    kc->ca_file = xstrdup(cfg->k8s_ca_file ? cfg->k8s_ca_file : "");
+    kc->namespace = ns;
+    kc->timeout_ms = K8S_DEFAULT_TIMEOUT_MS;
+    *out = kc;
+    return 0;
+}
+
+void k8s_client_free(struct k8s_client *kc)
+{
+    if (!kc)
+        return;
+    free(kc->api);
+    free(kc->token_file);
+    free(kc->ca_file);
+    free(kc->namespace);
+    free(kc);
+}
+
+const char *k8s_client_namespace(const struct k8s_client *kc)
+{
+    return kc->namespace;
+}
+
+const char *k8s_client_api(const struct k8s_client *kc)
+{
+    return kc->api;
+}
+
+void k8s_client_set_timeout_ms(struct k8s_client *kc, long timeout_ms)
+{
+    if (timeout_ms > 0)
+        kc->timeout_ms = timeout_ms;
+}
+
+static void call_free(struct k8s_call *call)
+{
+    /* The Authorization header is the one place the token lives: wipe it. */
+    for (struct curl_slist *h = call->headers; h; h = h->next)
+        explicit_bzero(h->data, strlen(h->data));
+    curl_slist_free_all(call->headers);
+    if (call->easy)
+        curl_easy_cleanup(call->easy);
+    buf_cleanup(&call->resp);
+    free(call->body);
+    free(call->group);
+    free(call->version);
+    free(call->resource);
+    free(call->kind);
+    free(call->ns);
+    free(call->name);
+    free(call);
+}
+
+static size_t call_write_cb(char *data, size_t size, size_t n, void *arg)
+{
+    struct k8s_call *call = arg;
+
+    buf_append(&call->resp, data, size * n);
+    return call->resp.overflow ? 0 : size * n;
+}
+
+static void call_done_cb(CURL *easy, CURLcode rc, void *arg)
+{
+    struct k8s_call *call = arg;
+    struct k8s_reply reply = {0};
+    struct k8s_ref ref = {call->group, call->version, call->resource,
+                          call->kind,  call->ns,      call->name};
+    char msg[2048];
+    long status = 0;
+
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+    reply.http_status = rc == CURLE_OK ? status : 0;
+    if (rc == CURLE_WRITE_ERROR && call->resp.overflow) {
+        char obj[600];
+
+        describe_object(&ref, obj, sizeof(obj));
+        snprintf(msg, sizeof(msg),
+                 "the Kubernetes API server's answer to %s %s is larger than %u MiB; refusing to "
+                 "read it",
+                 verb_phrase(call->verb), obj, K8S_MAX_BODY_BYTES >> 20);
+        reply.rc = -EIO;
+        reply.error = msg;
+    } else if (rc == CURLE_OK && status >= 200 && status < 300) {
+        reply.object = call->resp.len ? json_loadb(call->resp.data, call->resp.len, 0, NULL) : NULL;
+        if (!json_is_object(reply.object)) {
+            char obj[600];
+
+            describe_object(&ref, obj, sizeof(obj));
+            json_decref(reply.object);
+            reply.object = NULL;
+            snprintf(msg, sizeof(msg),
+                     "the server at %s answered %ld to the request to %s %s, but not with a JSON "
+                     "object; is [kubernetes] api a Kubernetes API server?",
+                     call->kc->api, status, verb_phrase(call->verb), obj);
+            reply.rc = -EIO;
+            reply.error = msg;
+        }
+    } else {
+        struct k8s_failure f = {
+            .api = call->kc->api,
+            .token_file = call->kc->token_file,
+            .ca_file = call->kc->ca_file,
+            .verb = call->verb,
+            .ref = &ref,
+            .http_status = reply.http_status,
+            .curl_rc = (int)rc,
+            .curl_error = call->errbuf,
+            .timeout_ms = call->kc->timeout_ms,
+            .body = call->resp.data,
+            .body_len = call->resp.len,
+        };
+
+        reply.rc = k8s_describe_failure(&f, msg, sizeof(msg));
+        reply.error = msg;
+    }
+    log_debug("k8s", "%s %s/%s/%s status=%ld rc=%d", k8s_verb_rbac(call->verb, &ref),
+              call->ns ? call->ns : "", call->resource, call->name ? call->name : "",
+              reply.http_status, reply.rc);
+    call->cb(&reply, call->arg);
+    json_decref(reply.object);
+    call_free(call);
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s ? xstrdup(s) : NULL;
+}
+
+int k8s_request(struct k8s_client *kc, enum k8s_verb verb, const struct k8s_ref *ref,
+                const json_t *body, k8s_done_fn cb, void *arg, struct k8s_call **out, char *err,
+                size_t errlen)
+{
+    struct k8s_call *call;
+    char url[4096];
+    char *token, *auth;
+    int rc;
+
+    if (out)
+        *out = NULL;
+    rc = k8s_build_url(kc->api, verb, ref, url, sizeof(url));
+    if (rc < 0) {
+        char obj[600];
+
+        describe_object(ref, obj, sizeof(obj));
+        snprintf(err, errlen,
+                 "cannot %s %s: a name is empty or has characters Kubernetes names cannot have",
+                 verb_phrase(verb), obj);
+        return rc;
+    }
+    if (verb != K8S_GET && !body) {
+        snprintf(err, errlen, "cannot %s without a body", verb_phrase(verb));
+        return -EINVAL;
+    }
+    token = read_small_file(kc->token_file, TOKEN_MAX_BYTES);
+    if (!token) {
+        rc = -errno;
+        snprintf(err, errlen,
+                 "cannot read the service account token %s (%s); mount the service account token "
+                 "(automountServiceAccountToken) or set [kubernetes] token_file",
+                 kc->token_file, strerror(-rc));
+        return rc;
+    }
+    for (const char *p = token; *p; p++) {
+        if ((unsigned char)*p < 0x21 || (unsigned char)*p == 0x7f) {
+            explicit_bzero(token, strlen(token));
+            free(token);
+            snprintf(err, errlen,
+                     "the token file %s holds blanks or control characters; it must hold one "
+                     "bearer token",
+                     kc->token_file);
+            return -EINVAL;
+        }
+    }
+    if (!*token) {
+        free(token);
+        snprintf(err, errlen, "the token file %s is empty; it must hold the bearer token",
+                 kc->token_file);
+        return -EINVAL;
+    }
+
+    call = xcalloc(1, sizeof(*call));
+    call->kc = kc;
+    call->verb = verb;
+    call->cb = cb;
+    call->arg = arg;
+    call->group = dup_or_null(ref->group);
+    call->version = dup_or_null(ref->version);
+    call->resource = dup_or_null(ref->resource);
+    call->kind = dup_or_null(ref->kind);
+    call->ns = dup_or_null(ref->namespace);
+    call->name = dup_or_null(ref->name);
+    buf_init(&call->resp, K8S_MAX_BODY_BYTES);
+    call->easy = curl_easy_init();
+    if (!call->easy)
+        abort();
+
+    auth = xasprintf("Authorization: Bearer %s", token);
+    explicit_bzero(token, strlen(token));
+    free(token);
+    call->headers = curl_slist_append(call->headers, auth);
+    explicit_bzero(auth, strlen(auth));
+    free(auth);
+    call->headers = curl_slist_append(call->headers, "Accept: application/json");
+    call->headers = curl_slist_append(call->headers, "Expect:");
+    switch (verb) {
+    case K8S_GET:
+        break;
+    case K8S_CREATE:
+        call->headers = curl_slist_append(call->headers, "Content-Type: application/json");
+        break;
+    case K8S_MERGE_PATCH:
+        call->headers =
+            curl_slist_append(call->headers, "Content-Type: application/merge-patch+json");
+        break;
+    case K8S_APPLY:
+        call->headers =
+            curl_slist_append(call->headers, "Content-Type: application/apply-patch+yaml");
+        break;
+    }
+    if (!call->headers)
+        abort();
+    if (body) {
+        call->body = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        if (!call->body)
+            abort();
+        curl_easy_setopt(call->easy, CURLOPT_POSTFIELDS, call->body);
+        curl_easy_setopt(call->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(call->body));
+    }
+    if (verb == K8S_MERGE_PATCH || verb == K8S_APPLY)
+        curl_easy_setopt(call->easy, CURLOPT_CUSTOMREQUEST, "PATCH");
+    curl_easy_setopt(call->easy, CURLOPT_URL, url);
+    curl_easy_setopt(call->easy, CURLOPT_HTTPHEADER, call->headers);
+    curl_easy_setopt(call->easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(call->easy, CURLOPT_PROTOCOLS_STR, "https");
+    curl_easy_setopt(call->easy, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(call->easy, CURLOPT_USERAGENT, (const char *)agent_user_agent);
+    curl_easy_setopt(call->easy, CURLOPT_TIMEOUT_MS, kc->timeout_ms);
+    curl_easy_setopt(call->easy, CURLOPT_CONNECTTIMEOUT_MS,
+                     kc->timeout_ms < 5000 ? kc->timeout_ms : 5000L);
+    /* TLS is always verified, against the cluster CA only (not the system store). */
+    curl_easy_setopt(call->easy, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(call->easy, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(call->easy, CURLOPT_CAINFO, kc->ca_file);
+    curl_easy_setopt(call->easy, CURLOPT_CAPATH, NULL);
+    curl_easy_setopt(call->easy, CURLOPT_WRITEFUNCTION, call_write_cb);
+    curl_easy_setopt(call->easy, CURLOPT_WRITEDATA, call);
+    curl_easy_setopt(call->easy, CURLOPT_ERRORBUFFER, call->errbuf);
+    rc = curlm_add(kc->cm, call->easy, call_done_cb, call);
+    if (rc < 0) {
+        snprintf(err, errlen, "cannot start the request to the Kubernetes API server: %s",
+                 strerror(-rc));
+        call_free(call);
+        return rc;
+    }
+    if (out)
+        *out = call;
+    return 0;
+}
+
+void k8s_call_cancel(struct k8s_call *call)
+{
+    if (!call)
+        return;
+    curlm_remove(call->kc->cm, call->easy);
+    call_free(call);
+}

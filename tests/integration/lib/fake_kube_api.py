@@ -1,0 +1,380 @@
+#!/usr/bin/env python3
+"""A recording fake Kubernetes API server for the cleanup tests (stdlib only).
+
+It serves HTTPS (the test makes the CA and the server certificate with openssl) on 127.0.0.1,
+port 0, and prints the port on its first stdout line. It checks what a real API server would
+for ConfigMaps in the core group:
+
+* `Authorization: Bearer <token>` equal to the content of TOKEN_FILE (re-read per request, so a
+  test can rotate it), else 401 Status;
+* real paths only: /api/v1/namespaces/{ns}/configmaps[/{name}] (GET, POST on the collection,
+  PATCH, DELETE) and /api/v1/namespaces/{ns} (GET); anything else 404 "the server could not find
+  the requested resource", other verbs 405;
+* PATCH Content-Type application/merge-patch+json, application/strategic-merge-patch+json or
+  application/apply-patch+yaml (server-side apply needs ?fieldManager=, the body must be JSON
+  here), 415 otherwise; POST needs application/json (415 otherwise) and no resourceVersion;
+* stored objects get uid, creationTimestamp and a resourceVersion bumped on every write (one
+  counter, like etcd's revision); a patch carrying a stale metadata.resourceVersion gets 409
+  Conflict; creating an existing name 409 AlreadyExists; a missing object or namespace a 404
+  Status; an invalid name (DNS-1123 subdomain) or non-string data 422 Invalid; an immutable
+  ConfigMap's data cannot change (422);
+* 403 Status in the RBAC authorizer's exact wording for the verbs/resources named by
+  --forbid VERB:RESOURCE or by "forbid": ["VERB RESOURCE", ...] in the control file;
+* "concurrent_write": ["NAME", ...] in the control file: before the next write to that
+  ConfigMap, another writer changes it (one time per listing of the name), to provoke a 409;
+* "delay_ms": N in the control file: every API request is answered N ms late.
+
+The control file (JSON, optional) is re-read on every request. Every request is appended to
+LOG as one JSON line: method, path, query, content_type, accept, user_agent, auth ("ok",
+"missing", "wrong"), status and body (parsed JSON when it is JSON); the token is never logged.
+After every change the whole store is written to STORE (a JSON list of objects).
+POST /_fake/reset (no auth; the test's own hook, never used by the agent) replaces the store
+with the JSON list in the body.
+
+usage: fake_kube_api.py --cert C --key K --token-file T --log LOG --store STORE
+                        [--control FILE] [--namespace NS]... [--user USER]
+                        [--forbid VERB:RESOURCE]...
+"""
+import argparse
+import copy
+import datetime
+import http.server
+import json
+import os
+import re
+import ssl
+import sys
+import threading
+import time
+import urllib.parse
+import uuid
+
+ARGS = None
+LOCK = threading.Lock()
+STORE = {}  # (ns, name) -> ConfigMap
+REV = [100]
+RACED = {}  # name -> times a concurrent write was injected
+
+DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+
+
+def status(code, reason, message, details=None):
+    doc = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+           "message": message, "reason": reason, "code": code}
+    if details is not None:
+        doc["details"] = details
+    return code, doc
+
+
+def control():
+    if not ARGS.control or not os.path.exists(ARGS.control):
+        return {}
+    try:
+        with open(ARGS.control, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+def forbidden_rules():
+    rules = set()
+    for item in ARGS.forbid or []:
+        verb, _, res = item.partition(":")
+        rules.add((verb, res))
+    for item in control().get("forbid", []):
+        verb, _, res = item.partition(" ")
+        rules.add((verb, res))
+    return rules
+
+
+def next_rev():
+    REV[0] += 1
+    return str(REV[0])
+
+
+def save_store():
+    tmp = ARGS.store + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump([STORE[k] for k in sorted(STORE)], f, indent=1, sort_keys=True)
+    os.replace(tmp, ARGS.store)
+
+
+def merge_patch(target, patch):
+    """RFC 7386; for a ConfigMap the strategic merge patch does the same (maps only)."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = dict(target) if isinstance(target, dict) else {}
+    for k, v in patch.items():
+        if k.startswith("$"):
+            continue  # strategic merge directives: none apply to a ConfigMap's maps
+        if v is None:
+            result.pop(k, None)
+        else:
+            result[k] = merge_patch(result.get(k), v)
+    return result
+
+
+def validate(obj, ns, name):
+    """Returns None or a 422 Status, as the ConfigMap validation would."""
+    causes = []
+    if not name or len(name) > 253 or not DNS1123_SUBDOMAIN.match(name):
+        causes.append(("metadata.name", f'Invalid value: "{name}": a lowercase RFC 1123 subdomain '
+                       "must consist of lower case alphanumeric characters, '-' or '.', and must "
+                       "start and end with an alphanumeric character"))
+    data = obj.get("data", {}) or {}
+    if not isinstance(data, dict):
+        causes.append(("data", "Invalid value: must be a map of strings"))
+        data = {}
+    size = 0
+    for k, v in data.items():
+        if not CONFIG_KEY.match(k):
+            causes.append((f"data[{k}]", f'Invalid value: "{k}": a valid config key must consist '
+                           "of alphanumeric characters, '-', '_' or '.'"))
+        if not isinstance(v, str):
+            causes.append((f"data[{k}]", "Invalid value: must be a string"))
+        else:
+            size += len(k) + len(v)
+    for k, v in (obj.get("binaryData") or {}).items():
+        size += len(k) + len(str(v))
+    if size > 1048576:
+        causes.append(("data", "Too long: must have at most 1048576 bytes"))
+    if not causes:
+        return None
+    msg = f'ConfigMap "{name}" is invalid: ' + ", ".join(f"{f}: {m}" for f, m in causes)
+    return status(422, "Invalid", msg, {"name": name, "kind": "ConfigMap",
+                                        "causes": [{"reason": "FieldValueInvalid", "message": m,
+                                                    "field": f} for f, m in causes]})
+
+
+class Kube(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def _send(self, code, doc):
+        data = json.dumps(doc).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Audit-Id", str(uuid.uuid4()))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _log(self, code, body_text):
+        try:
+            body = json.loads(body_text) if body_text else None
+        except ValueError:
+            body = body_text
+        url = urllib.parse.urlsplit(self.path)
+        auth = self.headers.get("Authorization")
+        rec = {"method": self.command, "path": url.path, "query": url.query,
+               "content_type": self.headers.get("Content-Type", ""),
+               "accept": self.headers.get("Accept", ""),
+               "user_agent": self.headers.get("User-Agent", ""),
+               "auth": "missing" if auth is None else ("ok" if self._auth_ok() else "wrong"),
+               "status": code, "body": body}
+        with open(ARGS.log, "a", encoding="utf-8") as f:
+            f.write(json.dumps(rec) + "\n")
+
+    def _auth_ok(self):
+        try:
+            with open(ARGS.token_file, encoding="utf-8") as f:
+                token = f.read().strip()
+        except OSError:
+            return False
+        return bool(token) and self.headers.get("Authorization") == f"Bearer {token}"
+
+    def _handle(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body_text = self.rfile.read(length).decode("utf-8", "replace") if length else ""
+        delay_ms = control().get("delay_ms", 0)
+        if delay_ms and not self.path.startswith("/_fake/"):
+            time.sleep(delay_ms / 1000)
+        with LOCK:
+            code, doc = self._route(body_text)
+            self._log(code, body_text)
+        self._send(code, doc)
+
+    def _route(self, body_text):
+        url = urllib.parse.urlsplit(self.path)
+        query = dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True))
+        if url.path == "/_fake/reset" and self.command == "POST":
+            STORE.clear()
+            for obj in json.loads(body_text or "[]"):
+                meta = obj.setdefault("metadata", {})
+                meta.setdefault("uid", str(uuid.uuid4()))
+                meta.setdefault("creationTimestamp", "2026-01-01T00:00:00Z")
+                meta["resourceVersion"] = next_rev()
+                STORE[(meta["namespace"], meta["name"])] = obj
+            RACED.clear()
+            save_store()
+            return 200, {"reset": len(STORE)}
+        if not self._auth_ok():
+            return status(401, "Unauthorized", "Unauthorized")
+        m = re.fullmatch(r"/api/v1/namespaces/([^/]+)(?:/(configmaps)(?:/([^/]+))?)?", url.path)
+        if not m:
+            return status(404, "NotFound", "the server could not find the requested resource", {})
+        ns, res, name = m.group(1), m.group(2), m.group(3)
+        if res is None:  # the namespace itself
+            if self.command != "GET":
+                return status(405, "MethodNotAllowed", "the server does not allow this method "
+                              "on the requested resource", {})
+            if ns not in ARGS.namespace:
+                return status(404, "NotFound", f'namespaces "{ns}" not found',
+                              {"name": ns, "kind": "namespaces"})
+            return 200, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
+        verb = {("GET", True): "get", ("GET", False): "list", ("POST", False): "create",
+                ("PATCH", True): "patch", ("DELETE", True): "delete"}.get(
+                    (self.command, name is not None))
+        if verb is None:
+            return status(405, "MethodNotAllowed", "the server does not allow this method on the "
+                          "requested resource", {})
+        if (verb, res) in forbidden_rules():
+            prefix = f'{res} "{name}"' if name else res
+            details = {"name": name, "kind": res} if name else {"kind": res}
+            return status(403, "Forbidden",
+                          f'{prefix} is forbidden: User "{ARGS.user}" cannot {verb} resource '
+                          f'"{res}" in API group "" in the namespace "{ns}"', details)
+        if ns not in ARGS.namespace and verb in ("create", "patch"):
+            return status(404, "NotFound", f'namespaces "{ns}" not found',
+                          {"name": ns, "kind": "namespaces"})
+        key = (ns, name)
+        if verb == "get":
+            if key not in STORE:
+                return status(404, "NotFound", f'configmaps "{name}" not found',
+                              {"name": name, "kind": "configmaps"})
+            return 200, STORE[key]
+        if verb == "list":
+            items = [STORE[k] for k in sorted(STORE) if k[0] == ns]
+            return 200, {"apiVersion": "v1", "kind": "ConfigMapList",
+                         "metadata": {"resourceVersion": str(REV[0])}, "items": items}
+        if verb == "delete":
+            if key not in STORE:
+                return status(404, "NotFound", f'configmaps "{name}" not found',
+                              {"name": name, "kind": "configmaps"})
+            del STORE[key]
+            save_store()
+            return 200, {"kind": "Status", "apiVersion": "v1", "status": "Success"}
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip()
+        try:
+            body = json.loads(body_text)
+        except ValueError:
+            return status(400, "BadRequest", "the request body is not JSON (this fake reads "
+                          "JSON only)")
+        if verb == "create":
+            if ctype != "application/json":
+                return status(415, "UnsupportedMediaType",
+                              f'the body of the request was in an unknown format - accepted '
+                              f'media types include: application/json, application/yaml, '
+                              f'application/vnd.kubernetes.protobuf')
+            if not isinstance(body, dict) or body.get("kind") != "ConfigMap" or \
+                    body.get("apiVersion") != "v1":
+                return status(400, "BadRequest", "the object is not a v1 ConfigMap")
+            meta = body.setdefault("metadata", {})
+            if meta.get("namespace", ns) != ns:
+                return status(400, "BadRequest", "the namespace of the provided object does not "
+                              "match the namespace sent on the request")
+            if meta.get("resourceVersion"):
+                return status(400, "BadRequest",
+                              "resourceVersion should not be set on objects to be created")
+            cname = meta.get("name", "")
+            bad = validate(body, ns, cname)
+            if bad:
+                return bad
+            if (ns, cname) in STORE:
+                return status(409, "AlreadyExists", f'configmaps "{cname}" already exists',
+                              {"name": cname, "kind": "configmaps"})
+            if query.get("dryRun") == "All":
+                return 201, body
+            meta.update({"namespace": ns, "uid": str(uuid.uuid4()), "resourceVersion": next_rev(),
+                         "creationTimestamp": datetime.datetime.now(datetime.timezone.utc)
+                         .strftime("%Y-%m-%dT%H:%M:%SZ")})
+            STORE[(ns, cname)] = body
+            save_store()
+            return 201, body
+        # patch
+        if ctype not in ("application/merge-patch+json", "application/strategic-merge-patch+json",
+                         "application/apply-patch+yaml"):
+            return status(415, "UnsupportedMediaType",
+                          f'the body of the request was in an unknown format - accepted media '
+                          f'types include: application/json-patch+json, '
+                          f'application/merge-patch+json, application/apply-patch+yaml')
+        if not isinstance(body, dict):
+            return status(400, "BadRequest", "the patch is not a JSON object")
+        if ctype == "application/apply-patch+yaml" and not query.get("fieldManager"):
+            return status(422, "Invalid", 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: '
+                          "Required value: is required for apply patch")
+        if name in control().get("concurrent_write", []) and not RACED.get(name) and key in STORE:
+            RACED[name] = 1
+            other = STORE[key]
+            other.setdefault("data", {})["CHANGED_BY_OTHER_WRITER"] = "1"
+            other["metadata"]["resourceVersion"] = next_rev()
+            save_store()
+        if key not in STORE:
+            if ctype != "application/apply-patch+yaml":
+                return status(404, "NotFound", f'configmaps "{name}" not found',
+                              {"name": name, "kind": "configmaps"})
+            current = {"apiVersion": "v1", "kind": "ConfigMap",
+                       "metadata": {"name": name, "namespace": ns, "uid": str(uuid.uuid4())}}
+        else:
+            current = STORE[key]
+        want_rv = (body.get("metadata") or {}).get("resourceVersion")
+        if want_rv is not None and want_rv != current["metadata"].get("resourceVersion"):
+            return status(409, "Conflict", f'Operation cannot be fulfilled on configmaps "{name}": '
+                          "the object has been modified; please apply your changes to the latest "
+                          "version and try again", {"name": name, "kind": "configmaps"})
+        result = merge_patch(current, body)
+        result["metadata"]["name"] = name
+        result["metadata"]["namespace"] = ns
+        bad = validate(result, ns, name)
+        if bad:
+            return bad
+        if current.get("immutable") and (result.get("data") != current.get("data") or
+                                         result.get("binaryData") != current.get("binaryData")):
+            return status(422, "Invalid", f'ConfigMap "{name}" is invalid: data: Forbidden: field '
+                          "is immutable when `immutable` is set",
+                          {"name": name, "kind": "ConfigMap"})
+        if query.get("dryRun") == "All":
+            return 200, result
+        created = key not in STORE
+        result["metadata"]["resourceVersion"] = next_rev()
+        STORE[key] = result
+        save_store()
+        return (201 if created else 200), result
+
+    do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _handle
+
+
+def main():
+    global ARGS
+    p = argparse.ArgumentParser()
+    p.add_argument("--cert", required=True)
+    p.add_argument("--key", required=True)
+    p.add_argument("--token-file", required=True)
+    p.add_argument("--log", required=True)
+    p.add_argument("--store", required=True)
+    p.add_argument("--control")
+    p.add_argument("--namespace", action="append", default=[])
+    p.add_argument("--user", default="system:serviceaccount:harbor:postgres-pod")
+    p.add_argument("--forbid", action="append")
+    ARGS = p.parse_args()
+    if not ARGS.namespace:
+        ARGS.namespace = ["harbor"]
+    save_store()
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(ARGS.cert, ARGS.key)
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Kube)
+    srv.daemon_threads = True
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    print(srv.server_address[1], flush=True)
+    try:
+        srv.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
