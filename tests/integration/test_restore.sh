@@ -113,4 +113,35 @@ contains "spilo_agent_restore_cleanup_pending is 1" "$(curl -s "$AGENT_URL/metri
     "spilo_agent_restore_cleanup_pending 1"
 agent_stop
 eq "the daemon stops cleanly" "0" "$AGENT_RC"
+
+# ---- cleanup once the restore has finished: no --force needed --------------------------------
+K=$TMP/kube
+mkdir -p "$K"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=ca \
+    -keyout "$K/ca.key" -out "$K/ca.crt" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=kube-apiserver \
+    -keyout "$K/srv.key" -out "$K/srv.csr" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$K/ext"
+openssl x509 -req -in "$K/srv.csr" -CA "$K/ca.crt" -CAkey "$K/ca.key" -CAcreateserial -days 2 \
+    -extfile "$K/ext" -out "$K/srv.crt" 2>/dev/null
+head -c 24 /dev/urandom | base64 >"$K/token"
+echo '{}' >"$K/control.json"
+python3 tests/integration/lib/fake_kube_api.py --cert "$K/srv.crt" --key "$K/srv.key" \
+    --token-file "$K/token" --log "$K/log.jsonl" --store "$K/store.json" --control "$K/control.json" \
+    --namespace harbor --user system:serviceaccount:harbor:postgres-pod >"$K/port" 2>"$K/err" &
+on_exit "kill $!"
+for i in $(seq 1 100); do [ -s "$K/port" ] && break; sleep 0.05; done
+API="https://127.0.0.1:$(head -1 "$K/port")"
+data=$(jq -n '{USE_WALG_BACKUP:"true",CLONE_SCOPE:"postgresql-harbor-harborcluster",
+    CLONE_METHOD:"CLONE_WITH_WALE",CLONE_TARGET_TIME:"2025-03-09T12:00:00+00:00"}')
+curl -s --cacert "$K/ca.crt" -X POST "$API/_fake/reset" --data-binary \
+    "$(jq -n --argjson d "$data" '[{apiVersion:"v1",kind:"ConfigMap",metadata:{name:"pod-config",namespace:"harbor"},data:$d}]')" >/dev/null
+out=$("$AGENT" cleanup "${ARGS[@]}" --set "kubernetes.api=$API" --set "kubernetes.token_file=$K/token" \
+    --set "kubernetes.ca_file=$K/ca.crt" --set kubernetes.namespace=harbor 2>&1); rc=$?
+eq "cleanup after a finished restore succeeds without --force" "0" "$rc"
+eq "the CLONE_* keys are gone, the rest stays" '{"USE_WALG_BACKUP":"true"}' \
+    "$(jq -c '.[] | select(.metadata.name == "pod-config") | .data' "$K/store.json")"
+eq "the old data is saved beside it" "4" \
+    "$(jq '[.[] | select(.metadata.name | startswith("pod-config-before-cleanup-"))][0].data | length' "$K/store.json")"
+contains "and the output says where" "$out" "pod-config-before-cleanup-"
 finish
