@@ -13,7 +13,7 @@ DEB_BUILD := build-essential pkg-config libuv1-dev libpq-dev libcurl4-openssl-de
              libjansson-dev libhttp-parser-dev libcmocka-dev libexpat1-dev
 DEB_TEST  := curl jq prometheus postgresql-15 valgrind clang-14 libclang-rt-14-dev python3 \
              python3-croniter awscli nodejs patroni etcd-server etcd-client procps iproute2 \
-             openssl
+             openssl yamllint python3-yaml
 DEB_ALL   := $(DEB_BUILD) $(DEB_TEST)
 
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wvla \
@@ -87,6 +87,8 @@ deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; }
+	@# kubectl (for `kubectl kustomize deploy/`): Debian's kubernetes-client, unless one is there
+	@command -v kubectl >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends kubernetes-client; }
 
 check-deps:
 	@$(MAKE) --no-print-directory deps
