@@ -1091,6 +1091,16 @@ static void eval_clones(const struct walg_env_input *in, enum walg_source main_s
             json_object_set_new(d, "source", json_string("environment"));
             eval_one(&e, &s, in, &t, &f, d);
             walg_target_free(&t);
+            {
+                const char *sfx = env_get(in->environ, "CLONE_WAL_BUCKET_SCOPE_SUFFIX");
+
+                if (sfx && *sfx && *sfx != '/')
+                    finding(&f, VERDICT_CRITICAL, "CLONE_WAL_BUCKET_SCOPE_SUFFIX",
+                            "%sCLONE_WAL_BUCKET_SCOPE_SUFFIX \"%s\" does not start with \"/\": "
+                            "Spilo appends it to the scope, so the clone looks under "
+                            "spilo/<scope>%s/; set it to \"/%s\"",
+                            s.label, sfx, sfx, sfx);
+            }
             json_object_set_new(d, "status", json_string(verdict_name(f.worst)));
             json_object_set_new(d, "findings", json_incref(f.arr));
             json_array_append_new(arr, d);

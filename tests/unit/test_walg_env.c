@@ -326,6 +326,18 @@ static void test_not_mounted(void **state)
     check_result_cleanup(&r);
     env_free(&e);
 
+    /* a clone scope suffix without its leading '/' */
+    env_from_list(&e, fixture("envdir/walg-s3-ok/pod-env.list"));
+    env_add(&e, "CLONE_SCOPE=src");
+    env_add(&e, "CLONE_WAL_S3_BUCKET=b");
+    env_add(&e, "CLONE_WAL_BUCKET_SCOPE_SUFFIX=5e0c7d7a");
+    env_add(&e, "CLONE_AWS_REGION=eu-central-1");
+    input_init(&in, "/nonexistent/wal-e.d/env", e.v);
+    assert_int_equal(evaluate(&in, &r), VERDICT_CRITICAL);
+    assert_non_null(strstr(r.summary, "set it to \"/5e0c7d7a\""));
+    check_result_cleanup(&r);
+    env_free(&e);
+
     /* without SCOPE nor POD_NAME the prefix cannot be rebuilt: say which variables to add */
     memset(&e, 0, sizeof(e));
     env_add(&e, "WAL_S3_BUCKET=b");
