@@ -191,6 +191,7 @@ static const char *const copied[] = {
     "AWS_ROLE_ARN",
     "AWS_WEB_IDENTITY_TOKEN_FILE",
     "AWS_STS_REGIONAL_ENDPOINTS",
+    "AWS_ENDPOINT_URL_STS",
     "WALG_DELTA_MAX_STEPS",
     "WALG_DELTA_ORIGIN",
     "WALG_DOWNLOAD_CONCURRENCY",
@@ -547,6 +548,8 @@ static void fill_target(const struct envdir *e, const struct walg_env_input *in,
     t->session_token = trimmed(envdir_get(e, "AWS_SESSION_TOKEN"));
     t->role_arn = trimmed(envdir_get(e, "AWS_ROLE_ARN"));
     t->web_identity_token_file = trimmed(envdir_get(e, "AWS_WEB_IDENTITY_TOKEN_FILE"));
+    v = envdir_get(e, "AWS_ENDPOINT_URL_STS");
+    t->sts_endpoint = xstrdup(v ? v : "");
     if (t->access_key && t->secret_key)
         t->creds = t->session_token ? WALG_CREDS_SESSION : WALG_CREDS_STATIC;
     else if (!t->access_key && !t->secret_key && t->role_arn && t->web_identity_token_file)
@@ -584,6 +587,7 @@ void walg_target_free(struct walg_target *t)
     free(t->session_token);
     free(t->role_arn);
     free(t->web_identity_token_file);
+    free(t->sts_endpoint);
     memset(t, 0, sizeof(*t));
 }
 

@@ -42,7 +42,8 @@ static void secure_free(char *s)
 
 static char *cache_key(const struct walg_target *t)
 {
-    return xasprintf("%s\n%s\n%s\n%d\n%s\n%s\n%s\n%s\n%s\n%s", t->endpoint, t->region, t->bucket,
+    return xasprintf("%s\n%s\n%s\n%s\n%d\n%s\n%s\n%s\n%s\n%s\n%s",
+                     t->sts_endpoint ? t->sts_endpoint : "", t->endpoint, t->region, t->bucket,
                      t->path_style, t->ca_file, t->access_key ? t->access_key : "",
                      t->secret_key ? t->secret_key : "", t->session_token ? t->session_token : "",
                      t->role_arn ? t->role_arn : "",
@@ -80,6 +81,7 @@ int walg_s3_client_for(struct check_run *run, const struct walg_target *t, struc
     sc.credentials.session_token = t->session_token;
     sc.credentials.role_arn = t->role_arn;
     sc.credentials.web_identity_token_file = t->web_identity_token_file;
+    sc.credentials.sts_endpoint = t->sts_endpoint;
     rc = s3_client_new(run->loop, run->curlm, &sc, out, err, errlen);
     if (rc < 0) {
         secure_free(key);
@@ -170,8 +172,10 @@ enum verdict walg_s3_error_verdict(const struct s3_error *e)
     case S3_ERR_INVALID_ACCESS_KEY:
     case S3_ERR_WRONG_REGION:
     case S3_ERR_EXPIRED_TOKEN:
-    case S3_ERR_CREDENTIALS:
         return VERDICT_CRITICAL;
+    case S3_ERR_CREDENTIALS:
+        /* STS said no, or the token file is unreadable: critical. STS unreachable: unknown. */
+        return e->curl_code != 0 && e->http_status == 0 ? VERDICT_UNKNOWN : VERDICT_CRITICAL;
     default:
         return VERDICT_UNKNOWN;
     }

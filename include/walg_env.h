@@ -61,9 +61,10 @@ struct walg_target {
     enum walg_credentials creds;
     char *access_key, *secret_key, *session_token; /* secrets: never print */
     char *role_arn, *web_identity_token_file;
-    bool walg_backup;  /* USE_WALG_BACKUP=true: base backups by WAL-G (else WAL-E) */
-    bool walg_restore; /* USE_WALG_RESTORE=true */
-    int64_t retain;    /* BACKUP_NUM_TO_RETAIN, -1 when absent */
+    char *sts_endpoint; /* AWS_ENDPOINT_URL_STS (the AWS SDKs' variable), "" = regional STS */
+    bool walg_backup;   /* USE_WALG_BACKUP=true: base backups by WAL-G (else WAL-E) */
+    bool walg_restore;  /* USE_WALG_RESTORE=true */
+    int64_t retain;     /* BACKUP_NUM_TO_RETAIN, -1 when absent */
 };
 
 /* Resolves the main envdir (with the [walg]/[s3] overrides) into where WAL-G writes. Returns 0;
