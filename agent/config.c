@@ -108,10 +108,79 @@ static const struct config_key keys[] = {
         "The pod environment ConfigMap (the operator's `pod_environment_configmap`) whose "
         "`CLONE_*` keys `cleanup` removes: `name` (in `[kubernetes] namespace`) or "
         "`namespace/name`."),
+    KEY("install", "target", CFG_STRING, install_target, "", "none (required)",
+        "`install`: which operator manages the clusters, `harbor-operator` (its bundled "
+        "postgres-operator, secrets named `{username}.{cluster}.credentials`) or "
+        "`postgres-operator`."),
+    KEY("install", "namespace", CFG_STRING, install_namespace, "", "none (required)",
+        "`install`: the cluster's namespace (pod-config, credentials Secret, RBAC)."),
+    KEY("install", "operator_namespace", CFG_STRING, install_operator_namespace, "",
+        "none (required)",
+        "`install`: namespace of the postgres-operator (its OperatorConfiguration and pod)."),
+    KEY("install", "cluster", CFG_STRING, install_cluster, "", "none (required)",
+        "`install`: the `postgresql` resource's name, e.g. `postgresql-harbor-harborcluster` "
+        "(harbor-operator: `postgresql-<namespace>-<harborcluster>`)."),
+    KEY("install", "bucket", CFG_STRING, install_bucket, "", "none (required)",
+        "`install`: the S3 bucket (`WAL_S3_BUCKET`)."),
+    KEY("install", "region", CFG_STRING, install_region, "", "none (required without `endpoint`)",
+        "`install`: the bucket's region (`AWS_REGION`)."),
+    KEY("install", "endpoint", CFG_STRING, install_endpoint, "", "none (AWS S3)",
+        "`install`: `http(s)://host:port` of an S3-compatible store (`AWS_ENDPOINT`, path style)."),
+    KEY("install", "credentials_secret", CFG_STRING, install_credentials_secret, "pod-credentials",
+        "`pod-credentials`",
+        "`install`: the Secret with `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` "
+        "(`pod_environment_secret`); created from `access_key_file`/`secret_key_file` when they "
+        "are set, else it must exist."),
+    KEY("install", "access_key_file", CFG_STRING, install_access_key_file, "", "none",
+        "`install`: file holding the access key id for the credentials Secret."),
+    KEY("install", "secret_key_file", CFG_STRING, install_secret_key_file, "", "none",
+        "`install`: file holding the secret access key (never printed)."),
+    KEY("install", "spilo_image", CFG_STRING, install_spilo_image,
+        "ghcr.io/zalando/spilo-16:3.2-p3", "`ghcr.io/zalando/spilo-16:3.2-p3`",
+        "`install`: the operator's `docker_image` (a recent Spilo)."),
+    KEY("install", "agent_image", CFG_STRING, install_agent_image, "", "none (required)",
+        "`install`: the spilo-agent sidecar image."),
+    KEY("install", "backup_schedule", CFG_STRING, install_backup_schedule, "0 1 * * *",
+        "`0 1 * * *`", "`install`: `BACKUP_SCHEDULE` (cron, UTC)."),
+    KEY("install", "retain", CFG_COUNT, install_retain, "5", "`5`",
+        "`install`: `BACKUP_NUM_TO_RETAIN`."),
+    KEY("install", "pod_config", CFG_STRING, install_pod_config, "pod-config", "`pod-config`",
+        "`install`: the pod environment ConfigMap (`pod_environment_configmap`)."),
+    KEY("install", "pod_service_account", CFG_STRING, install_pod_service_account, "postgres-pod",
+        "`postgres-pod`",
+        "`install`: the Spilo pods' service account (operator option `pod_service_account_name`) "
+        "bound to the sidecar's Role."),
+    KEY("install", "operator_configuration", CFG_STRING, install_operator_configuration, "",
+        "`harbor-operator-postgres-operator` (harbor-operator), `postgres-operator`",
+        "`install`: the OperatorConfiguration the operator reads (its "
+        "`POSTGRES_OPERATOR_CONFIGURATION_OBJECT`); it must exist."),
+    KEY("install", "operator_selector", CFG_STRING, install_operator_selector,
+        "app.kubernetes.io/name=postgres-operator", "`app.kubernetes.io/name=postgres-operator`",
+        "`install`: labels (`k=v[,k=v]`) of the operator pod restarted after a configuration "
+        "change."),
+    KEY("install", "restart_timeout", CFG_DURATION, install_restart_timeout_ms, "3m", "`3m`",
+        "`install`: how long to wait for the new operator pod to be Ready."),
+    KEY("install", "pg_hba", CFG_BOOL, install_pg_hba, "true", "`true`",
+        "`install`: whether to set the `postgresql` resource's `spec.patroni.pg_hba` to the list "
+        "that lets `postgres`/`standby` connect locally and replicate."),
+    KEY("install", "monitoring_namespace", CFG_STRING, install_monitoring_namespace, "",
+        "`namespace`", "`install`: namespace of the PodMonitor and PrometheusRule."),
+    KEY("install", "clone_cluster", CFG_STRING, install_clone_cluster, "",
+        "none (required with `--mode restore`)",
+        "`install --mode restore`: the source cluster's name (`CLONE_SCOPE`)."),
+    KEY("install", "clone_uid", CFG_STRING, install_clone_uid, "", "none",
+        "`install --mode restore`: the source's uid when its prefix has one "
+        "(`CLONE_WAL_BUCKET_SCOPE_SUFFIX=/<uid>`)."),
+    KEY("install", "clone_target_time", CFG_STRING, install_clone_target_time, "", "none (latest)",
+        "`install --mode restore`: point in time, RFC 3339 with zone (`CLONE_TARGET_TIME`)."),
+    KEY("install", "clone_endpoint", CFG_STRING, install_clone_endpoint, "", "none",
+        "`install --mode restore`: `http(s)://host:port` for the source (`CLONE_AWS_ENDPOINT`)."),
+    KEY("install", "source_namespace", CFG_STRING, install_source_namespace, "", "`namespace`",
+        "`install --mode restore`: namespace of the source cluster's credentials Secrets."),
 };
 
-static const char *const sections[] = {"agent", "postgres",   "walg",   "backups",
-                                       "s3",    "kubernetes", "cleanup"};
+static const char *const sections[] = {"agent", "postgres",   "walg",    "backups",
+                                       "s3",    "kubernetes", "cleanup", "install"};
 
 struct load_ctx {
     struct config *cfg;
@@ -290,7 +359,7 @@ static int apply(struct load_ctx *ctx, const char *where, const char *section, c
     if (!known_section(section)) {
         fail(ctx,
              "%s: unknown section [%s]; known sections: [agent] [postgres] [walg] [backups] "
-             "[s3] [kubernetes] [cleanup]",
+             "[s3] [kubernetes] [cleanup] [install]",
              where, section);
         return -EINVAL;
     }
@@ -320,7 +389,7 @@ static int ini_cb(void *user, const char *section, const char *name, const char 
             snprintf(where, sizeof(where), "%s", ctx->origin);
             fail(ctx,
                  "%%LINE%%unknown section [%s]; known sections: [agent] [postgres] [walg] "
-                 "[backups] [s3] [kubernetes] [cleanup]",
+                 "[backups] [s3] [kubernetes] [cleanup] [install]",
                  section);
             return 0;
         }

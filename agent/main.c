@@ -12,6 +12,7 @@
 #include "cleanup.h"
 #include "config.h"
 #include "curlm.h"
+#include "install.h"
 #include "daemon.h"
 #include "check_backups.h"
 #include "log.h"
@@ -64,6 +65,26 @@ static const char usage_check[] =
     "  --color       colour the report (default: when stdout is a terminal)\n"
     "Exit status: 0 all ok, 1 worst is warning, 2 worst is critical, 3 a check could not run,\n"
     "64 usage error, 78 configuration error.\n";
+
+static const char usage_install[] =
+    "Usage: spilo-agent install [-c FILE] [--mode backup|restore] [--dry-run]\n"
+    "                           [--set SECTION.KEY=VALUE]...\n"
+    "\n"
+    "Applies the cluster-level resources from the [install] section with server-side apply\n"
+    "(field manager spilo-agent), in this order: namespace(s), the pod-config ConfigMap with the\n"
+    "WAL-G settings, the credentials Secret, RBAC for the sidecar, the operator configuration\n"
+    "(Spilo image, pod_environment_configmap, the spilo-agent sidecar), pg_hba in the postgresql\n"
+    "resource, PodMonitor and PrometheusRule (when the Prometheus Operator CRDs exist); then\n"
+    "restarts the operator pod when its configuration changed. One line per resource on stdout:\n"
+    "  <Kind> <namespace>/<name>: created|configured|unchanged|failed: <why>|skipped: <why>\n"
+    "  --mode backup   the default\n"
+    "  --mode restore  also the CLONE_* settings, after checking that the source prefix in S3\n"
+    "                  holds a base backup, and copies of the source cluster's credentials\n"
+    "                  Secrets for the new cluster; refuses (nothing applied) otherwise\n"
+    "  --dry-run       print the objects as YAML documents (Secret data as ***); contact nothing\n"
+    "Keys: docs/installer.md and docs/config.md ([install]).\n"
+    "Exit status: 0 all applied, 1 a resource failed (the others are still applied and\n"
+    "reported) or the run was refused, 64 usage error, 78 configuration error.\n";
 
 static const char usage_cleanup[] =
     "Usage: spilo-agent cleanup [-c FILE] [--dry-run] [--force] [--set SECTION.KEY=VALUE]...\n"
@@ -386,12 +407,150 @@ static int cmd_cleanup(int argc, char **argv)
     return st.status == CLEANUP_DONE || st.status == CLEANUP_NOTHING ? 0 : 1;
 }
 
-static int cmd_not_yet(int argc, char **argv, const char *what)
+struct install_cli {
+    bool finished;
+    struct install_result res;
+    char message[4096];
+};
+
+static void install_cli_line_cb(const char *line, void *arg)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "spilo-agent %s: not available in this version yet\n", what);
-    return 1;
+    (void)arg;
+    printf("%s\n", line);
+    fflush(stdout);
+}
+
+static void install_cli_done_cb(const struct install_result *res, void *arg)
+{
+    struct install_cli *st = arg;
+
+    st->finished = true;
+    st->res = *res;
+    snprintf(st->message, sizeof(st->message), "%s", res->message ? res->message : "");
+    st->res.message = st->message;
+}
+
+static int cmd_install(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'}, {"set", required_argument, NULL, OPT_SET},
+        {"help", no_argument, NULL, 'h'},         {"dry-run", no_argument, NULL, 'n'},
+        {"mode", required_argument, NULL, 'm'},   {NULL, 0, NULL, 0},
+    };
+    struct cli cli = {0};
+    enum install_mode mode = INSTALL_MODE_BACKUP;
+    bool dry_run = false;
+    struct install_settings s;
+    struct install_key_files kf;
+    struct install_keys keys;
+    struct install_cli st = {0};
+    struct config *cfg;
+    struct curlm *cm;
+    uv_loop_t loop;
+    char err[2048];
+    int ch, rc;
+
+    optind = 1;
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'c':
+            cli.config = optarg;
+            break;
+        case OPT_SET:
+            if (cli.n_sets == MAX_SETS) {
+                fprintf(stderr, "spilo-agent: too many --set options (at most %d)\n", MAX_SETS);
+                return EXIT_USAGE;
+            }
+            cli.sets[cli.n_sets++].assignment = optarg;
+            break;
+        case 'h':
+            fputs(usage_install, stdout);
+            return 0;
+        case 'n':
+            dry_run = true;
+            break;
+        case 'm':
+            if (install_mode_parse(optarg, &mode) < 0) {
+                fprintf(stderr,
+                        "spilo-agent install: --mode '%s' is not valid; accepted: backup or "
+                        "restore\n",
+                        optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        default:
+            fprintf(stderr, "spilo-agent: unknown or incomplete option '%s'\n%s", argv[optind - 1],
+                    usage_install);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "spilo-agent: unexpected argument '%s'\n%s", argv[optind], usage_install);
+        return EXIT_USAGE;
+    }
+    if (config_load(cli.config, cli.sets, cli.n_sets, environ, &cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "spilo-agent: configuration error: %s\n", err);
+        return EXIT_CONFIG;
+    }
+    log_setup(cfg->log_level < LOG_LEVEL_WARN ? cfg->log_level : LOG_LEVEL_WARN, LOG_FORMAT_TEXT);
+    rc = install_settings_load(cfg, mode, &s, err, sizeof(err));
+    if (rc == -EPERM) {
+        fprintf(stderr, "spilo-agent install: refused: %s\n", err);
+        config_unref(cfg);
+        return 1;
+    }
+    if (rc < 0) {
+        fprintf(stderr, "spilo-agent install: configuration error: %s\n", err);
+        config_unref(cfg);
+        return EXIT_CONFIG;
+    }
+    if (install_keys_read(&s, &kf, err, sizeof(err)) < 0) {
+        fprintf(stderr, "spilo-agent install: configuration error: %s\n", err);
+        config_unref(cfg);
+        return EXIT_CONFIG;
+    }
+    keys.access_key = kf.access_key;
+    keys.secret_key = kf.secret_key;
+    if (dry_run) {
+        struct buf out;
+
+        buf_init(&out, 64u << 20);
+        install_render_dry_run(&s, &keys, &out);
+        fwrite(out.data, 1, out.len, stdout);
+        buf_cleanup(&out);
+        install_keys_cleanup(&kf);
+        config_unref(cfg);
+        return 0;
+    }
+    uv_loop_init(&loop);
+    cm = curlm_new(&loop);
+    rc = install_start(&loop, cm, cfg, &s, &keys, install_cli_line_cb, install_cli_done_cb, &st,
+                       NULL, err, sizeof(err));
+    if (rc < 0) {
+        fprintf(stderr, "spilo-agent install: %s%s\n",
+                rc == -EINVAL ? "configuration error: " : "refused: ", err);
+    } else {
+        while (!st.finished)
+            uv_run(&loop, UV_RUN_ONCE);
+    }
+    install_keys_cleanup(&kf);
+    curlm_close(cm);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(&loop) != 0)
+        log_error("main", "event loop still had open handles at exit");
+    config_unref(cfg);
+    if (rc < 0)
+        return rc == -EINVAL ? EXIT_CONFIG : 1;
+    if (st.res.refused) {
+        fprintf(stderr, "spilo-agent install: refused: %s\n", st.message);
+        return 1;
+    }
+    fprintf(stderr,
+            "spilo-agent install: %u created, %u configured, %u unchanged, %u skipped, %u "
+            "failed\n",
+            st.res.created, st.res.configured, st.res.unchanged, st.res.skipped, st.res.failed);
+    return st.res.failed ? 1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -426,7 +585,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "cleanup") == 0)
         return cmd_cleanup(argc - 1, argv + 1);
     if (strcmp(cmd, "install") == 0)
-        return cmd_not_yet(argc - 1, argv + 1, cmd);
+        return cmd_install(argc - 1, argv + 1);
     fprintf(stderr, "spilo-agent: unknown command '%s'\n\n%s", cmd, usage_main);
     return EXIT_USAGE;
 }

@@ -62,6 +62,34 @@ struct config {
     char *cleanup_token_file;
     char *cleanup_token;     /* read from cleanup_token_file at load; never printed */
     char *cleanup_configmap; /* "name" or "namespace/name" */
+
+    /* [install] (validated by `install` itself: the daemon does not need them) */
+    char *install_target; /* "harbor-operator" | "postgres-operator" */
+    char *install_namespace;
+    char *install_operator_namespace;
+    char *install_cluster;
+    char *install_bucket;
+    char *install_region;
+    char *install_endpoint;
+    char *install_credentials_secret;
+    char *install_access_key_file;
+    char *install_secret_key_file;
+    char *install_spilo_image;
+    char *install_agent_image;
+    char *install_backup_schedule;
+    int64_t install_retain;
+    char *install_pod_config;
+    char *install_pod_service_account;
+    char *install_operator_configuration; /* "" = derived from target */
+    char *install_operator_selector;
+    uint64_t install_restart_timeout_ms;
+    bool install_pg_hba;
+    char *install_monitoring_namespace; /* "" = install_namespace */
+    char *install_clone_cluster;
+    char *install_clone_uid;
+    char *install_clone_target_time;
+    char *install_clone_endpoint;
+    char *install_source_namespace; /* "" = install_namespace */
 };
 
 /* One "--set section.key=value" from the command line. */

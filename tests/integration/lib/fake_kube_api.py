@@ -24,12 +24,32 @@ for ConfigMaps in the core group:
   ConfigMap, another writer changes it (one time per listing of the name), to provoke a 409;
 * "delay_ms": N in the control file: every API request is answered N ms late.
 
+Added for `spilo-agent install` (what a real API server does that the installer needs):
+
+* more kinds, each at its real path: namespaces (cluster scoped: GET, list, apply), secrets,
+  serviceaccounts, pods (list, get, DELETE) in the core group; roles and rolebindings
+  (rbac.authorization.k8s.io/v1); operatorconfigurations and postgresqls (acid.zalan.do/v1);
+  prometheusrules and podmonitors (monitoring.coreos.com/v1). "missing_groups": ["GROUP", ...]
+  in the control file makes a whole API group unknown (404 "the server could not find the
+  requested resource"), as when its CRDs are not installed;
+* server-side apply (PATCH application/apply-patch+yaml with ?fieldManager=): apiVersion, kind,
+  name and namespace of the body must match the URL (400 otherwise); it creates a missing object
+  (201) or merges into the existing one (200), and a no-op apply keeps the resourceVersion;
+* Secret data values must be base64 (422); objects of any kind are checked for a valid name;
+* 403 in the RBAC authorizer's wording with the right API group (and "at the cluster scope" for
+  namespaces);
+* lists honour ?labelSelector=k=v[,k=v];
+* deleting a pod that has metadata.labels replaces it, like its ReplicaSet would, with a new pod
+  of the same labels named <prefix>-<5 random letters>, Ready after "pod_ready_after_ms" (control
+  file, default 300) unless "pod_never_ready" is true.
+
 The control file (JSON, optional) is re-read on every request. Every request is appended to
 LOG as one JSON line: method, path, query, content_type, accept, user_agent, auth ("ok",
 "missing", "wrong"), status and body (parsed JSON when it is JSON); the token is never logged.
 After every change the whole store is written to STORE (a JSON list of objects).
 POST /_fake/reset (no auth; the test's own hook, never used by the agent) replaces the store
-with the JSON list in the body.
+with the JSON list in the body (objects of any kind above; the --namespace namespaces always
+exist).
 
 usage: fake_kube_api.py --cert C --key K --token-file T --log LOG --store STORE
                         [--control FILE] [--namespace NS]... [--user USER]
@@ -41,7 +61,9 @@ import datetime
 import http.server
 import json
 import os
+import random
 import re
+import string
 import ssl
 import sys
 import threading
@@ -51,7 +73,26 @@ import uuid
 
 ARGS = None
 LOCK = threading.Lock()
-STORE = {}  # (ns, name) -> ConfigMap
+STORE = {}  # (resource, ns, name) -> object; ns "" for namespaces
+READY_AT = {}  # (ns, pod name) -> time.monotonic() when the replacement pod turns Ready
+
+# resource -> (group, version, kind, namespaced)
+KINDS = {
+    "namespaces": ("", "v1", "Namespace", False),
+    "configmaps": ("", "v1", "ConfigMap", True),
+    "secrets": ("", "v1", "Secret", True),
+    "serviceaccounts": ("", "v1", "ServiceAccount", True),
+    "pods": ("", "v1", "Pod", True),
+    "roles": ("rbac.authorization.k8s.io", "v1", "Role", True),
+    "rolebindings": ("rbac.authorization.k8s.io", "v1", "RoleBinding", True),
+    "operatorconfigurations": ("acid.zalan.do", "v1", "OperatorConfiguration", True),
+    "postgresqls": ("acid.zalan.do", "v1", "postgresql", True),
+    "prometheusrules": ("monitoring.coreos.com", "v1", "PrometheusRule", True),
+    "podmonitors": ("monitoring.coreos.com", "v1", "PodMonitor", True),
+}
+RESOURCE_OF_KIND = {v[2]: k for k, v in KINDS.items()}
+CORE_NAMESPACED = {r for r, v in KINDS.items() if v[0] == "" and v[3]}
+BASE64 = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")
 REV = [100]
 RACED = {}  # name -> times a concurrent write was injected
 
@@ -115,8 +156,15 @@ def merge_patch(target, patch):
     return result
 
 
-def validate(obj, ns, name):
-    """Returns None or a 422 Status, as the ConfigMap validation would."""
+def api_version(res):
+    group, version, _, _ = KINDS[res]
+    return f"{group}/{version}" if group else version
+
+
+def validate(obj, ns, name, res="configmaps"):
+    """Returns None or a 422 Status, as the validation of that kind would."""
+    if res != "configmaps":
+        return validate_other(obj, name, res)
     causes = []
     if not name or len(name) > 253 or not DNS1123_SUBDOMAIN.match(name):
         causes.append(("metadata.name", f'Invalid value: "{name}": a lowercase RFC 1123 subdomain '
@@ -145,6 +193,75 @@ def validate(obj, ns, name):
     return status(422, "Invalid", msg, {"name": name, "kind": "ConfigMap",
                                         "causes": [{"reason": "FieldValueInvalid", "message": m,
                                                     "field": f} for f, m in causes]})
+
+
+def validate_other(obj, name, res):
+    kind = KINDS[res][2]
+    causes = []
+    if not name or len(name) > 253 or not DNS1123_SUBDOMAIN.match(name):
+        causes.append(("metadata.name", f'Invalid value: "{name}": a lowercase RFC 1123 subdomain '
+                       "must consist of lower case alphanumeric characters, '-' or '.', and must "
+                       "start and end with an alphanumeric character"))
+    if res == "secrets":
+        for k, v in (obj.get("data") or {}).items():
+            if not isinstance(v, str) or not BASE64.match(v) or len(v) % 4:
+                causes.append((f"data[{k}]", "Invalid value: illegal base64 data"))
+    if not causes:
+        return None
+    msg = f'{kind} "{name}" is invalid: ' + ", ".join(f"{f}: {m}" for f, m in causes)
+    return status(422, "Invalid", msg, {"name": name, "kind": kind,
+                                        "causes": [{"reason": "FieldValueInvalid", "message": m,
+                                                    "field": f} for f, m in causes]})
+
+
+def now_stamp():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def add_namespace(name):
+    STORE[("namespaces", "", name)] = {
+        "apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": name, "uid": str(uuid.uuid4()), "resourceVersion": next_rev(),
+                     "creationTimestamp": "2026-01-01T00:00:00Z"},
+        "status": {"phase": "Active"}}
+
+
+def pod_view(key, pod):
+    """A pod as listed now: a replacement turns Ready when its time has come."""
+    ready_at = READY_AT.get((key[1], key[2]))
+    if ready_at is not None and not control().get("pod_never_ready") and \
+            time.monotonic() >= ready_at:
+        for c in pod.get("status", {}).get("conditions", []):
+            if c.get("type") == "Ready" and c.get("status") != "True":
+                c["status"] = "True"
+                pod["metadata"]["resourceVersion"] = next_rev()
+        READY_AT.pop((key[1], key[2]), None)
+    return pod
+
+
+def replace_pod(ns, old):
+    labels = (old.get("metadata") or {}).get("labels")
+    if not labels:
+        return
+    base = old["metadata"].get("generateName") or old["metadata"]["name"].rsplit("-", 1)[0] + "-"
+    name = base + "".join(random.choice(string.ascii_lowercase + string.digits) for _ in range(5))
+    pod = {"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": name, "namespace": ns, "generateName": base,
+                        "labels": copy.deepcopy(labels), "uid": str(uuid.uuid4()),
+                        "resourceVersion": next_rev(), "creationTimestamp": now_stamp()},
+           "status": {"phase": "Running",
+                      "conditions": [{"type": "Ready", "status": "False"}]}}
+    STORE[("pods", ns, name)] = pod
+    READY_AT[(ns, name)] = time.monotonic() + control().get("pod_ready_after_ms", 300) / 1000
+
+
+def selector_match(obj, selector):
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    for term in filter(None, selector.split(",")):
+        k, _, v = term.partition("=")
+        if labels.get(k) != v:
+            return False
+    return True
 
 
 class Kube(http.server.BaseHTTPRequestHandler):
@@ -202,59 +319,90 @@ class Kube(http.server.BaseHTTPRequestHandler):
         query = dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True))
         if url.path == "/_fake/reset" and self.command == "POST":
             STORE.clear()
+            READY_AT.clear()
+            for ns in ARGS.namespace:
+                add_namespace(ns)
             for obj in json.loads(body_text or "[]"):
                 meta = obj.setdefault("metadata", {})
                 meta.setdefault("uid", str(uuid.uuid4()))
                 meta.setdefault("creationTimestamp", "2026-01-01T00:00:00Z")
                 meta["resourceVersion"] = next_rev()
-                STORE[(meta["namespace"], meta["name"])] = obj
+                res = RESOURCE_OF_KIND[obj.get("kind", "ConfigMap")]
+                STORE[(res, meta.get("namespace", "") if KINDS[res][3] else "", meta["name"])] = obj
             RACED.clear()
             save_store()
             return 200, {"reset": len(STORE)}
         if not self._auth_ok():
             return status(401, "Unauthorized", "Unauthorized")
-        m = re.fullmatch(r"/api/v1/namespaces/([^/]+)(?:/(configmaps)(?:/([^/]+))?)?", url.path)
-        if not m:
-            return status(404, "NotFound", "the server could not find the requested resource", {})
-        ns, res, name = m.group(1), m.group(2), m.group(3)
-        if res is None:  # the namespace itself
-            if self.command != "GET":
-                return status(405, "MethodNotAllowed", "the server does not allow this method "
-                              "on the requested resource", {})
-            if ns not in ARGS.namespace:
-                return status(404, "NotFound", f'namespaces "{ns}" not found',
-                              {"name": ns, "kind": "namespaces"})
-            return 200, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
+        notfound = status(404, "NotFound", "the server could not find the requested resource", {})
+        m = re.fullmatch(r"/api/v1/namespaces(?:/([^/]+)(?:/([^/]+)(?:/([^/]+))?)?)?", url.path)
+        g = re.fullmatch(r"/apis/([^/]+)/([^/]+)/namespaces/([^/]+)/([^/]+)(?:/([^/]+))?",
+                         url.path)
+        if m:
+            ns, res, name = m.group(1), m.group(2), m.group(3)
+            if res is None:  # the namespaces themselves, cluster scoped
+                res, name, ns = "namespaces", ns, ""
+            elif res not in CORE_NAMESPACED:
+                return notfound
+        elif g:
+            group, version, ns, res, name = g.groups()
+            if res not in KINDS or KINDS[res][0] != group or KINDS[res][1] != version or \
+                    group in control().get("missing_groups", []):
+                return notfound
+        else:
+            return notfound
+        group = KINDS[res][0]
         verb = {("GET", True): "get", ("GET", False): "list", ("POST", False): "create",
                 ("PATCH", True): "patch", ("DELETE", True): "delete"}.get(
                     (self.command, name is not None))
         if verb is None:
             return status(405, "MethodNotAllowed", "the server does not allow this method on the "
                           "requested resource", {})
+        if verb not in ("get", "list", "patch") and res == "namespaces":
+            return status(405, "MethodNotAllowed", "the server does not allow this method on the "
+                          "requested resource", {})
+        if verb == "delete" and res != "configmaps" and res != "pods":
+            return status(405, "MethodNotAllowed", "this fake deletes configmaps and pods only", {})
         if (verb, res) in forbidden_rules():
             prefix = f'{res} "{name}"' if name else res
             details = {"name": name, "kind": res} if name else {"kind": res}
+            if group:
+                details["group"] = group
+            where = f'in the namespace "{ns}"' if ns else "at the cluster scope"
             return status(403, "Forbidden",
                           f'{prefix} is forbidden: User "{ARGS.user}" cannot {verb} resource '
-                          f'"{res}" in API group "" in the namespace "{ns}"', details)
-        if ns not in ARGS.namespace and verb in ("create", "patch"):
+                          f'"{res}" in API group "{group}" {where}', details)
+        if ns and ("namespaces", "", ns) not in STORE and verb in ("create", "patch"):
             return status(404, "NotFound", f'namespaces "{ns}" not found',
                           {"name": ns, "kind": "namespaces"})
-        key = (ns, name)
+        key = (res, ns, name)
+
+        def missing():
+            details = {"name": name, "kind": res}
+            if group:
+                details["group"] = group
+            what = f"{res}.{group}" if group else res
+            return status(404, "NotFound", f'{what} "{name}" not found', details)
+
         if verb == "get":
             if key not in STORE:
-                return status(404, "NotFound", f'configmaps "{name}" not found',
-                              {"name": name, "kind": "configmaps"})
-            return 200, STORE[key]
+                return missing()
+            return 200, pod_view(key, STORE[key]) if res == "pods" else STORE[key]
         if verb == "list":
-            items = [STORE[k] for k in sorted(STORE) if k[0] == ns]
-            return 200, {"apiVersion": "v1", "kind": "ConfigMapList",
+            sel = query.get("labelSelector", "")
+            items = [pod_view(k, STORE[k]) if res == "pods" else STORE[k] for k in sorted(STORE)
+                     if k[0] == res and k[1] == ns and selector_match(STORE[k], sel)]
+            return 200, {"apiVersion": api_version(res), "kind": KINDS[res][2] + "List",
                          "metadata": {"resourceVersion": str(REV[0])}, "items": items}
         if verb == "delete":
             if key not in STORE:
-                return status(404, "NotFound", f'configmaps "{name}" not found',
-                              {"name": name, "kind": "configmaps"})
-            del STORE[key]
+                return missing()
+            gone = STORE.pop(key)
+            if res == "pods":
+                replace_pod(ns, gone)
+                gone["metadata"]["deletionTimestamp"] = now_stamp()
+                save_store()
+                return 200, gone
             save_store()
             return 200, {"kind": "Status", "apiVersion": "v1", "status": "Success"}
         ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip()
@@ -264,6 +412,8 @@ class Kube(http.server.BaseHTTPRequestHandler):
             return status(400, "BadRequest", "the request body is not JSON (this fake reads "
                           "JSON only)")
         if verb == "create":
+            if res != "configmaps":
+                return status(405, "MethodNotAllowed", "this fake creates configmaps only", {})
             if ctype != "application/json":
                 return status(415, "UnsupportedMediaType",
                               f'the body of the request was in an unknown format - accepted '
@@ -283,7 +433,7 @@ class Kube(http.server.BaseHTTPRequestHandler):
             bad = validate(body, ns, cname)
             if bad:
                 return bad
-            if (ns, cname) in STORE:
+            if (res, ns, cname) in STORE:
                 return status(409, "AlreadyExists", f'configmaps "{cname}" already exists',
                               {"name": cname, "kind": "configmaps"})
             if query.get("dryRun") == "All":
@@ -291,7 +441,7 @@ class Kube(http.server.BaseHTTPRequestHandler):
             meta.update({"namespace": ns, "uid": str(uuid.uuid4()), "resourceVersion": next_rev(),
                          "creationTimestamp": datetime.datetime.now(datetime.timezone.utc)
                          .strftime("%Y-%m-%dT%H:%M:%SZ")})
-            STORE[(ns, cname)] = body
+            STORE[(res, ns, cname)] = body
             save_store()
             return 201, body
         # patch
@@ -303,9 +453,26 @@ class Kube(http.server.BaseHTTPRequestHandler):
                           f'application/merge-patch+json, application/apply-patch+yaml')
         if not isinstance(body, dict):
             return status(400, "BadRequest", "the patch is not a JSON object")
-        if ctype == "application/apply-patch+yaml" and not query.get("fieldManager"):
+        apply = ctype == "application/apply-patch+yaml"
+        if apply and not query.get("fieldManager"):
             return status(422, "Invalid", 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: '
                           "Required value: is required for apply patch")
+        kind_name = KINDS[res][2]
+        if apply:
+            if not body.get("apiVersion") or not body.get("kind"):
+                return status(400, "BadRequest", "apiVersion and kind must be set in an apply "
+                              "patch")
+            if body["apiVersion"] != api_version(res) or body["kind"] != kind_name:
+                return status(400, "BadRequest", f'the object of kind {body["kind"]} '
+                              f'({body["apiVersion"]}) does not match {kind_name} '
+                              f'({api_version(res)}) of the request path')
+            bmeta = body.get("metadata") or {}
+            if bmeta.get("name") != name:
+                return status(400, "BadRequest", f'the name of the object ({bmeta.get("name")}) '
+                              f"does not match the name on the URL ({name})")
+            if bmeta.get("namespace", ns) != ns:
+                return status(400, "BadRequest", "the namespace of the provided object does not "
+                              "match the namespace sent on the request")
         if name in control().get("concurrent_write", []) and not RACED.get(name) and key in STORE:
             RACED[name] = 1
             other = STORE[key]
@@ -313,32 +480,44 @@ class Kube(http.server.BaseHTTPRequestHandler):
             other["metadata"]["resourceVersion"] = next_rev()
             save_store()
         if key not in STORE:
-            if ctype != "application/apply-patch+yaml":
-                return status(404, "NotFound", f'configmaps "{name}" not found',
-                              {"name": name, "kind": "configmaps"})
-            current = {"apiVersion": "v1", "kind": "ConfigMap",
-                       "metadata": {"name": name, "namespace": ns, "uid": str(uuid.uuid4())}}
+            if not apply:
+                return missing()
+            current = {"apiVersion": api_version(res), "kind": kind_name,
+                       "metadata": {"name": name, "uid": str(uuid.uuid4()),
+                                    "creationTimestamp": now_stamp()}}
+            if ns:
+                current["metadata"]["namespace"] = ns
         else:
             current = STORE[key]
         want_rv = (body.get("metadata") or {}).get("resourceVersion")
         if want_rv is not None and want_rv != current["metadata"].get("resourceVersion"):
-            return status(409, "Conflict", f'Operation cannot be fulfilled on configmaps "{name}": '
+            return status(409, "Conflict", f'Operation cannot be fulfilled on {res} "{name}": '
                           "the object has been modified; please apply your changes to the latest "
-                          "version and try again", {"name": name, "kind": "configmaps"})
+                          "version and try again", {"name": name, "kind": res})
         result = merge_patch(current, body)
         result["metadata"]["name"] = name
-        result["metadata"]["namespace"] = ns
-        bad = validate(result, ns, name)
+        if ns:
+            result["metadata"]["namespace"] = ns
+        bad = validate(result, ns, name, res)
         if bad:
             return bad
-        if current.get("immutable") and (result.get("data") != current.get("data") or
-                                         result.get("binaryData") != current.get("binaryData")):
+        if res == "configmaps" and current.get("immutable") and (
+                result.get("data") != current.get("data") or
+                result.get("binaryData") != current.get("binaryData")):
             return status(422, "Invalid", f'ConfigMap "{name}" is invalid: data: Forbidden: field '
                           "is immutable when `immutable` is set",
                           {"name": name, "kind": "ConfigMap"})
         if query.get("dryRun") == "All":
             return 200, result
         created = key not in STORE
+        if apply and not created:
+            # a no-op apply changes nothing, so the resourceVersion stays
+            a = copy.deepcopy(result)
+            b = copy.deepcopy(current)
+            a["metadata"].pop("resourceVersion", None)
+            b["metadata"].pop("resourceVersion", None)
+            if a == b:
+                return 200, current
         result["metadata"]["resourceVersion"] = next_rev()
         STORE[key] = result
         save_store()
@@ -362,6 +541,8 @@ def main():
     ARGS = p.parse_args()
     if not ARGS.namespace:
         ARGS.namespace = ["harbor"]
+    for ns in ARGS.namespace:
+        add_namespace(ns)
     save_store()
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(ARGS.cert, ARGS.key)

@@ -1,0 +1,1056 @@
+/* install.c - owns one `spilo-agent install` run: the restore-mode check of the source prefix in
+ * S3, then the plan's objects one at a time (read, server-side apply, read the answer's
+ * resourceVersion to tell created / configured / unchanged), the copies of the source cluster's
+ * credentials Secrets, and the restart of the operator pod. A failed resource is reported and the
+ * run goes on with the next one. It prints nothing itself (lines go to the line callback) and
+ * never passes a secret to it. Also the --dry-run rendering, which touches no network. */
+#include "install.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "k8s.h"
+#include "log.h"
+#include "s3.h"
+#include "util.h"
+#include "yaml.h"
+
+#define KEY_FILE_MAX      4096
+#define POLL_INTERVAL_MS  1000
+#define DELETE_TIMEOUT_MS 10000L
+#define SENTINEL_SUFFIX   "_backup_stop_sentinel.json"
+#define MAX_SOURCE_ROOTS  32
+#define MAX_OPERATOR_PODS 8
+
+/* ---- key files --------------------------------------------------------------------------- */
+
+static char *read_key_file(const char *path, const char *key, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    char *buf;
+    size_t n;
+    char *nl;
+
+    if (!f) {
+        snprintf(err, errlen, "[install] %s '%s' cannot be read: %s", key, path, strerror(errno));
+        return NULL;
+    }
+    buf = xcalloc(1, KEY_FILE_MAX + 1);
+    n = fread(buf, 1, KEY_FILE_MAX, f);
+    fclose(f);
+    nl = strchr(buf, '\n');
+    if (nl)
+        *nl = '\0';
+    n = strlen(buf);
+    while (n > 0 && isspace((unsigned char)buf[n - 1]))
+        buf[--n] = '\0';
+    if (n == 0) {
+        free(buf);
+        snprintf(err, errlen, "[install] %s '%s' is empty; it must hold the key on its first line",
+                 key, path);
+        return NULL;
+    }
+    return buf;
+}
+
+int install_keys_read(const struct install_settings *s, struct install_key_files *k, char *err,
+                      size_t errlen)
+{
+    memset(k, 0, sizeof(*k));
+    if (!*s->access_key_file)
+        return 0;
+    k->access_key = read_key_file(s->access_key_file, "access_key_file", err, errlen);
+    if (!k->access_key)
+        return -EINVAL;
+    k->secret_key = read_key_file(s->secret_key_file, "secret_key_file", err, errlen);
+    if (!k->secret_key) {
+        install_keys_cleanup(k);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static void wipe_free(char *p)
+{
+    if (!p)
+        return;
+    explicit_bzero(p, strlen(p));
+    free(p);
+}
+
+void install_keys_cleanup(struct install_key_files *k)
+{
+    wipe_free(k->access_key);
+    wipe_free(k->secret_key);
+    k->access_key = k->secret_key = NULL;
+}
+
+/* ---- dry run ----------------------------------------------------------------------------- */
+
+static void ref_of(const struct install_item *it, char *out, size_t len)
+{
+    if (it->namespace)
+        snprintf(out, len, "%s %s/%s", it->kind, it->namespace, it->name);
+    else
+        snprintf(out, len, "%s %s", it->kind, it->name);
+}
+
+void install_render_dry_run(const struct install_settings *s, const struct install_keys *keys,
+                            struct buf *out)
+{
+    struct install_plan plan;
+    char root[600], ref[800];
+
+    install_plan_build(s, keys, &plan);
+    buf_printf(out,
+               "# spilo-agent install --dry-run --mode %s (target %s): nothing is applied and no "
+               "server is contacted.\n"
+               "# A real run applies these objects in this order with server-side apply "
+               "(fieldManager %s)\n# and prints one line per resource.\n",
+               install_mode_name(s->mode),
+               s->target == INSTALL_TARGET_HARBOR ? "harbor-operator" : "postgres-operator",
+               INSTALL_FIELD_MANAGER);
+    if (s->mode == INSTALL_MODE_RESTORE) {
+        install_clone_root(s, root, sizeof(root));
+        buf_printf(out,
+                   "# Before that it checks that s3://%s/%s[<major>/]basebackups_005/ holds a "
+                   "base backup\n# (a *%s), and refuses to apply anything when it does not.\n",
+                   s->bucket, root, SENTINEL_SUFFIX);
+    }
+    for (size_t i = 0; i < plan.n; i++) {
+        struct install_item *it = &plan.items[i];
+        json_t *shown;
+
+        ref_of(it, ref, sizeof(ref));
+        if (it->policy == INSTALL_CHECK_EXISTS) {
+            buf_printf(out,
+                       "---\n# %s: must exist already with AWS_ACCESS_KEY_ID and "
+                       "AWS_SECRET_ACCESS_KEY (access_key_file and secret_key_file are not "
+                       "set); read, not applied\n",
+                       ref);
+            continue;
+        }
+        buf_printf(out, "---\n# %s", ref);
+        switch (it->policy) {
+        case INSTALL_MUST_EXIST:
+            buf_puts(out, ": applied only if it exists (the object the operator reads; never "
+                          "created partially)");
+            break;
+        case INSTALL_IF_EXISTS:
+            buf_puts(out, ": applied only if the cluster exists (spec.patroni.pg_hba only)");
+            break;
+        case INSTALL_IF_CRD:
+            buf_puts(out, ": applied only if the monitoring.coreos.com CRDs are installed");
+            break;
+        case INSTALL_COPY_SECRET:
+            buf_printf(out,
+                       ": a copy of Secret %s/%s of the source cluster, read at apply time "
+                       "(username and password kept, server-set metadata dropped)",
+                       it->source_namespace, it->source_name);
+            break;
+        default:
+            break;
+        }
+        buf_puts(out, "\n");
+        if (it->policy == INSTALL_COPY_SECRET) {
+            json_t *fake = json_pack("{s:{},s:s,s:{s:s,s:s}}", "metadata", "type", "Opaque", "data",
+                                     "username", INSTALL_REDACTED, "password", INSTALL_REDACTED);
+            char from[600];
+
+            snprintf(from, sizeof(from), "%s/%s", it->source_namespace, it->source_name);
+            it->object = install_copy_secret(fake, it->namespace, it->name, s->cluster, from);
+            json_decref(fake);
+        }
+        shown = install_redacted(it->object);
+        yaml_emit(out, shown);
+        json_decref(shown);
+    }
+    buf_printf(out,
+               "# Then, if the OperatorConfiguration was created or changed: the operator pod "
+               "(labels %s)\n# in namespace %s is deleted and its replacement awaited for up to "
+               "%llus (the operator\n# reads its configuration only at start).\n",
+               s->operator_selector, s->operator_namespace,
+               (unsigned long long)(s->restart_timeout_ms / 1000));
+    install_plan_free(&plan);
+}
+
+/* ---- the run ----------------------------------------------------------------------------- */
+
+struct install_run {
+    uv_loop_t *loop;
+    struct curlm *cm;
+    struct config *cfg;
+    struct install_settings s;
+    struct k8s_client *kc;
+    struct install_plan plan;
+    size_t idx;
+    struct k8s_call *call;
+    json_t *before; /* the current item as read, or NULL */
+    install_line_fn line;
+    install_done_fn done;
+    void *arg;
+    struct install_result res;
+    bool restart_needed;
+    /* S3 source check */
+    struct s3_client *s3;
+    struct s3_request *s3req;
+    char *roots[MAX_SOURCE_ROOTS]; /* basebackups_005/ prefixes to look at */
+    size_t n_roots, root_idx;
+    unsigned backups_found;
+    char newest[256];
+    char newest_root[600];
+    /* restart */
+    char *old_pods[MAX_OPERATOR_PODS];
+    size_t n_old, del_idx;
+    CURL *del_easy;
+    struct curl_slist *del_headers;
+    struct buf del_resp;
+    char del_errbuf[CURL_ERROR_SIZE];
+    uv_timer_t timer;
+    bool timer_started;
+    uint64_t restart_start_ms;
+    bool closing;
+};
+
+static void say(struct install_run *r, const char *fmt, ...) PRINTF(2, 3);
+static void say(struct install_run *r, const char *fmt, ...)
+{
+    char line[4096];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    if (r->line)
+        r->line(line, r->arg);
+}
+
+static void report(struct install_run *r, const struct install_item *it, enum install_outcome o,
+                   const char *reason)
+{
+    char ref[800];
+
+    ref_of(it, ref, sizeof(ref));
+    switch (o) {
+    case INSTALL_CREATED:
+        r->res.created++;
+        break;
+    case INSTALL_CONFIGURED:
+        r->res.configured++;
+        break;
+    case INSTALL_UNCHANGED:
+        r->res.unchanged++;
+        break;
+    case INSTALL_SKIPPED:
+        r->res.skipped++;
+        break;
+    case INSTALL_FAILED:
+        r->res.failed++;
+        break;
+    }
+    if (reason && *reason)
+        say(r, "%s: %s: %s", ref, install_outcome_name(o), reason);
+    else
+        say(r, "%s: %s", ref, install_outcome_name(o));
+}
+
+static void run_free_cb(uv_handle_t *h)
+{
+    struct install_run *r = h->data;
+
+    free(r);
+}
+
+static void del_cleanup(struct install_run *r)
+{
+    if (r->del_easy) {
+        curlm_remove(r->cm, r->del_easy);
+        curl_easy_cleanup(r->del_easy);
+        r->del_easy = NULL;
+    }
+    for (struct curl_slist *h = r->del_headers; h; h = h->next)
+        explicit_bzero(h->data, strlen(h->data));
+    curl_slist_free_all(r->del_headers);
+    r->del_headers = NULL;
+    buf_cleanup(&r->del_resp);
+}
+
+static void finish(struct install_run *r, bool refused, const char *fmt, ...) PRINTF(3, 4);
+static void finish(struct install_run *r, bool refused, const char *fmt, ...)
+{
+    char msg[4096];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    r->call = NULL;
+    r->res.refused = refused;
+    r->res.message = msg;
+    r->done(&r->res, r->arg);
+    /* tear down */
+    del_cleanup(r);
+    if (r->s3)
+        s3_client_free(r->s3);
+    for (size_t i = 0; i < r->n_roots; i++)
+        free(r->roots[i]);
+    for (size_t i = 0; i < r->n_old; i++)
+        free(r->old_pods[i]);
+    json_decref(r->before);
+    install_plan_free(&r->plan);
+    k8s_client_free(r->kc);
+    config_unref(r->cfg);
+    r->closing = true;
+    uv_close((uv_handle_t *)&r->timer, run_free_cb);
+}
+
+static void next_item(struct install_run *r);
+static void start_restart(struct install_run *r);
+
+static void advance(struct install_run *r)
+{
+    json_decref(r->before);
+    r->before = NULL;
+    r->idx++;
+    next_item(r);
+}
+
+static struct k8s_ref item_ref(const struct install_item *it)
+{
+    struct k8s_ref ref = {
+        .group = it->group,
+        .version = it->version,
+        .resource = it->resource,
+        .kind = it->kind,
+        .namespace = it->namespace,
+        .name = it->name,
+    };
+    return ref;
+}
+
+static void on_apply(const struct k8s_reply *rep, void *arg)
+{
+    struct install_run *r = arg;
+    struct install_item *it = &r->plan.items[r->idx];
+    enum install_outcome o;
+
+    r->call = NULL;
+    if (rep->rc < 0) {
+        report(r, it, INSTALL_FAILED, rep->error);
+        advance(r);
+        return;
+    }
+    o = install_decide(rep->http_status, r->before ? install_rv(r->before) : NULL,
+                       install_rv(rep->object));
+    if (it->operator_config && (o == INSTALL_CREATED || o == INSTALL_CONFIGURED))
+        r->restart_needed = true;
+    report(r, it, o, NULL);
+    advance(r);
+}
+
+static void start_apply(struct install_run *r)
+{
+    struct install_item *it = &r->plan.items[r->idx];
+    struct k8s_ref ref = item_ref(it);
+    char err[1024];
+
+    if (k8s_request(r->kc, K8S_APPLY, &ref, it->object, on_apply, r, &r->call, err, sizeof(err)) <
+        0) {
+        report(r, it, INSTALL_FAILED, err);
+        advance(r);
+    }
+}
+
+/* Whether an existing credentials Secret holds keys WAL-G can use. */
+static bool secret_has_credentials(const json_t *sec)
+{
+    json_t *d = json_object_get(sec, "data");
+
+    return (json_object_get(d, "AWS_ACCESS_KEY_ID") &&
+            json_object_get(d, "AWS_SECRET_ACCESS_KEY")) ||
+           (json_object_get(d, "AWS_ROLE_ARN") &&
+            json_object_get(d, "AWS_WEB_IDENTITY_TOKEN_FILE"));
+}
+
+static void on_get(const struct k8s_reply *rep, void *arg)
+{
+    struct install_run *r = arg;
+    struct install_item *it = &r->plan.items[r->idx];
+    char why[2048];
+
+    r->call = NULL;
+    if (rep->rc == 0)
+        r->before = json_incref(rep->object);
+    if (rep->rc < 0 && rep->rc != -ENOENT) {
+        report(r, it, INSTALL_FAILED, rep->error);
+        advance(r);
+        return;
+    }
+    switch (it->policy) {
+    case INSTALL_CHECK_EXISTS:
+        if (rep->rc == -ENOENT) {
+            snprintf(
+                why, sizeof(why),
+                "%s; create it (kubectl -n %s create secret generic %s "
+                "--from-literal=AWS_ACCESS_KEY_ID=... --from-literal=AWS_SECRET_ACCESS_KEY=...) "
+                "or set [install] access_key_file and secret_key_file",
+                rep->error, it->namespace, it->name);
+            report(r, it, INSTALL_FAILED, why);
+        } else if (!secret_has_credentials(rep->object)) {
+            report(r, it, INSTALL_FAILED,
+                   "it has neither AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY nor AWS_ROLE_ARN "
+                   "and AWS_WEB_IDENTITY_TOKEN_FILE; add them, or set [install] access_key_file "
+                   "and secret_key_file");
+        } else {
+            report(r, it, INSTALL_UNCHANGED, NULL);
+        }
+        advance(r);
+        return;
+    case INSTALL_MUST_EXIST:
+        if (rep->rc == -ENOENT) {
+            snprintf(why, sizeof(why),
+                     "%s; set [install] operator_configuration to the object the operator reads "
+                     "(env POSTGRES_OPERATOR_CONFIGURATION_OBJECT of its Deployment); an operator "
+                     "configured by ConfigMap has no sidecars option (docs/install.md, step 2c)",
+                     rep->error);
+            report(r, it, INSTALL_FAILED, why);
+            advance(r);
+            return;
+        }
+        break;
+    case INSTALL_IF_EXISTS:
+        if (rep->rc == -ENOENT) {
+            snprintf(why, sizeof(why),
+                     "the cluster does not exist (yet), and a partial postgresql resource must not "
+                     "create one; re-run install once it exists, or check [install] cluster");
+            report(r, it, INSTALL_SKIPPED, why);
+            advance(r);
+            return;
+        }
+        break;
+    default:
+        break;
+    }
+    start_apply(r);
+}
+
+static void on_list(const struct k8s_reply *rep, void *arg)
+{
+    struct install_run *r = arg;
+    struct install_item *it = &r->plan.items[r->idx];
+    size_t i;
+    json_t *obj;
+
+    r->call = NULL;
+    if (rep->rc == -ENOENT) {
+        char why[256];
+
+        snprintf(why, sizeof(why), "CRD %s not installed (no %s in this cluster)", it->group,
+                 it->resource);
+        report(r, it, INSTALL_SKIPPED, why);
+        advance(r);
+        return;
+    }
+    if (rep->rc < 0) {
+        report(r, it, INSTALL_FAILED, rep->error);
+        advance(r);
+        return;
+    }
+    json_array_foreach(json_object_get(rep->object, "items"), i, obj)
+    {
+        const char *n =
+            json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
+
+        if (n && strcmp(n, it->name) == 0)
+            r->before = json_incref(obj);
+    }
+    start_apply(r);
+}
+
+static void on_source(const struct k8s_reply *rep, void *arg)
+{
+    struct install_run *r = arg;
+    struct install_item *it = &r->plan.items[r->idx];
+    struct k8s_ref ref;
+    char from[600], why[2048];
+
+    r->call = NULL;
+    if (rep->rc < 0) {
+        snprintf(why, sizeof(why),
+                 "cannot save the source cluster's Secret %s/%s: %s; the restored cluster keeps "
+                 "the source's passwords, so without it Patroni and the applications cannot log "
+                 "in",
+                 it->source_namespace, it->source_name, rep->error);
+        report(r, it, INSTALL_FAILED, why);
+        advance(r);
+        return;
+    }
+    say(r, "Secret %s/%s: saved", it->source_namespace, it->source_name);
+    if (strcmp(it->source_namespace, it->namespace) == 0 &&
+        strcmp(it->source_name, it->name) == 0) {
+        report(r, it, INSTALL_SKIPPED,
+               "the new cluster has the source's name, the Secret is already in place; keep it "
+               "(and a copy: kubectl get secret -o yaml) when the old cluster is deleted");
+        advance(r);
+        return;
+    }
+    snprintf(from, sizeof(from), "%s/%s", it->source_namespace, it->source_name);
+    it->object = install_copy_secret(rep->object, it->namespace, it->name, r->s.cluster, from);
+    it->policy = INSTALL_APPLY;
+    ref = item_ref(it);
+    if (k8s_request(r->kc, K8S_GET, &ref, NULL, on_get, r, &r->call, why, sizeof(why)) < 0) {
+        report(r, it, INSTALL_FAILED, why);
+        advance(r);
+    }
+}
+
+static void next_item(struct install_run *r)
+{
+    struct install_item *it;
+    struct k8s_ref ref;
+    char err[1024];
+    int rc;
+
+    if (r->idx >= r->plan.n) {
+        start_restart(r);
+        return;
+    }
+    it = &r->plan.items[r->idx];
+    ref = item_ref(it);
+    switch (it->policy) {
+    case INSTALL_IF_CRD:
+        ref.name = NULL;
+        rc = k8s_request(r->kc, K8S_GET, &ref, NULL, on_list, r, &r->call, err, sizeof(err));
+        break;
+    case INSTALL_COPY_SECRET:
+        ref.namespace = it->source_namespace;
+        ref.name = it->source_name;
+        rc = k8s_request(r->kc, K8S_GET, &ref, NULL, on_source, r, &r->call, err, sizeof(err));
+        break;
+    default:
+        rc = k8s_request(r->kc, K8S_GET, &ref, NULL, on_get, r, &r->call, err, sizeof(err));
+        break;
+    }
+    if (rc < 0) {
+        report(r, it, INSTALL_FAILED, err);
+        advance(r);
+    }
+}
+
+/* ---- restore: the source prefix in S3 ------------------------------------------------------ */
+
+/* The prefixes looked at, as "s3://b/top{17,16,...}/basebackups_005/ and s3://b/top..." */
+static void roots_joined(struct install_run *r, char *out, size_t len)
+{
+    char top[600], majors[512] = "", *old = NULL;
+    size_t tl, mn = 0;
+
+    install_clone_root(&r->s, top, sizeof(top));
+    tl = strlen(top);
+    for (size_t i = 0; i < r->n_roots && i < r->root_idx; i++) {
+        const char *rest = r->roots[i] + tl;
+        const char *slash = strchr(rest, '/');
+
+        if (strncmp(rest, "basebackups_005/", 16) == 0) {
+            old = r->roots[i];
+            continue;
+        }
+        if (slash && mn + (size_t)(slash - rest) + 2 < sizeof(majors)) {
+            mn += (size_t)snprintf(majors + mn, sizeof(majors) - mn, "%s%.*s", mn ? "," : "",
+                                   (int)(slash - rest), rest);
+        }
+    }
+    if (*majors && old)
+        snprintf(out, len, "s3://%s/%s{%s}/basebackups_005/ and s3://%s/%s", r->s.bucket, top,
+                 majors, r->s.bucket, old);
+    else if (*majors)
+        snprintf(out, len, "s3://%s/%s{%s}/basebackups_005/", r->s.bucket, top, majors);
+    else
+        snprintf(out, len, "s3://%s/%s", r->s.bucket, old ? old : top);
+}
+
+static void list_next_root(struct install_run *r);
+
+static void on_root_listing(const struct s3_error *e, struct s3_listing *l, void *arg)
+{
+    struct install_run *r = arg;
+    const char *root = r->roots[r->root_idx];
+    size_t slen = strlen(SENTINEL_SUFFIX);
+
+    r->s3req = NULL;
+    if (e) {
+        finish(r, true, "cannot check the source backups at s3://%s/%s: %s; nothing was applied",
+               r->s.bucket, root, e->summary);
+        return;
+    }
+    for (size_t i = 0; i < l->n_objects; i++) {
+        const char *k = l->objects[i].key, *base = strrchr(k, '/');
+        size_t n = strlen(k);
+
+        base = base ? base + 1 : k;
+        if (n > slen && strcmp(k + n - slen, SENTINEL_SUFFIX) == 0 && base == k + strlen(root)) {
+            r->backups_found++;
+            /* names sort by WAL position; the first root with backups is the newest layout */
+            if (!*r->newest_root || strcmp(root, r->newest_root) == 0) {
+                char name[256];
+
+                snprintf(name, sizeof(name), "%.*s", (int)(strlen(base) - slen), base);
+                if (strcmp(name, r->newest) > 0) {
+                    snprintf(r->newest, sizeof(r->newest), "%s", name);
+                    snprintf(r->newest_root, sizeof(r->newest_root), "%s", root);
+                }
+            }
+        }
+    }
+    r->root_idx++;
+    list_next_root(r);
+}
+
+static void list_next_root(struct install_run *r)
+{
+    struct s3_list_opts o = {.delimiter = "/"};
+    char all[4096], top[600];
+
+    if (r->root_idx < r->n_roots && r->backups_found == 0) {
+        o.prefix = r->roots[r->root_idx];
+        if (s3_list(r->s3, &o, on_root_listing, r, &r->s3req) < 0)
+            finish(r, true, "cannot list s3://%s/%s; nothing was applied", r->s.bucket, o.prefix);
+        return;
+    }
+    roots_joined(r, all, sizeof(all));
+    install_clone_root(&r->s, top, sizeof(top));
+    if (r->backups_found == 0) {
+        finish(r, true,
+               "the source has no base backup: no *%s under %s; check [install] clone_cluster, "
+               "clone_uid (the part after the cluster name: empty for clusters set up with "
+               "deploy/pod-config.yaml) and bucket, and that the source cluster took a backup "
+               "(spilo-agent check --only backups on it); nothing was applied",
+               SENTINEL_SUFFIX, all);
+        return;
+    }
+    say(r, "S3 s3://%s/%s: found %u base backup%s, newest %s in s3://%s/%s", r->s.bucket, top,
+        r->backups_found, r->backups_found == 1 ? "" : "s", r->newest, r->s.bucket, r->newest_root);
+    next_item(r);
+}
+
+static bool is_major_dir(const char *rel)
+{
+    /* "15/", "9.6/" */
+    const char *p = rel;
+
+    if (!isdigit((unsigned char)*p))
+        return false;
+    while (isdigit((unsigned char)*p) || *p == '.')
+        p++;
+    return p[0] == '/' && p[1] == '\0';
+}
+
+/* PostgreSQL majors Spilo images shipped, newest first. */
+static const char *const known_majors[] = {"17", "16", "15", "14", "13", "12", "11", "10", "9.6"};
+
+/* Takes ownership of root; drops a duplicate. */
+static void add_root(struct install_run *r, char *root)
+{
+    for (size_t i = 0; i < r->n_roots; i++) {
+        if (strcmp(r->roots[i], root) == 0) {
+            free(root);
+            return;
+        }
+    }
+    r->roots[r->n_roots++] = root;
+}
+
+static void on_top_listing(const struct s3_error *e, struct s3_listing *l, void *arg)
+{
+    struct install_run *r = arg;
+    char top[600];
+
+    r->s3req = NULL;
+    install_clone_root(&r->s, top, sizeof(top));
+    if (e) {
+        finish(r, true, "cannot check the source backups at s3://%s/%s: %s; nothing was applied",
+               r->s.bucket, top, e->summary);
+        return;
+    }
+    /* Newest layout first (wal/<major>/, the majors listed, then the usual ones: a store may
+     * not list prefixes that hold only prefixes), then the old one without the major (wal/). */
+    for (size_t i = l->n_prefixes; i > 0 && r->n_roots < MAX_SOURCE_ROOTS - 1; i--) {
+        const char *p = l->prefixes[i - 1];
+
+        if (strncmp(p, top, strlen(top)) == 0 && is_major_dir(p + strlen(top)))
+            add_root(r, xasprintf("%sbasebackups_005/", p));
+    }
+    for (size_t i = 0; i < ARRAY_LEN(known_majors) && r->n_roots < MAX_SOURCE_ROOTS - 1; i++)
+        add_root(r, xasprintf("%s%s/basebackups_005/", top, known_majors[i]));
+    add_root(r, xasprintf("%sbasebackups_005/", top));
+    list_next_root(r);
+}
+
+static const char *env_or(const char *name)
+{
+    const char *v = getenv(name);
+
+    return v && *v ? v : NULL;
+}
+
+static int start_source_check(struct install_run *r, const struct install_keys *keys, char *err,
+                              size_t errlen)
+{
+    struct s3_config c = {0};
+    struct s3_list_opts o = {.delimiter = "/"};
+    char top[600];
+    int rc;
+
+    c.endpoint = *r->s.clone_endpoint ? r->s.clone_endpoint : NULL;
+    c.region = *r->s.region ? r->s.region : NULL;
+    c.bucket = r->s.bucket;
+    c.path_style = *r->s.clone_endpoint != '\0'; /* Spilo forces it with an endpoint */
+    if (keys && keys->access_key && keys->secret_key) {
+        c.credentials.access_key = keys->access_key;
+        c.credentials.secret_key = keys->secret_key;
+    } else {
+        c.credentials.access_key = env_or("AWS_ACCESS_KEY_ID");
+        c.credentials.secret_key = env_or("AWS_SECRET_ACCESS_KEY");
+        c.credentials.session_token = env_or("AWS_SESSION_TOKEN");
+        c.credentials.role_arn = env_or("AWS_ROLE_ARN");
+        c.credentials.web_identity_token_file = env_or("AWS_WEB_IDENTITY_TOKEN_FILE");
+    }
+    rc = s3_client_new(r->loop, r->cm, &c, &r->s3, err, errlen);
+    if (rc < 0)
+        return rc;
+    install_clone_root(&r->s, top, sizeof(top));
+    o.prefix = top;
+    rc = s3_list(r->s3, &o, on_top_listing, r, &r->s3req);
+    if (rc < 0)
+        snprintf(err, errlen, "cannot list s3://%s/%s", r->s.bucket, top);
+    return rc;
+}
+
+/* ---- the operator restart ------------------------------------------------------------------ */
+
+static bool was_old(struct install_run *r, const char *name)
+{
+    for (size_t i = 0; i < r->n_old; i++) {
+        if (strcmp(r->old_pods[i], name) == 0)
+            return true;
+    }
+    return false;
+}
+
+static void poll_pods(struct install_run *r);
+
+static void poll_timer_cb(uv_timer_t *t)
+{
+    struct install_run *r = t->data;
+
+    poll_pods(r);
+}
+
+static void on_poll(const struct k8s_reply *rep, void *arg)
+{
+    struct install_run *r = arg;
+    uint64_t waited_ms = uv_now(r->loop) - r->restart_start_ms;
+    size_t i;
+    json_t *pod;
+
+    r->call = NULL;
+    if (rep->rc == 0) {
+        json_array_foreach(json_object_get(rep->object, "items"), i, pod)
+        {
+            const char *n =
+                json_string_value(json_object_get(json_object_get(pod, "metadata"), "name"));
+
+            if (n && !was_old(r, n) && install_labels_match(pod, r->s.operator_selector) &&
+                install_pod_ready(pod)) {
+                say(r,
+                    "Pod %s/%s: ready: replaces %s after %llus; the operator runs with the "
+                    "new configuration",
+                    r->s.operator_namespace, n, r->old_pods[0],
+                    (unsigned long long)((waited_ms + 500) / 1000));
+                finish(r, false, "done");
+                return;
+            }
+        }
+    }
+    if (waited_ms >= r->s.restart_timeout_ms) {
+        r->res.failed++;
+        say(r,
+            "Pod %s/%s: failed: no new operator pod was Ready within %llus%s%s; the operator may "
+            "still be starting: check kubectl -n %s get pods -l %s",
+            r->s.operator_namespace, r->old_pods[0],
+            (unsigned long long)(r->s.restart_timeout_ms / 1000), rep->rc < 0 ? ": " : "",
+            rep->rc < 0 ? rep->error : "", r->s.operator_namespace, r->s.operator_selector);
+        finish(r, false, "done");
+        return;
+    }
+    (void)uv_timer_start(&r->timer, poll_timer_cb, POLL_INTERVAL_MS, 0);
+}
+
+static void poll_pods(struct install_run *r)
+{
+    struct k8s_ref ref = {.resource = "pods", .kind = "Pod", .namespace = r->s.operator_namespace};
+    char err[1024];
+
+    if (k8s_request(r->kc, K8S_GET, &ref, NULL, on_poll, r, &r->call, err, sizeof(err)) < 0) {
+        r->res.failed++;
+        say(r, "Pod %s/%s: failed: %s", r->s.operator_namespace, r->s.operator_selector, err);
+        finish(r, false, "done");
+    }
+}
+
+static void delete_next(struct install_run *r);
+
+static void on_delete_done(CURL *easy, CURLcode rc, void *arg)
+{
+    struct install_run *r = arg;
+    const char *name = r->old_pods[r->del_idx];
+    struct k8s_ref ref = {
+        .resource = "pods", .kind = "Pod", .namespace = r->s.operator_namespace, .name = name};
+    long status = 0;
+    char msg[2048];
+
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+    /* curlm removed the handle; it is ours to clean up */
+    curl_easy_cleanup(r->del_easy);
+    r->del_easy = NULL;
+    if (rc == CURLE_OK && status >= 200 && status < 300) {
+        say(r, "Pod %s/%s: deleted: the operator reads its configuration only at start",
+            r->s.operator_namespace, name);
+    } else {
+        struct k8s_failure f = {
+            .api = r->cfg->k8s_api,
+            .token_file = r->cfg->k8s_token_file,
+            .ca_file = r->cfg->k8s_ca_file,
+            .verb = K8S_GET,
+            .ref = &ref,
+            .http_status = rc == CURLE_OK ? status : 0,
+            .curl_rc = (int)rc,
+            .curl_error = r->del_errbuf,
+            .timeout_ms = DELETE_TIMEOUT_MS,
+            .body = r->del_resp.data,
+            .body_len = r->del_resp.len,
+        };
+
+        k8s_describe_failure(&f, msg, sizeof(msg));
+        r->res.failed++;
+        say(r, "Pod %s/%s: failed: could not delete it to restart the operator: %s",
+            r->s.operator_namespace, name, msg);
+        del_cleanup(r);
+        finish(r, false, "done");
+        return;
+    }
+    del_cleanup(r);
+    r->del_idx++;
+    delete_next(r);
+}
+
+static size_t del_write_cb(char *data, size_t size, size_t n, void *arg)
+{
+    struct install_run *r = arg;
+
+    buf_append(&r->del_resp, data, size * n);
+    return r->del_resp.overflow ? 0 : size * n;
+}
+
+/* DELETE of one pod: k8s.c has no delete verb, so this one request is made here the way k8s.c
+ * makes its requests (token re-read, TLS verified against the cluster CA only). */
+static int delete_start(struct install_run *r, const char *name, char *err, size_t errlen)
+{
+    struct k8s_ref ref = {
+        .resource = "pods", .kind = "Pod", .namespace = r->s.operator_namespace, .name = name};
+    char url[4096];
+    FILE *f;
+    char *token, *auth;
+    size_t n;
+    int rc;
+
+    if (k8s_build_url(r->cfg->k8s_api, K8S_GET, &ref, url, sizeof(url)) < 0) {
+        snprintf(err, errlen, "cannot build the URL to delete pod %s", name);
+        return -EINVAL;
+    }
+    f = fopen(r->cfg->k8s_token_file, "r");
+    if (!f) {
+        snprintf(err, errlen, "cannot read the service account token %s (%s)",
+                 r->cfg->k8s_token_file, strerror(errno));
+        return -EIO;
+    }
+    token = xcalloc(1, 65537);
+    n = fread(token, 1, 65536, f);
+    fclose(f);
+    while (n > 0 && isspace((unsigned char)token[n - 1]))
+        token[--n] = '\0';
+    auth = xasprintf("Authorization: Bearer %s", token);
+    explicit_bzero(token, 65537);
+    free(token);
+    buf_init(&r->del_resp, 1u << 20);
+    r->del_easy = curl_easy_init();
+    if (!r->del_easy)
+        abort();
+    r->del_headers = curl_slist_append(r->del_headers, auth);
+    explicit_bzero(auth, strlen(auth));
+    free(auth);
+    r->del_headers = curl_slist_append(r->del_headers, "Accept: application/json");
+    if (!r->del_headers)
+        abort();
+    r->del_errbuf[0] = '\0';
+    curl_easy_setopt(r->del_easy, CURLOPT_CUSTOMREQUEST, "DELETE");
+    curl_easy_setopt(r->del_easy, CURLOPT_URL, url);
+    curl_easy_setopt(r->del_easy, CURLOPT_HTTPHEADER, r->del_headers);
+    curl_easy_setopt(r->del_easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(r->del_easy, CURLOPT_PROTOCOLS_STR, "https");
+    curl_easy_setopt(r->del_easy, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(r->del_easy, CURLOPT_USERAGENT, (const char *)agent_user_agent);
+    curl_easy_setopt(r->del_easy, CURLOPT_TIMEOUT_MS, DELETE_TIMEOUT_MS);
+    curl_easy_setopt(r->del_easy, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+    curl_easy_setopt(r->del_easy, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(r->del_easy, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(r->del_easy, CURLOPT_CAINFO, r->cfg->k8s_ca_file);
+    curl_easy_setopt(r->del_easy, CURLOPT_CAPATH, NULL);
+    curl_easy_setopt(r->del_easy, CURLOPT_WRITEFUNCTION, del_write_cb);
+    curl_easy_setopt(r->del_easy, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(r->del_easy, CURLOPT_ERRORBUFFER, r->del_errbuf);
+    rc = curlm_add(r->cm, r->del_easy, on_delete_done, r);
+    if (rc < 0) {
+        snprintf(err, errlen, "cannot start the request: %s", strerror(-rc));
+        curl_easy_cleanup(r->del_easy);
+        r->del_easy = NULL;
+        del_cleanup(r);
+    }
+    return rc;
+}
+
+static void delete_next(struct install_run *r)
+{
+    char err[1024];
+
+    if (r->del_idx >= r->n_old) {
+        r->restart_start_ms = uv_now(r->loop);
+        poll_pods(r);
+        return;
+    }
+    if (delete_start(r, r->old_pods[r->del_idx], err, sizeof(err)) < 0) {
+        r->res.failed++;
+        say(r, "Pod %s/%s: failed: could not delete it to restart the operator: %s",
+            r->s.operator_namespace, r->old_pods[r->del_idx], err);
+        finish(r, false, "done");
+    }
+}
+
+static void on_pods(const struct k8s_reply *rep, void *arg)
+{
+    struct install_run *r = arg;
+    size_t i;
+    json_t *pod;
+
+    r->call = NULL;
+    if (rep->rc < 0) {
+        r->res.failed++;
+        say(r, "Pod %s/%s: failed: cannot find the operator pod to restart it: %s",
+            r->s.operator_namespace, r->s.operator_selector, rep->error);
+        finish(r, false, "done");
+        return;
+    }
+    json_array_foreach(json_object_get(rep->object, "items"), i, pod)
+    {
+        json_t *m = json_object_get(pod, "metadata");
+        const char *n = json_string_value(json_object_get(m, "name"));
+
+        if (n && !json_object_get(m, "deletionTimestamp") &&
+            install_labels_match(pod, r->s.operator_selector) && r->n_old < MAX_OPERATOR_PODS)
+            r->old_pods[r->n_old++] = xstrdup(n);
+    }
+    if (r->n_old == 0) {
+        r->res.failed++;
+        say(r,
+            "Pod %s/%s: failed: no running pod labelled %s in namespace %s, so the operator was "
+            "not restarted and still runs with the old configuration; set [install] "
+            "operator_selector and operator_namespace, or restart it yourself",
+            r->s.operator_namespace, r->s.operator_selector, r->s.operator_selector,
+            r->s.operator_namespace);
+        finish(r, false, "done");
+        return;
+    }
+    delete_next(r);
+}
+
+static void start_restart(struct install_run *r)
+{
+    struct k8s_ref ref = {.resource = "pods", .kind = "Pod", .namespace = r->s.operator_namespace};
+    char err[1024];
+
+    if (!r->restart_needed) {
+        finish(r, false, "done");
+        return;
+    }
+    if (k8s_request(r->kc, K8S_GET, &ref, NULL, on_pods, r, &r->call, err, sizeof(err)) < 0) {
+        r->res.failed++;
+        say(r, "Pod %s/%s: failed: %s", r->s.operator_namespace, r->s.operator_selector, err);
+        finish(r, false, "done");
+    }
+}
+
+/* ---- start ----------------------------------------------------------------------------------- */
+
+static void kick_cb(uv_timer_t *t)
+{
+    struct install_run *r = t->data;
+
+    next_item(r);
+}
+
+int install_start(uv_loop_t *loop, struct curlm *cm, struct config *cfg,
+                  const struct install_settings *s, const struct install_keys *keys,
+                  install_line_fn line, install_done_fn done, void *arg, struct install_run **out,
+                  char *err, size_t errlen)
+{
+    struct install_run *r;
+    struct config tmp = *cfg;
+    int rc;
+
+    if (out)
+        *out = NULL;
+    /* The client wants a default namespace; every object here names its own. */
+    if (!tmp.k8s_namespace || !*tmp.k8s_namespace)
+        tmp.k8s_namespace = (char *)s->namespace;
+    r = xcalloc(1, sizeof(*r));
+    rc = k8s_client_new(cm, &tmp, &r->kc, err, errlen);
+    if (rc < 0) {
+        free(r);
+        return rc;
+    }
+    r->loop = loop;
+    r->cm = cm;
+    r->cfg = config_ref(cfg);
+    r->s = *s;
+    r->line = line;
+    r->done = done;
+    r->arg = arg;
+    uv_timer_init(loop, &r->timer);
+    r->timer.data = r;
+    install_plan_build(s, keys, &r->plan);
+    if (s->mode == INSTALL_MODE_RESTORE) {
+        char why[1024];
+
+        if (start_source_check(r, keys, why, sizeof(why)) < 0) {
+            /* reported through done, as every other refusal: never from inside this call */
+            snprintf(err, errlen, "%s", why);
+            r->n_roots = 0;
+            s3_client_free(r->s3);
+            r->s3 = NULL;
+            install_plan_free(&r->plan);
+            k8s_client_free(r->kc);
+            config_unref(r->cfg);
+            uv_close((uv_handle_t *)&r->timer, run_free_cb);
+            return -EIO;
+        }
+    } else {
+        (void)uv_timer_start(&r->timer, kick_cb, 0, 0);
+    }
+    if (out)
+        *out = r;
+    return 0;
+}
