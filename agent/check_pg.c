@@ -443,22 +443,11 @@ static const char *const pg_hba_sql[] = {
 
 extern char **environ;
 
-static const char *env_value(const char *name)
-{
-    size_t n = strlen(name);
-
-    for (char **e = environ; e && *e; e++) {
-        if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
-            return *e + n + 1;
-    }
-    return NULL;
-}
-
 static void pg_hba_evaluate(struct pg_job *job, struct pgconn_result *res)
 {
     const struct config *cfg = job->run->cfg;
     struct hba_rules rules;
-    const char *peer = env_value("POD_IP");
+    const char *peer = util_env_get(environ, "POD_IP");
     int rows;
 
     if (res->kind == PGCONN_ERR_AUTH) {

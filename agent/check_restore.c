@@ -54,17 +54,6 @@ struct rs_job {
     char source_error[512];
 };
 
-static const char *env_value(const char *name)
-{
-    size_t n = strlen(name);
-
-    for (char **e = environ; e && *e; e++) {
-        if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
-            return *e + n + 1;
-    }
-    return NULL;
-}
-
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -99,11 +88,11 @@ static void gather(void *arg)
     }
     if (job->n_keys)
         qsort(job->keys, job->n_keys, sizeof(char *), cmp_str);
-    job->scope = (v = env_value("CLONE_SCOPE")) ? xstrdup(v) : NULL;
-    job->method = (v = env_value("CLONE_METHOD")) ? xstrdup(v) : NULL;
-    job->target_time = (v = env_value("CLONE_TARGET_TIME")) ? xstrdup(v) : NULL;
-    job->suffix = (v = env_value("CLONE_WAL_BUCKET_SCOPE_SUFFIX")) ? xstrdup(v) : NULL;
-    job->endpoint = (v = env_value("CLONE_AWS_ENDPOINT")) && *v ? xstrdup(v) : NULL;
+    job->scope = (v = util_env_get(environ, "CLONE_SCOPE")) ? xstrdup(v) : NULL;
+    job->method = (v = util_env_get(environ, "CLONE_METHOD")) ? xstrdup(v) : NULL;
+    job->target_time = (v = util_env_get(environ, "CLONE_TARGET_TIME")) ? xstrdup(v) : NULL;
+    job->suffix = (v = util_env_get(environ, "CLONE_WAL_BUCKET_SCOPE_SUFFIX")) ? xstrdup(v) : NULL;
+    job->endpoint = (v = util_env_get(environ, "CLONE_AWS_ENDPOINT")) && *v ? xstrdup(v) : NULL;
 
     pattern = *cfg->clone_envdir ? xstrdup(cfg->clone_envdir) : default_clone_glob(cfg->envdir);
     memset(&g, 0, sizeof(g));

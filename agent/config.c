@@ -414,17 +414,6 @@ static char *env_name(const struct config_key *k, char *buf, size_t len)
     return buf;
 }
 
-static const char *env_get(char *const *envp, const char *name)
-{
-    size_t n = strlen(name);
-
-    for (size_t i = 0; envp && envp[i]; i++) {
-        if (strncmp(envp[i], name, n) == 0 && envp[i][n] == '=')
-            return envp[i] + n + 1;
-    }
-    return NULL;
-}
-
 /* Rejects SPILO_AGENT_<SECTION>_<X> variables that name no key: a typo must not be ignored. */
 static void check_env_typos(struct load_ctx *ctx, char *const *envp)
 {
@@ -487,44 +476,44 @@ static void derive(struct config *c, char *const *envp)
     } else {
         char *ci = xstrdup("");
 
-        v = env_get(envp, "PGHOST");
+        v = util_env_get(envp, "PGHOST");
         conninfo_add(&ci, "host", v && *v ? v : "localhost");
-        v = env_get(envp, "PGPORT");
+        v = util_env_get(envp, "PGPORT");
         conninfo_add(&ci, "port", v && *v ? v : "5432");
-        v = env_get(envp, "POSTGRES_USER");
+        v = util_env_get(envp, "POSTGRES_USER");
         conninfo_add(&ci, "user", v && *v ? v : "postgres");
         conninfo_add(&ci, "dbname", "postgres");
-        v = env_get(envp, "POSTGRES_PASSWORD");
+        v = util_env_get(envp, "POSTGRES_PASSWORD");
         if (v && *v)
             conninfo_add(&ci, "password", v);
         conninfo_add(&ci, "sslmode", "require");
         c->conninfo_effective = ci;
     }
     if (!*c->pg_superuser) {
-        v = env_get(envp, "PGUSER_SUPERUSER");
+        v = util_env_get(envp, "PGUSER_SUPERUSER");
         if (!v || !*v)
-            v = env_get(envp, "POSTGRES_USER");
+            v = util_env_get(envp, "POSTGRES_USER");
         free(c->pg_superuser);
         c->pg_superuser = xstrdup(v && *v ? v : "postgres");
     }
     if (!*c->pg_replication_user) {
-        v = env_get(envp, "PGUSER_STANDBY");
+        v = util_env_get(envp, "PGUSER_STANDBY");
         free(c->pg_replication_user);
         c->pg_replication_user = xstrdup(v && *v ? v : "standby");
     }
     if (!*c->schedule) {
-        v = env_get(envp, "BACKUP_SCHEDULE");
+        v = util_env_get(envp, "BACKUP_SCHEDULE");
         free(c->schedule);
         c->schedule = xstrdup(v && *v ? v : "0 1 * * *");
     }
     if (!*c->k8s_namespace) {
-        v = env_get(envp, "POD_NAMESPACE");
+        v = util_env_get(envp, "POD_NAMESPACE");
         free(c->k8s_namespace);
         c->k8s_namespace = xstrdup(v ? v : "");
     }
     if (!*c->k8s_api) {
-        const char *h = env_get(envp, "KUBERNETES_SERVICE_HOST");
-        const char *p = env_get(envp, "KUBERNETES_SERVICE_PORT");
+        const char *h = util_env_get(envp, "KUBERNETES_SERVICE_HOST");
+        const char *p = util_env_get(envp, "KUBERNETES_SERVICE_PORT");
 
         if (h && *h) {
             free(c->k8s_api);
@@ -711,7 +700,7 @@ int config_load(const char *file, const struct config_override *ovr, size_t n_ov
     }
 
     for (size_t i = 0; i < ARRAY_LEN(keys) && !ctx.failed; i++) {
-        const char *v = env_get(envp, env_name(&keys[i], name, sizeof(name)));
+        const char *v = util_env_get(envp, env_name(&keys[i], name, sizeof(name)));
 
         if (v) {
             snprintf(where, sizeof(where), "environment variable %s", name);

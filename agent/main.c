@@ -108,11 +108,34 @@ struct cli {
     int color; /* -1 auto */
     char *only;
     const char *now;
+    bool dry_run;
+    bool force;
+    const char *mode;
 };
 
-enum { OPT_SET = 256, OPT_JSON, OPT_ONLY, OPT_NOW, OPT_COLOR, OPT_NO_COLOR };
+enum {
+    OPT_SET = 256,
+    OPT_JSON,
+    OPT_ONLY,
+    OPT_NOW,
+    OPT_COLOR,
+    OPT_NO_COLOR,
+    OPT_DRY_RUN,
+    OPT_FORCE,
+    OPT_MODE
+};
 
-static int parse_common(int argc, char **argv, struct cli *cli, const char *usage, bool is_check)
+/* Which of the subcommand-specific options a command takes. */
+enum {
+    ALLOW_CHECK = 1 << 0,   /* --json --only --now --color --no-color */
+    ALLOW_DRY_RUN = 1 << 1, /* --dry-run */
+    ALLOW_FORCE = 1 << 2,   /* --force */
+    ALLOW_MODE = 1 << 3,    /* --mode */
+};
+
+/* Parses the options of every subcommand (-c, --set, -h, and those `allowed`). Returns -1 to go
+ * on, else the exit status to return at once (0 after --help, 64 for a usage error). */
+static int parse_common(int argc, char **argv, struct cli *cli, const char *usage, unsigned allowed)
 {
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
@@ -123,6 +146,9 @@ static int parse_common(int argc, char **argv, struct cli *cli, const char *usag
         {"now", required_argument, NULL, OPT_NOW},
         {"color", no_argument, NULL, OPT_COLOR},
         {"no-color", no_argument, NULL, OPT_NO_COLOR},
+        {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+        {"force", no_argument, NULL, OPT_FORCE},
+        {"mode", required_argument, NULL, OPT_MODE},
         {NULL, 0, NULL, 0},
     };
     int ch;
@@ -131,17 +157,19 @@ static int parse_common(int argc, char **argv, struct cli *cli, const char *usag
     optind = 1;
     opterr = 0;
     while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        unsigned need = 0;
+
         switch (ch) {
         case 'c':
             cli->config = optarg;
-            break;
+            continue;
         case OPT_SET:
             if (cli->n_sets == MAX_SETS) {
                 fprintf(stderr, "spilo-agent: too many --set options (at most %d)\n", MAX_SETS);
                 return EXIT_USAGE;
             }
             cli->sets[cli->n_sets++].assignment = optarg;
-            break;
+            continue;
         case 'h':
             fputs(usage, stdout);
             return 0;
@@ -150,25 +178,41 @@ static int parse_common(int argc, char **argv, struct cli *cli, const char *usag
         case OPT_NOW:
         case OPT_COLOR:
         case OPT_NO_COLOR:
-            if (!is_check) {
-                fprintf(stderr, "spilo-agent: option '%s' belongs to 'check'\n%s", argv[optind - 1],
-                        usage);
-                return EXIT_USAGE;
-            }
-            if (ch == OPT_JSON)
-                cli->json = true;
-            else if (ch == OPT_ONLY)
-                cli->only = optarg;
-            else if (ch == OPT_NOW)
-                cli->now = optarg;
-            else
-                cli->color = ch == OPT_COLOR;
+            need = ALLOW_CHECK;
+            break;
+        case OPT_DRY_RUN:
+            need = ALLOW_DRY_RUN;
+            break;
+        case OPT_FORCE:
+            need = ALLOW_FORCE;
+            break;
+        case OPT_MODE:
+            need = ALLOW_MODE;
             break;
         default:
             fprintf(stderr, "spilo-agent: unknown or incomplete option '%s'\n%s", argv[optind - 1],
                     usage);
             return EXIT_USAGE;
         }
+        if (!(allowed & need)) {
+            fprintf(stderr, "spilo-agent: option '%s' does not belong to this command\n%s",
+                    argv[optind - 1], usage);
+            return EXIT_USAGE;
+        }
+        if (ch == OPT_JSON)
+            cli->json = true;
+        else if (ch == OPT_ONLY)
+            cli->only = optarg;
+        else if (ch == OPT_NOW)
+            cli->now = optarg;
+        else if (ch == OPT_COLOR || ch == OPT_NO_COLOR)
+            cli->color = ch == OPT_COLOR;
+        else if (ch == OPT_DRY_RUN)
+            cli->dry_run = true;
+        else if (ch == OPT_FORCE)
+            cli->force = true;
+        else
+            cli->mode = optarg;
     }
     if (optind < argc) {
         fprintf(stderr, "spilo-agent: unexpected argument '%s'\n%s", argv[optind], usage);
@@ -188,7 +232,7 @@ static int cmd_check(int argc, char **argv)
     const char *only[STATUS_MAX_CHECKS];
     size_t n_only = 0;
     int64_t now_s = 0;
-    int rc = parse_common(argc, argv, &cli, usage_check, true);
+    int rc = parse_common(argc, argv, &cli, usage_check, ALLOW_CHECK);
     enum verdict worst;
 
     if (rc >= 0)
@@ -266,7 +310,7 @@ static int cmd_check(int argc, char **argv)
 static int cmd_run(int argc, char **argv)
 {
     struct cli cli = {0};
-    int rc = parse_common(argc, argv, &cli, usage_run, false);
+    int rc = parse_common(argc, argv, &cli, usage_run, 0);
 
     if (rc >= 0)
         return rc;
@@ -327,11 +371,6 @@ static void cleanup_ask_restore(uv_loop_t *loop, struct curlm *cm, struct config
 
 static int cmd_cleanup(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'}, {"set", required_argument, NULL, OPT_SET},
-        {"help", no_argument, NULL, 'h'},         {"dry-run", no_argument, NULL, 'n'},
-        {"force", no_argument, NULL, 'f'},        {NULL, 0, NULL, 0},
-    };
     struct cli cli = {0};
     struct cleanup_opts copts = {0};
     struct cleanup_gate gate;
@@ -341,41 +380,12 @@ static int cmd_cleanup(int argc, char **argv)
     struct cleanup *run;
     uv_loop_t loop;
     char err[1024];
-    int ch, rc;
+    int rc = parse_common(argc, argv, &cli, usage_cleanup, ALLOW_DRY_RUN | ALLOW_FORCE);
 
-    optind = 1;
-    opterr = 0;
-    while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'c':
-            cli.config = optarg;
-            break;
-        case OPT_SET:
-            if (cli.n_sets == MAX_SETS) {
-                fprintf(stderr, "spilo-agent: too many --set options (at most %d)\n", MAX_SETS);
-                return EXIT_USAGE;
-            }
-            cli.sets[cli.n_sets++].assignment = optarg;
-            break;
-        case 'h':
-            fputs(usage_cleanup, stdout);
-            return 0;
-        case 'n':
-            copts.dry_run = true;
-            break;
-        case 'f':
-            copts.force = true;
-            break;
-        default:
-            fprintf(stderr, "spilo-agent: unknown or incomplete option '%s'\n%s", argv[optind - 1],
-                    usage_cleanup);
-            return EXIT_USAGE;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "spilo-agent: unexpected argument '%s'\n%s", argv[optind], usage_cleanup);
-        return EXIT_USAGE;
-    }
+    if (rc >= 0)
+        return rc;
+    copts.dry_run = cli.dry_run;
+    copts.force = cli.force;
     if (config_load(cli.config, cli.sets, cli.n_sets, environ, &cfg, err, sizeof(err)) < 0) {
         fprintf(stderr, "spilo-agent: configuration error: %s\n", err);
         return EXIT_CONFIG;
@@ -432,11 +442,6 @@ static void install_cli_done_cb(const struct install_result *res, void *arg)
 
 static int cmd_install(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'}, {"set", required_argument, NULL, OPT_SET},
-        {"help", no_argument, NULL, 'h'},         {"dry-run", no_argument, NULL, 'n'},
-        {"mode", required_argument, NULL, 'm'},   {NULL, 0, NULL, 0},
-    };
     struct cli cli = {0};
     enum install_mode mode = INSTALL_MODE_BACKUP;
     bool dry_run = false;
@@ -448,45 +453,16 @@ static int cmd_install(int argc, char **argv)
     struct curlm *cm;
     uv_loop_t loop;
     char err[2048];
-    int ch, rc;
+    int rc;
 
-    optind = 1;
-    opterr = 0;
-    while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'c':
-            cli.config = optarg;
-            break;
-        case OPT_SET:
-            if (cli.n_sets == MAX_SETS) {
-                fprintf(stderr, "spilo-agent: too many --set options (at most %d)\n", MAX_SETS);
-                return EXIT_USAGE;
-            }
-            cli.sets[cli.n_sets++].assignment = optarg;
-            break;
-        case 'h':
-            fputs(usage_install, stdout);
-            return 0;
-        case 'n':
-            dry_run = true;
-            break;
-        case 'm':
-            if (install_mode_parse(optarg, &mode) < 0) {
-                fprintf(stderr,
-                        "spilo-agent install: --mode '%s' is not valid; accepted: backup or "
-                        "restore\n",
-                        optarg);
-                return EXIT_USAGE;
-            }
-            break;
-        default:
-            fprintf(stderr, "spilo-agent: unknown or incomplete option '%s'\n%s", argv[optind - 1],
-                    usage_install);
-            return EXIT_USAGE;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "spilo-agent: unexpected argument '%s'\n%s", argv[optind], usage_install);
+    rc = parse_common(argc, argv, &cli, usage_install, ALLOW_DRY_RUN | ALLOW_MODE);
+    if (rc >= 0)
+        return rc;
+    dry_run = cli.dry_run;
+    if (cli.mode && install_mode_parse(cli.mode, &mode) < 0) {
+        fprintf(stderr,
+                "spilo-agent install: --mode '%s' is not valid; accepted: backup or restore\n",
+                cli.mode);
         return EXIT_USAGE;
     }
     if (config_load(cli.config, cli.sets, cli.n_sets, environ, &cfg, err, sizeof(err)) < 0) {

@@ -275,3 +275,14 @@ enum verdict verdict_worst(enum verdict a, enum verdict b)
 {
     return a > b ? a : b;
 }
+
+const char *util_env_get(char *const *envp, const char *name)
+{
+    size_t n = strlen(name);
+
+    for (char *const *e = envp; e && *e; e++) {
+        if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+            return *e + n + 1;
+    }
+    return NULL;
+}

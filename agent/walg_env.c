@@ -14,17 +14,6 @@
 
 #define SPILO_PGROOT "/home/postgres/pgdata/pgroot"
 
-static const char *env_get(char *const *envp, const char *name)
-{
-    size_t n = strlen(name);
-
-    for (char *const *e = envp; e && *e; e++) {
-        if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
-            return *e + n + 1;
-    }
-    return NULL;
-}
-
 /* ---- prefix ------------------------------------------------------------------------------ */
 
 int walg_parse_prefix(const char *url, char **bucket, char **root, char *err, size_t errlen)
@@ -142,7 +131,7 @@ static const char *dget(const struct derive_ctx *d, const char *name)
     const char *v;
 
     snprintf(key, sizeof(key), "%s%s", d->pfx, name);
-    v = env_get(d->envp, key);
+    v = util_env_get(d->envp, key);
     return v && *v ? v : NULL;
 }
 
@@ -152,7 +141,7 @@ static const char *dget_raw(const struct derive_ctx *d, const char *name)
     char key[128];
 
     snprintf(key, sizeof(key), "%s%s", d->pfx, name);
-    return env_get(d->envp, key);
+    return util_env_get(d->envp, key);
 }
 
 static bool is_word(char c)
@@ -238,7 +227,7 @@ static bool walg_flag(const struct derive_ctx *d, const char *name, bool dflt)
  * without its ordinal ("<cluster>-0"). */
 static char *scope_from_pod(char *const *envp)
 {
-    const char *pod = env_get(envp, "POD_NAME");
+    const char *pod = util_env_get(envp, "POD_NAME");
     const char *dash;
 
     if (!pod || !*pod)
@@ -278,13 +267,13 @@ bool walg_derive(char *const *envp, const char *var_prefix, const char *pg_versi
         char *ns_prefix = NULL;
 
         scope = xstrdup(clone ? (dget(&d, "SCOPE") ? dget(&d, "SCOPE") : "")
-                              : (env_get(envp, "SCOPE") ? env_get(envp, "SCOPE") : ""));
+                              : (util_env_get(envp, "SCOPE") ? util_env_get(envp, "SCOPE") : ""));
         if (!*scope && !clone) {
             free(scope);
             scope = scope_from_pod(envp);
         }
         if (!sp && !clone) {
-            const char *ns = env_get(envp, "POD_NAMESPACE");
+            const char *ns = util_env_get(envp, "POD_NAMESPACE");
 
             if (ns && *ns && strcmp(ns, "default") != 0)
                 sp = ns_prefix = xasprintf("%s-", ns);
@@ -381,7 +370,7 @@ bool walg_derive(char *const *envp, const char *var_prefix, const char *pg_versi
                    dget(&d, "BACKUP_NUM_TO_RETAIN") ? dget(&d, "BACKUP_NUM_TO_RETAIN") : "5");
     }
     {
-        const char *pgroot = env_get(envp, "PGROOT");
+        const char *pgroot = util_env_get(envp, "PGROOT");
         char *tmp, *slash;
 
         tmp = xstrdup(pgroot && *pgroot ? pgroot : SPILO_PGROOT);
@@ -894,7 +883,7 @@ static void eval_one(const struct envdir *e, const struct scope_info *s,
 
 static const char *pg_version_of(const struct walg_env_input *in, char *buf, size_t len)
 {
-    const char *v = env_get(in->environ, "PGVERSION");
+    const char *v = util_env_get(in->environ, "PGVERSION");
     const char *root = in->pgroot;
     char path[4096];
     FILE *fp;
@@ -902,7 +891,7 @@ static const char *pg_version_of(const struct walg_env_input *in, char *buf, siz
     if (v && *v)
         return v;
     if (!root)
-        root = env_get(in->environ, "PGROOT");
+        root = util_env_get(in->environ, "PGROOT");
     if (!root || !*root)
         root = SPILO_PGROOT;
     snprintf(path, sizeof(path), "%s/data/PG_VERSION", root);
@@ -1096,7 +1085,7 @@ static void eval_clones(const struct walg_env_input *in, enum walg_source main_s
             eval_one(&e, &s, in, &t, &f, d);
             walg_target_free(&t);
             {
-                const char *sfx = env_get(in->environ, "CLONE_WAL_BUCKET_SCOPE_SUFFIX");
+                const char *sfx = util_env_get(in->environ, "CLONE_WAL_BUCKET_SCOPE_SUFFIX");
 
                 if (sfx && *sfx && *sfx != '/')
                     finding(&f, VERDICT_CRITICAL, "CLONE_WAL_BUCKET_SCOPE_SUFFIX",

@@ -32,6 +32,9 @@ MUSTCHECK int util_parse_i64(const char *s, int64_t *out);
 /* "true/false/yes/no/on/off/1/0", case-insensitive. */
 MUSTCHECK int util_parse_bool(const char *s, bool *out);
 
+/* The value of name in an environment block (envp as from main/environ), or NULL when unset. */
+const char *util_env_get(char *const *envp, const char *name);
+
 /* Constant-time comparison of two NUL-terminated strings (length is not hidden). */
 bool util_const_eq(const char *a, const char *b);
 
