@@ -9,6 +9,7 @@ TEST_NAME=test_cleanup
 AGENT=${AGENT:-build/spilo-agent}
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integration/lib/common.sh
+. tests/integration/lib/kube.sh
 unset KUBERNETES_SERVICE_HOST KUBERNETES_SERVICE_PORT POD_NAMESPACE
 
 NS=harbor
@@ -22,17 +23,9 @@ ALL_OUT=$TMP/all-output # everything the agent printed, searched for the tokens 
 : >"$ALL_OUT"
 
 # ---- certificates: a CA, a server certificate for 127.0.0.1, and an unrelated CA -------------
-mkcert() {
+kube_certs "$K" &&
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-        -subj "/CN=$2" -keyout "$K/$1.key" -out "$K/$1.crt" 2>/dev/null
-}
-mkcert ca fake-kube-ca && mkcert wrong-ca some-other-ca &&
-    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=kube-apiserver \
-        -keyout "$K/srv.key" -out "$K/srv.csr" 2>/dev/null &&
-    printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' \
-        >"$K/ext" &&
-    openssl x509 -req -in "$K/srv.csr" -CA "$K/ca.crt" -CAkey "$K/ca.key" -CAcreateserial \
-        -days 2 -extfile "$K/ext" -out "$K/srv.crt" 2>/dev/null
+        -subj /CN=some-other-ca -keyout "$K/wrong-ca.key" -out "$K/wrong-ca.crt" 2>/dev/null
 check "openssl made the CA and the server certificate" test -s "$K/srv.crt"
 
 # ---- the fake API server ------------------------------------------------------------------------
@@ -40,15 +33,10 @@ LOG=$K/requests.jsonl
 STORE=$K/store.json
 CONTROL=$K/control.json
 echo '{}' >"$CONTROL"
-python3 tests/integration/lib/fake_kube_api.py --cert "$K/srv.crt" --key "$K/srv.key" \
-    --token-file "$K/token" --log "$LOG" --store "$STORE" --control "$CONTROL" \
-    --namespace "$NS" --user "system:serviceaccount:$NS:postgres-pod" \
-    >"$K/port" 2>"$K/fake.err" &
-FAKE_PID=$!
-on_exit "kill $FAKE_PID"
-for ((i = 0; i < 100; i++)); do [ -s "$K/port" ] && break; sleep 0.05; done
-PORT=$(head -1 "$K/port")
-API="https://127.0.0.1:$PORT"
+kube_api_start "$K" "$NS" "system:serviceaccount:$NS:postgres-pod"
+FAKE_PID=$KUBE_API_PID
+API=$KUBE_API
+PORT=${API##*:}
 check "the fake API server is up" test -n "$PORT"
 
 KUBE=(--set "kubernetes.api=$API" --set "kubernetes.token_file=$K/token"

@@ -14,6 +14,7 @@ AGENT=${AGENT:-build/spilo-agent}
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integration/lib/common.sh
 . tests/integration/lib/s3.sh
+. tests/integration/lib/kube.sh
 unset KUBERNETES_SERVICE_HOST KUBERNETES_SERVICE_PORT POD_NAMESPACE
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_ROLE_ARN AWS_WEB_IDENTITY_TOKEN_FILE
 PY=/usr/bin/python3 # Debian's, with python3-yaml (the pyenv python3 on PATH may lack it)
@@ -41,30 +42,15 @@ fi
 check "Debian's python3 has the yaml module" "$PY" -c 'import yaml'
 
 # ---- certificates and the fake API server ------------------------------------------------------
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-    -subj /CN=fake-kube-ca -keyout "$K/ca.key" -out "$K/ca.crt" 2>/dev/null &&
-    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=kube-apiserver \
-        -keyout "$K/srv.key" -out "$K/srv.csr" 2>/dev/null &&
-    printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' \
-        >"$K/ext" &&
-    openssl x509 -req -in "$K/srv.csr" -CA "$K/ca.crt" -CAkey "$K/ca.key" -CAcreateserial \
-        -days 2 -extfile "$K/ext" -out "$K/srv.crt" 2>/dev/null
-check "openssl made the CA and the server certificate" test -s "$K/srv.crt"
-
+check "openssl made the CA and the server certificate" kube_certs "$K"
 LOG=$K/requests.jsonl
 STORE=$K/store.json
 CONTROL=$K/control.json
 echo '{}' >"$CONTROL"
-: >"$LOG"
-python3 tests/integration/lib/fake_kube_api.py --cert "$K/srv.crt" --key "$K/srv.key" \
-    --token-file "$K/token" --log "$LOG" --store "$STORE" --control "$CONTROL" \
-    --namespace "$OPNS" --user "system:serviceaccount:$OPNS:installer" \
-    >"$K/port" 2>"$K/fake.err" &
-FAKE_PID=$!
-on_exit "kill $FAKE_PID"
-for ((i = 0; i < 100; i++)); do [ -s "$K/port" ] && break; sleep 0.05; done
-PORT=$(head -1 "$K/port")
-API="https://127.0.0.1:$PORT"
+kube_api_start "$K" "$OPNS" "system:serviceaccount:$OPNS:installer"
+FAKE_PID=$KUBE_API_PID
+API=$KUBE_API
+PORT=${API##*:}
 check "the fake API server is up" test -n "$PORT"
 
 # ---- the configuration ----------------------------------------------------------------------------

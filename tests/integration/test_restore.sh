@@ -8,6 +8,7 @@ AGENT=${AGENT:-build/spilo-agent}
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/pg.sh"
 . "$(dirname "$0")/lib/s3.sh"
+. "$(dirname "$0")/lib/kube.sh"
 
 if ! s3rver_ensure || ! s3rver_start "$TMP/s3"; then
     nok "s3rver starts (npm install s3rver; make deps)"; finish; exit 1
@@ -116,22 +117,8 @@ eq "the daemon stops cleanly" "0" "$AGENT_RC"
 
 # ---- cleanup once the restore has finished: no --force needed --------------------------------
 K=$TMP/kube
-mkdir -p "$K"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=ca \
-    -keyout "$K/ca.key" -out "$K/ca.crt" 2>/dev/null
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=kube-apiserver \
-    -keyout "$K/srv.key" -out "$K/srv.csr" 2>/dev/null
-printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$K/ext"
-openssl x509 -req -in "$K/srv.csr" -CA "$K/ca.crt" -CAkey "$K/ca.key" -CAcreateserial -days 2 \
-    -extfile "$K/ext" -out "$K/srv.crt" 2>/dev/null
-head -c 24 /dev/urandom | base64 >"$K/token"
-echo '{}' >"$K/control.json"
-python3 tests/integration/lib/fake_kube_api.py --cert "$K/srv.crt" --key "$K/srv.key" \
-    --token-file "$K/token" --log "$K/log.jsonl" --store "$K/store.json" --control "$K/control.json" \
-    --namespace harbor --user system:serviceaccount:harbor:postgres-pod >"$K/port" 2>"$K/err" &
-on_exit "kill $!"
-for i in $(seq 1 100); do [ -s "$K/port" ] && break; sleep 0.05; done
-API="https://127.0.0.1:$(head -1 "$K/port")"
+kube_certs "$K" && kube_api_start "$K" harbor system:serviceaccount:harbor:postgres-pod
+API=$KUBE_API
 data=$(jq -n '{USE_WALG_BACKUP:"true",CLONE_SCOPE:"postgresql-harbor-harborcluster",
     CLONE_METHOD:"CLONE_WITH_WALE",CLONE_TARGET_TIME:"2025-03-09T12:00:00+00:00"}')
 curl -s --cacert "$K/ca.crt" -X POST "$API/_fake/reset" --data-binary \
