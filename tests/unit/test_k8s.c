@@ -258,6 +258,44 @@ static int describe(long status, const char *body, enum k8s_verb verb, const str
     return k8s_describe_failure(&f, out, len);
 }
 
+/* Regression (found by fuzz_k8s): an error body is not NUL-terminated; nothing may read past
+ * body_len. The copies below are exactly as long as their text, so ASan catches an overrun. */
+static void test_describe_unterminated(void **state)
+{
+    static const char *const bodies[] = {
+        "404 page not found",
+        "{\"kind\":\"Status\",\"code\":403,\"message\":\"configmaps \\\"x\\\" is forbidden",
+        "{\"kind\":\"Status\"",
+        "<html>",
+        "{",
+    };
+    struct k8s_ref ref = {
+        .resource = "configmaps", .kind = "ConfigMap", .namespace = "ns", .name = "pod-config"};
+    char out[1024];
+
+    (void)state;
+    for (size_t i = 0; i < ARRAY_LEN(bodies); i++) {
+        size_t n = strlen(bodies[i]);
+        char *b = malloc(n);
+        struct k8s_status st;
+        struct k8s_failure f = {.api = API,
+                                .verb = K8S_GET,
+                                .ref = &ref,
+                                .http_status = 403,
+                                .timeout_ms = 1000,
+                                .body = b,
+                                .body_len = n};
+
+        assert_non_null(b);
+        memcpy(b, bodies[i], n);
+        if (k8s_status_parse(b, n, &st) == 0)
+            assert_true(strlen(st.message) < sizeof(st.message));
+        (void)k8s_describe_failure(&f, out, sizeof(out));
+        assert_true(strlen(out) > 0);
+        free(b);
+    }
+}
+
 static void test_describe_http(void **state)
 {
     char out[2048];
@@ -564,6 +602,7 @@ int main(void)
         cmocka_unit_test(test_cleanup_backup),
         cmocka_unit_test(test_cleanup_gate),
         cmocka_unit_test(test_status_names),
+        cmocka_unit_test(test_describe_unterminated),
     };
 
     return cmocka_run_group_tests_name("k8s", tests, NULL, NULL);
