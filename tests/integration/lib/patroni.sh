@@ -137,7 +137,15 @@ patroni_stop() {
         kill -KILL "$(cat "$f")" 2>/dev/null
         rm -f "$f"
     done
-    # Patroni leaves postmasters behind when killed hard
+    # The pid files hold the runuser wrappers' subshells (as root): stop the processes they
+    # started by their command lines too. Patroni leaves postmasters behind when killed hard.
+    pkill -TERM -f "patroni $dir/m[12].yml" 2>/dev/null
+    pkill -TERM -f "etcd --name test --data-dir $dir/etcd" 2>/dev/null
+    for _ in $(seq 1 100); do
+        pgrep -f "patroni $dir/m[12].yml|--data-dir $dir/etcd" >/dev/null || break
+        sleep 0.1
+    done
+    pkill -KILL -f "patroni $dir/m[12].yml|--data-dir $dir/etcd" 2>/dev/null
     pkill -KILL -f "$dir/m[12]/data" 2>/dev/null
     return 0
 }
