@@ -121,6 +121,12 @@ test: check-deps
 demo: check-deps all
 	@tests/demo.sh $(BUILD)/spilo-agent
 
+# The agent against its peers (postgres-exporter, Patroni, aws) on this machine: about ten minutes,
+# not part of `make test`. Knobs and results: docs/performance.md; the table lands in $(BUILD)/bench/.
+.PHONY: bench
+bench: $(BUILD)/spilo-agent
+	@tests/bench/bench.sh $(BUILD)/spilo-agent
+
 # ---- fuzzing (libFuzzer, clang-14) -----------------------------------------------------------
 FUZZ_SECONDS ?= 30
 FUZZERS   := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
