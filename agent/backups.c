@@ -667,10 +667,34 @@ static struct backups_backup *list_get(struct backups_list *l, const char *name,
     if (*hint < l->n && strlen(l->items[*hint].name) == len &&
         memcmp(l->items[*hint].name, name, len) == 0)
         return &l->items[*hint];
-    for (size_t i = 0; i < l->n; i++) {
-        if (strlen(l->items[i].name) == len && memcmp(l->items[i].name, name, len) == 0) {
-            *hint = i;
-            return &l->items[i];
+    if (!l->unsorted) {
+        /* S3 lists keys in order, so the items usually are: a binary search, and a new name
+         * after the last one keeps them in order. */
+        size_t lo = 0, hi = l->n;
+
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            int c = strncmp(l->items[mid].name, name, len);
+
+            if (c == 0 && l->items[mid].name[len] != '\0')
+                c = 1;
+            if (c == 0) {
+                *hint = mid;
+                return &l->items[mid];
+            }
+            if (c < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo < l->n)
+            l->unsorted = true; /* the new one goes at the end, out of order */
+    } else {
+        for (size_t i = 0; i < l->n; i++) {
+            if (strlen(l->items[i].name) == len && memcmp(l->items[i].name, name, len) == 0) {
+                *hint = i;
+                return &l->items[i];
+            }
         }
     }
     if ((l->n & (l->n - 1)) == 0) /* 0, 1, 2, 4, ...: double */
@@ -774,19 +798,70 @@ int backups_list_build(const char *base, const struct s3_object *objects, size_t
                 b->folder = xstrdup(p);
         }
     }
-    if (l->n > 1)
+    if (l->n > 1 && l->unsorted)
         qsort(l->items, l->n, sizeof(*l->items), cmp_name);
+    l->unsorted = false;
     *out = l;
     return 0;
 }
 
-const struct backups_backup *backups_list_find(const struct backups_list *l, const char *name)
+/* The items are sorted by name once built: a lookup is a binary search (10,000 backups mean
+ * 10,000 lookups per run, which a linear scan would make quadratic). */
+static struct backups_backup *item_by_name(const struct backups_list *l, const char *name,
+                                           size_t len)
 {
-    for (size_t i = 0; l && name && i < l->n; i++) {
-        if (strcmp(l->items[i].name, name) == 0)
-            return &l->items[i];
+    size_t lo = 0, hi = l ? l->n : 0;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strncmp(l->items[mid].name, name, len);
+
+        if (c == 0 && l->items[mid].name[len] != '\0')
+            c = 1;
+        if (c == 0)
+            return &l->items[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return NULL;
+}
+
+/* The backup whose sentinel or metadata.json is key: by the name in the key, else by a scan. */
+static struct backups_backup *item_by_key(const struct backups_list *l, const char *key)
+{
+    size_t blen, slen = strlen(BACKUPS_SENTINEL_SUFFIX);
+    const char *rest, *slash;
+    struct backups_backup *b = NULL;
+
+    if (!l || !key)
+        return NULL;
+    blen = strlen(l->base);
+    if (strncmp(key, l->base, blen) == 0) {
+        rest = key + blen;
+        slash = strchr(rest, '/');
+        if (slash)
+            b = item_by_name(l, rest, (size_t)(slash - rest));
+        else if (strlen(rest) > slen &&
+                 strcmp(rest + strlen(rest) - slen, BACKUPS_SENTINEL_SUFFIX) == 0)
+            b = item_by_name(l, rest, strlen(rest) - slen);
+        if (b && ((b->sentinel_key && strcmp(b->sentinel_key, key) == 0) ||
+                  (b->metadata_key && strcmp(b->metadata_key, key) == 0)))
+            return b;
+    }
+    for (size_t i = 0; i < l->n; i++) {
+        b = &l->items[i];
+        if ((b->sentinel_key && strcmp(b->sentinel_key, key) == 0) ||
+            (b->metadata_key && strcmp(b->metadata_key, key) == 0))
+            return b;
+    }
+    return NULL;
+}
+
+const struct backups_backup *backups_list_find(const struct backups_list *l, const char *name)
+{
+    return name ? item_by_name(l, name, strlen(name)) : NULL;
 }
 
 static bool later(const struct backups_backup *a, const struct backups_backup *b)
@@ -836,7 +911,8 @@ size_t backups_list_wanted(const struct backups_list *l, struct backups_fetch *o
         add_fetch(out, max, &n, BACKUPS_FETCH_SENTINEL, c[0], c[0]->sentinel_key,
                   c[0]->sentinel_mtime_s);
     for (size_t i = 0; i < nc; i++) {
-        if (c[i]->metadata_key && !c[i]->metadata && !c[i]->metadata_error)
+        if (c[i]->metadata_key && !c[i]->metadata && !c[i]->metadata_error &&
+            !c[i]->metadata_deferred)
             add_fetch(out, max, &n, BACKUPS_FETCH_METADATA, c[i], c[i]->metadata_key,
                       BACKUPS_NO_TIME);
     }
@@ -861,12 +937,11 @@ static char *error_text(const char *prefix, const char *msg)
 int backups_list_attach(struct backups_list *l, const char *key, const char *data, size_t len,
                         char *err, size_t errlen)
 {
+    struct backups_backup *b = item_by_key(l, key);
     char buf[256] = "";
     int rc;
 
-    for (size_t i = 0; l && key && i < l->n; i++) {
-        struct backups_backup *b = &l->items[i];
-
+    if (b) {
         if (b->sentinel_key && strcmp(b->sentinel_key, key) == 0) {
             struct backups_sentinel *s = xmalloc(sizeof(*s));
 
@@ -911,11 +986,21 @@ out:
     return rc;
 }
 
+int backups_list_defer_metadata(struct backups_list *l, const char *key)
+{
+    struct backups_backup *b = item_by_key(l, key);
+
+    if (!b || !b->metadata_key || strcmp(b->metadata_key, key) != 0)
+        return -ENOENT;
+    b->metadata_deferred = true;
+    return 0;
+}
+
 int backups_list_attach_error(struct backups_list *l, const char *key, const char *error)
 {
-    for (size_t i = 0; l && key && i < l->n; i++) {
-        struct backups_backup *b = &l->items[i];
+    struct backups_backup *b = item_by_key(l, key);
 
+    if (b) {
         if (b->sentinel_key && strcmp(b->sentinel_key, key) == 0) {
             free(b->sentinel_error);
             b->sentinel_error = error_text("GET failed: ", error);
@@ -944,11 +1029,11 @@ int backups_list_set_folder_newest(struct backups_list *l, const char *folder, i
     }
     if (flen > 0 && folder[flen - 1] == '/')
         flen--;
-    for (size_t i = 0; i < l->n; i++) {
-        struct backups_backup *b = &l->items[i];
+    {
+        struct backups_backup *b = item_by_name(l, folder, flen);
 
-        if (strlen(b->name) != flen || memcmp(b->name, folder, flen) != 0)
-            continue;
+        if (!b)
+            return -ENOENT;
         if (!b->folder)
             b->folder = xasprintf("%s%s/", l->base, b->name);
         if (b->folder_newest_s == BACKUPS_NO_TIME || mtime_s > b->folder_newest_s)
@@ -1726,6 +1811,13 @@ static void write_details(struct eval *e, json_t *d, const struct findings *fs)
                         e->prev >= 0 ? json_integer(e->prev) : json_null());
     json_object_set_new(d, "last_compressed_bytes", k ? size_json(k->compressed) : json_null());
     json_object_set_new(d, "ignored_keys", json_integer((json_int_t)e->l->n_ignored));
+    {
+        size_t deferred = 0;
+
+        for (size_t i = 0; i < e->l->n; i++)
+            deferred += e->l->items[i].metadata_deferred && !e->l->items[i].metadata;
+        json_object_set_new(d, "metadata_deferred", json_integer((json_int_t)deferred));
+    }
     for (size_t i = 0; i < fs->n; i++) {
         json_t *p = json_object();
 

@@ -16,10 +16,15 @@
 #include "util.h"
 #include "walg_s3.h"
 
-#define INFLIGHT_MAX    16
-#define ROUND_MAX       64
-#define OBJECT_MAX      (256 * 1024)
-#define METADATA_TTL_S  3600
+#define INFLIGHT_MAX   16
+#define OBJECT_MAX     (256 * 1024)
+#define METADATA_TTL_S 3600
+/* GETs of metadata.json one run may spend: the rest are fetched in later runs (their
+ * permanence comes from the sentinel meanwhile), so the requests of a run stay bounded whatever
+ * the number of backups. */
+#define METADATA_PER_RUN 100
+/* Cached objects parsed before the loop gets a turn (each is a JSON parse). */
+#define ATTACH_PER_TICK 256
 #define CACHE_MAX       65536 /* entries; the table is cleared when full */
 #define FOLDER_LIST_MAX 100000
 
@@ -108,7 +113,9 @@ struct bk_job {
     size_t inflight;
     char **queued; /* FOLDER keys already asked for (a failed folder listing is not retried) */
     size_t n_queued;
+    size_t metadata_gets; /* GETs of metadata.json this run */
     uint64_t requests_before;
+    uv_timer_t yield; /* gives the loop a turn between batches of cached objects */
     struct check_result res;
 };
 
@@ -136,6 +143,11 @@ static void req_unlink(struct bk_job *job, struct bk_req *r)
     free(r);
 }
 
+static void job_free_cb(uv_handle_t *h)
+{
+    free(h->data);
+}
+
 static void job_finish(struct bk_job *job)
 {
     struct check_run *run = job->run;
@@ -147,7 +159,7 @@ static void job_finish(struct bk_job *job)
     walg_s3_release(job->ws);
     run->state = NULL;
     check_run_done(run, &job->res);
-    free(job);
+    uv_close((uv_handle_t *)&job->yield, job_free_cb);
 }
 
 static int64_t count_slots(void *ctx, int64_t from_s, int64_t to_s)
@@ -265,11 +277,32 @@ static bool queued_before(struct bk_job *job, const char *key)
     return false;
 }
 
-/* Asks for the next round when the previous one is over; evaluates when nothing is left. */
+static void pump_later_cb(uv_timer_t *t)
+{
+    pump(t->data);
+}
+
+/* Whether a cached copy of w can stand in for a GET (metadata.json: while it is young, or when
+ * this run's GET budget is spent). */
+static bool use_cached(const struct bk_job *job, const struct backups_fetch *w,
+                       const struct cache_entry *e)
+{
+    int64_t now = job->run->now_s;
+
+    if (!e || !e->body)
+        return false;
+    if (w->kind == BACKUPS_FETCH_SENTINEL)
+        return e->mtime_s == w->mtime_s;
+    return (now >= e->fetched_s && now - e->fetched_s < METADATA_TTL_S) ||
+           job->metadata_gets >= METADATA_PER_RUN;
+}
+
+/* Starts what backups_list_wanted() asks for, INFLIGHT_MAX requests at a time; attaches cached
+ * objects in batches, giving the loop a turn between them; evaluates when nothing is left. */
 static void pump(struct bk_job *job)
 {
-    struct backups_fetch want[ROUND_MAX];
-    size_t n, started = 0;
+    struct backups_fetch one, *want;
+    size_t n, attached = 0, started = 0;
 
     if (job->run->cancelled) {
         if (job->inflight == 0)
@@ -278,38 +311,50 @@ static void pump(struct bk_job *job)
     }
     if (job->inflight > 0)
         return;
-    n = backups_list_wanted(job->list, want, ROUND_MAX);
-    if (n > ROUND_MAX)
-        n = ROUND_MAX;
+    n = backups_list_wanted(job->list, &one, 1);
+    if (n == 0) {
+        evaluate(job);
+        job_finish(job);
+        return;
+    }
+    want = xcalloc(n, sizeof(*want));
+    n = backups_list_wanted(job->list, want, n);
     for (size_t i = 0; i < n && job->inflight < INFLIGHT_MAX; i++) {
-        struct cache_entry *e =
-            want[i].kind == BACKUPS_FETCH_FOLDER ? NULL : cache_slot(want[i].key, false);
+        struct backups_fetch *w = &want[i];
+        struct cache_entry *e = w->kind == BACKUPS_FETCH_FOLDER ? NULL : cache_slot(w->key, false);
         struct bk_req *r;
         int rc;
 
-        if (e && e->body &&
-            ((want[i].kind == BACKUPS_FETCH_SENTINEL && e->mtime_s == want[i].mtime_s) ||
-             (want[i].kind == BACKUPS_FETCH_METADATA &&
-              job->run->now_s - e->fetched_s < METADATA_TTL_S &&
-              job->run->now_s >= e->fetched_s))) {
+        if (use_cached(job, w, e)) {
             char why[300];
 
-            if (backups_list_attach(job->list, want[i].key, e->body, e->len, why, sizeof(why)) < 0)
-                log_debug("backups", "%s: %s", want[i].key, why);
-            started++;
+            if (attached == ATTACH_PER_TICK) {
+                (void)uv_timer_start(&job->yield, pump_later_cb, 0, 0);
+                free(want);
+                return;
+            }
+            if (backups_list_attach(job->list, w->key, e->body, e->len, why, sizeof(why)) < 0)
+                log_debug("backups", "%s: %s", w->key, why);
+            attached++;
             continue;
         }
-        if (want[i].kind == BACKUPS_FETCH_FOLDER) {
-            if (queued_before(job, want[i].key))
+        if (w->kind == BACKUPS_FETCH_METADATA && job->metadata_gets >= METADATA_PER_RUN) {
+            (void)backups_list_defer_metadata(job->list, w->key);
+            continue;
+        }
+        if (w->kind == BACKUPS_FETCH_FOLDER) {
+            if (queued_before(job, w->key))
                 continue;
             job->queued = xrealloc(job->queued, (job->n_queued + 1) * sizeof(char *));
-            job->queued[job->n_queued++] = xstrdup(want[i].key);
+            job->queued[job->n_queued++] = xstrdup(w->key);
         }
+        if (w->kind == BACKUPS_FETCH_METADATA)
+            job->metadata_gets++;
         r = xcalloc(1, sizeof(*r));
         r->job = job;
-        r->kind = want[i].kind;
-        r->key = xstrdup(want[i].key);
-        r->mtime_s = want[i].mtime_s;
+        r->kind = w->kind;
+        r->key = xstrdup(w->key);
+        r->mtime_s = w->mtime_s;
         r->next = job->reqs;
         job->reqs = r;
         job->inflight++;
@@ -327,10 +372,13 @@ static void pump(struct bk_job *job)
         }
         started++;
     }
+    free(want);
     if (job->inflight > 0)
         return;
-    if (started > 0) { /* only cache hits or refused starts this round: look again */
-        pump(job);
+    /* Nothing in flight: either every wanted object was settled here (look again, on the next
+     * turn of the loop), or nothing could be started (evaluate with what there is). */
+    if (attached > 0 || started > 0) {
+        (void)uv_timer_start(&job->yield, pump_later_cb, 0, 0);
         return;
     }
     evaluate(job);
@@ -419,6 +467,8 @@ static void backups_start(struct check_run *run)
 
     job->run = run;
     check_result_init(&job->res);
+    uv_timer_init(run->loop, &job->yield);
+    job->yield.data = job;
     run->state = job;
     walg_s3_open(run, opened, job);
 }

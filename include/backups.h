@@ -120,7 +120,8 @@ struct backups_backup {
     char *metadata_key;      /* "<base><name>/metadata.json" (WAL-G names only), owned */
     struct backups_sentinel *sentinel; /* NULL until attached */
     struct backups_metadata *metadata; /* NULL until attached */
-    char *sentinel_error;              /* why the sentinel could not be fetched or read */
+    bool metadata_deferred; /* not fetched this run (a per-run budget): permanence from sentinel */
+    char *sentinel_error;   /* why the sentinel could not be fetched or read */
     char *metadata_error;
 };
 
@@ -130,6 +131,7 @@ struct backups_list {
     size_t n;
     bool folders_listed;  /* the listing showed folders (common prefixes or keys inside them) */
     size_t n_ignored;     /* keys and prefixes under base that are not backups */
+    bool unsorted;        /* private: items were not added in name order (S3 lists in order) */
     char *ignored_sample; /* the first of them (the part after base), NULL when none */
 };
 
@@ -180,6 +182,10 @@ MUSTCHECK int backups_list_attach(struct backups_list *l, const char *key, const
                                   size_t len, char *err, size_t errlen);
 /* The GET of key failed, e.g. "404 Not Found": kept for the verdict. 0 or -ENOENT. */
 int backups_list_attach_error(struct backups_list *l, const char *key, const char *error);
+/* metadata.json of key is not fetched in this run (the caller bounds the GETs per run and
+ * fetches the rest in later runs): no longer wanted, permanence comes from the sentinel, and the
+ * details count it in metadata_deferred. 0 or -ENOENT. */
+int backups_list_defer_metadata(struct backups_list *l, const char *key);
 /* The newest LastModified of the objects under folder ("<base><name>/", or just the name), from
  * a listing of that folder. 0 or -ENOENT. */
 int backups_list_set_folder_newest(struct backups_list *l, const char *folder, int64_t mtime_s);
