@@ -298,7 +298,17 @@ ctl '{"forbid":["get configmaps"]}'
 post "?force=1" "Authorization: Bearer $HTTP_TOKEN"
 eq "a 403 through POST /cleanup is 500 failed" "500 failed" "$CODE $(jq -r .status <<<"$BODY" 2>&1)"
 contains "... with the RBAC rule in the message" "$(jq -r .message <<<"$BODY")" 'verbs ["get"], resourceNames ["pod-config"]'
+ctl '{"fail_5xx":["patch configmaps"]}'
+seed
+post "?force=1" "Authorization: Bearer $HTTP_TOKEN"
+eq "a 500 from the API server through POST /cleanup is 500 failed" "500 failed" \
+    "$CODE $(jq -r .status <<<"$BODY" 2>&1)"
+contains "... naming the API server's answer" "$(jq -r .message <<<"$BODY")" "500"
+eq "... and the ConfigMap is untouched" "11" "$(cm pod-config | jq '.data | length')"
 ctl '{}'
+post "?force=1" "Authorization: Bearer $HTTP_TOKEN"
+eq "once the API server recovers the same request succeeds" "200 done" \
+    "$CODE $(jq -r .status <<<"$BODY" 2>&1)"
 check "the daemon still answers /livez" wait_http "$AGENT_URL/livez" 200 2
 # A slow API server: the loop keeps serving, a second cleanup is turned away, and SIGTERM stops
 # the daemon with the cleanup still waiting (its connection closed, its request dropped).

@@ -23,6 +23,8 @@ for ConfigMaps in the core group:
 * "concurrent_write": ["NAME", ...] in the control file: before the next write to that
   ConfigMap, another writer changes it (one time per listing of the name), to provoke a 409;
 * "delay_ms": N in the control file: every API request is answered N ms late.
+* "fail_5xx": ["VERB RESOURCE", ...] in the control file: those requests answer 500
+  InternalError, as an API server with a failing etcd does.
 
 Added for `spilo-agent install` (what a real API server does that the installer needs):
 
@@ -363,6 +365,9 @@ class Kube(http.server.BaseHTTPRequestHandler):
                           "requested resource", {})
         if verb == "delete" and res != "configmaps" and res != "pods":
             return status(405, "MethodNotAllowed", "this fake deletes configmaps and pods only", {})
+        if f"{verb} {res}" in control().get("fail_5xx", []):
+            return status(500, "InternalError", "Internal error occurred: etcdserver: request "
+                          "timed out", {})
         if (verb, res) in forbidden_rules():
             prefix = f'{res} "{name}"' if name else res
             details = {"name": name, "kind": res} if name else {"kind": res}
