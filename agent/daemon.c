@@ -182,6 +182,7 @@ out:
     if (d.http)
         http_server_free(d.http);
     status_shutdown();
+    routes_cache_clear();
     config_unref(d.cfg);
     if (rc == 0)
         log_info("main", "stopped");

@@ -62,12 +62,62 @@ static void route_readyz(const struct http_request *req, struct http_response *r
     buf_puts(&resp->body, "\n");
 }
 
+/* The last rendered /status and /metrics bodies: a snapshot changes when a check publishes (at
+ * most a few times per interval), /status also shows the current second, so under a burst of
+ * requests each body is rendered once and copied out many times. */
+struct rendered {
+    uint64_t generation;
+    int64_t at_s; /* /status: the second it shows; /metrics: unused */
+    bool valid;
+    struct buf body;
+};
+
+static struct rendered status_cache, metrics_cache;
+
+static bool rendered_fresh(const struct rendered *r, const struct snapshot *s, int64_t at_s)
+{
+    return r->valid && r->generation == s->generation && r->at_s == at_s;
+}
+
+static void rendered_keep(struct rendered *r, const struct snapshot *s, int64_t at_s,
+                          const struct buf *body)
+{
+    if (r->body.max == 0)
+        buf_init(&r->body, HTTP_RESPONSE_MAX);
+    buf_reset(&r->body);
+    buf_append(&r->body, body->data, body->len);
+    r->valid = !r->body.overflow;
+    r->generation = s->generation;
+    r->at_s = at_s;
+}
+
+void routes_cache_clear(void)
+{
+    if (status_cache.body.max)
+        buf_cleanup(&status_cache.body);
+    if (metrics_cache.body.max)
+        buf_cleanup(&metrics_cache.body);
+    memset(&status_cache, 0, sizeof(status_cache));
+    memset(&metrics_cache, 0, sizeof(metrics_cache));
+}
+
 static void route_status(const struct http_request *req, struct http_response *resp,
                          struct routes_ctx *ctx)
 {
+    const struct snapshot *s = status_current();
+    int64_t now = util_now_s();
+
     (void)req;
     (void)ctx;
-    json_body(resp, 200, status_to_json(status_current(), util_now_s(), NULL, 0));
+    if (rendered_fresh(&status_cache, s, now)) {
+        resp->status = 200;
+        resp->content_type = "application/json";
+        buf_append(&resp->body, status_cache.body.data, status_cache.body.len);
+        return;
+    }
+    json_body(resp, 200, status_to_json(s, now, NULL, 0));
+    if (resp->status == 200)
+        rendered_keep(&status_cache, s, now, &resp->body);
 }
 
 static void route_check(const struct http_request *req, struct http_response *resp,
@@ -90,11 +140,18 @@ static void route_check(const struct http_request *req, struct http_response *re
 static void route_metrics(const struct http_request *req, struct http_response *resp,
                           struct routes_ctx *ctx)
 {
+    const struct snapshot *s = status_current();
+
     (void)req;
     (void)ctx;
     resp->status = 200;
     resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
-    metrics_render(status_current(), &resp->body);
+    if (rendered_fresh(&metrics_cache, s, 0)) {
+        buf_append(&resp->body, metrics_cache.body.data, metrics_cache.body.len);
+        return;
+    }
+    metrics_render(s, &resp->body);
+    rendered_keep(&metrics_cache, s, 0, &resp->body);
 }
 
 /* ---- POST /cleanup -------------------------------------------------------------------------- */

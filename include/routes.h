@@ -17,5 +17,7 @@ struct routes_ctx {
 
 /* The http_handler_fn of the agent; arg is a struct routes_ctx. */
 void routes_handle(const struct http_request *req, struct http_response *resp, void *arg);
+/* Frees the cached /status and /metrics bodies (at shutdown). */
+void routes_cache_clear(void);
 
 #endif
