@@ -1045,6 +1045,13 @@ int backups_list_set_folder_newest(struct backups_list *l, const char *folder, i
 
 /* ---- the verdict ---------------------------------------------------------------------------- */
 
+bool backups_is_sentinel_key(const char *key)
+{
+    size_t n = strlen(key), m = strlen(BACKUPS_SENTINEL_SUFFIX);
+
+    return n > m && strcmp(key + n - m, BACKUPS_SENTINEL_SUFFIX) == 0;
+}
+
 void backups_input_init(struct backups_input *in)
 {
     memset(in, 0, sizeof(*in));

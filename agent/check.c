@@ -129,6 +129,13 @@ static void check_tick_cb(uv_timer_t *t)
                              jittered(c->owner, c->owner->cfg->interval_ms), 0);
 }
 
+uint64_t check_run_session_ms(const struct check_run *run)
+{
+    uint64_t t = run->cfg->check_timeout_ms;
+
+    return t > 1000 ? t - 500 : t;
+}
+
 void check_run_done(struct check_run *run, struct check_result *res)
 {
     struct check *c = run->check;

@@ -231,9 +231,7 @@ static void pg_job_start(struct check_run *run, const char *const *sql, size_t n
         }
         free(url);
     }
-    rc = pgconn_run(run->loop, cfg->conninfo_effective, sql, n_sql,
-                    cfg->check_timeout_ms > 1000 ? cfg->check_timeout_ms - 500
-                                                 : cfg->check_timeout_ms,
+    rc = pgconn_run(run->loop, cfg->conninfo_effective, sql, n_sql, check_run_session_ms(run),
                     pg_done_cb, job, &job->pc);
     if (rc < 0) {
         check_result_set(&job->res, VERDICT_UNKNOWN,

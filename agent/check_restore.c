@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backups.h"
 #include "check_walg_env.h"
 #include "envdir.h"
 #include "log.h"
@@ -59,14 +60,6 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static char *default_clone_glob(const char *envdir)
-{
-    const char *slash = strrchr(envdir, '/');
-
-    return slash ? xasprintf("%.*s/env-clone-*", (int)(slash - envdir), envdir)
-                 : xstrdup("env-clone-*");
-}
-
 /* ---- thread pool: the settings ------------------------------------------------------------ */
 
 static void gather(void *arg)
@@ -94,7 +87,7 @@ static void gather(void *arg)
     job->suffix = (v = util_env_get(environ, "CLONE_WAL_BUCKET_SCOPE_SUFFIX")) ? xstrdup(v) : NULL;
     job->endpoint = (v = util_env_get(environ, "CLONE_AWS_ENDPOINT")) && *v ? xstrdup(v) : NULL;
 
-    pattern = *cfg->clone_envdir ? xstrdup(cfg->clone_envdir) : default_clone_glob(cfg->envdir);
+    pattern = walg_clone_glob(cfg->clone_envdir, cfg->envdir);
     memset(&g, 0, sizeof(g));
     if (glob(pattern, GLOB_ONLYDIR, NULL, &g) == 0) {
         for (size_t i = 0; i < g.gl_pathc; i++) {
@@ -233,14 +226,6 @@ static void patroni_cb(long status, CURLcode rc, const char *error, const struct
     done_one(job);
 }
 
-static bool is_sentinel(const char *key)
-{
-    static const char suffix[] = "_backup_stop_sentinel.json";
-    size_t n = strlen(key), m = sizeof(suffix) - 1;
-
-    return n > m && strcmp(key + n - m, suffix) == 0;
-}
-
 static void own_listed(const struct s3_error *err, struct s3_listing *l, void *arg)
 {
     struct rs_job *job = arg;
@@ -253,7 +238,7 @@ static void own_listed(const struct s3_error *err, struct s3_listing *l, void *a
         for (size_t i = 0; i < l->n_objects; i++) {
             const struct s3_object *o = &l->objects[i];
 
-            if (!is_sentinel(o->key))
+            if (!backups_is_sentinel_key(o->key))
                 continue;
             job->own_backups++;
             if (!job->own_first || o->mtime_s < job->own_first_s) {
@@ -261,7 +246,7 @@ static void own_listed(const struct s3_error *err, struct s3_listing *l, void *a
                 size_t n;
 
                 name = name ? name + 1 : o->key;
-                n = strlen(name) - strlen("_backup_stop_sentinel.json");
+                n = strlen(name) - strlen(BACKUPS_SENTINEL_SUFFIX);
                 free(job->own_first);
                 job->own_first = xstrndup(name, n);
                 job->own_first_s = o->mtime_s;
@@ -286,7 +271,7 @@ static void source_listed(const struct s3_error *err, struct s3_listing *l, void
         return;
     }
     for (size_t i = 0; i < l->n_objects; i++)
-        found += is_sentinel(l->objects[i].key);
+        found += backups_is_sentinel_key(l->objects[i].key);
     snprintf(job->source_checked + used, sizeof(job->source_checked) - used, "%ss3://%s/%s",
              used ? ", " : "", job->source.bucket, job->candidates[job->candidate]);
     if (found > 0) {
@@ -327,7 +312,6 @@ static void add_candidate(struct rs_job *job, const char *root)
  * prefix ends in /wal; then the prefix itself. */
 static void source_candidates(struct rs_job *job)
 {
-    static const char *const majors[] = {"17", "16", "15", "14", "13", "12", "11", "10", "9.6"};
     const char *root = job->source.root;
     const char *own_major = NULL;
     size_t n = strlen(root);
@@ -337,10 +321,11 @@ static void source_candidates(struct rs_job *job)
     if (n >= 4 && strcmp(root + n - 4, "/wal") == 0) {
         bool on = own_major == NULL;
 
-        for (size_t i = 0; i < ARRAY_LEN(majors) && job->n_candidates < MAX_CANDIDATES - 1; i++) {
-            on = on || strcmp(majors[i], own_major) == 0;
+        for (size_t i = 0; i < walg_spilo_majors_count && job->n_candidates < MAX_CANDIDATES - 1;
+             i++) {
+            on = on || strcmp(walg_spilo_majors[i], own_major) == 0;
             if (on) {
-                char *r = xasprintf("%s/%s", root, majors[i]);
+                char *r = xasprintf("%s/%s", root, walg_spilo_majors[i]);
 
                 add_candidate(job, r);
                 free(r);
@@ -368,9 +353,7 @@ static void gathered(struct check_run *run, void *arg, bool cancelled)
     job->pending = 1; /* held until every request below has started */
     if (pgconn_run(run->loop, cfg->conninfo_effective,
                    (const char *const[]){"SELECT pg_catalog.pg_is_in_recovery()"}, 1,
-                   cfg->check_timeout_ms > 1000 ? cfg->check_timeout_ms - 500
-                                                : cfg->check_timeout_ms,
-                   pg_cb, job, &job->pc) == 0)
+                   check_run_session_ms(run), pg_cb, job, &job->pc) == 0)
         job->pending++;
     else
         snprintf(job->pg_error, sizeof(job->pg_error), "[postgres] conninfo cannot be used");

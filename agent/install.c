@@ -13,16 +13,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backups.h"
 #include "k8s.h"
 #include "log.h"
 #include "s3.h"
 #include "util.h"
+#include "walg_env.h"
 #include "yaml.h"
 
 #define KEY_FILE_MAX      4096
 #define POLL_INTERVAL_MS  1000
 #define DELETE_TIMEOUT_MS 10000L
-#define SENTINEL_SUFFIX   "_backup_stop_sentinel.json"
 #define MAX_SOURCE_ROOTS  32
 #define MAX_OPERATOR_PODS 8
 
@@ -119,7 +120,7 @@ void install_render_dry_run(const struct install_settings *s, const struct insta
         buf_printf(out,
                    "# Before that it checks that s3://%s/%s[<major>/]basebackups_005/ holds a "
                    "base backup\n# (a *%s), and refuses to apply anything when it does not.\n",
-                   s->bucket, root, SENTINEL_SUFFIX);
+                   s->bucket, root, BACKUPS_SENTINEL_SUFFIX);
     }
     for (size_t i = 0; i < plan.n; i++) {
         struct install_item *it = &plan.items[i];
@@ -579,8 +580,6 @@ static void on_root_listing(const struct s3_error *e, struct s3_listing *l, void
 {
     struct install_run *r = arg;
     const char *root = r->roots[r->root_idx];
-    size_t slen = strlen(SENTINEL_SUFFIX);
-
     r->s3req = NULL;
     if (e) {
         finish(r, true, "cannot check the source backups at s3://%s/%s: %s; nothing was applied",
@@ -589,16 +588,16 @@ static void on_root_listing(const struct s3_error *e, struct s3_listing *l, void
     }
     for (size_t i = 0; i < l->n_objects; i++) {
         const char *k = l->objects[i].key, *base = strrchr(k, '/');
-        size_t n = strlen(k);
 
         base = base ? base + 1 : k;
-        if (n > slen && strcmp(k + n - slen, SENTINEL_SUFFIX) == 0 && base == k + strlen(root)) {
+        if (backups_is_sentinel_key(k) && base == k + strlen(root)) {
             r->backups_found++;
             /* names sort by WAL position; the first root with backups is the newest layout */
             if (!*r->newest_root || strcmp(root, r->newest_root) == 0) {
                 char name[256];
 
-                snprintf(name, sizeof(name), "%.*s", (int)(strlen(base) - slen), base);
+                snprintf(name, sizeof(name), "%.*s",
+                         (int)(strlen(base) - strlen(BACKUPS_SENTINEL_SUFFIX)), base);
                 if (strcmp(name, r->newest) > 0) {
                     snprintf(r->newest, sizeof(r->newest), "%s", name);
                     snprintf(r->newest_root, sizeof(r->newest_root), "%s", root);
@@ -629,7 +628,7 @@ static void list_next_root(struct install_run *r)
                "clone_uid (the part after the cluster name: empty for clusters set up with "
                "deploy/pod-config.yaml) and bucket, and that the source cluster took a backup "
                "(spilo-agent check --only backups on it); nothing was applied",
-               SENTINEL_SUFFIX, all);
+               BACKUPS_SENTINEL_SUFFIX, all);
         return;
     }
     say(r, "S3 s3://%s/%s: found %u base backup%s, newest %s in s3://%s/%s", r->s.bucket, top,
@@ -648,9 +647,6 @@ static bool is_major_dir(const char *rel)
         p++;
     return p[0] == '/' && p[1] == '\0';
 }
-
-/* PostgreSQL majors Spilo images shipped, newest first. */
-static const char *const known_majors[] = {"17", "16", "15", "14", "13", "12", "11", "10", "9.6"};
 
 /* Takes ownership of root; drops a duplicate. */
 static void add_root(struct install_run *r, char *root)
@@ -684,8 +680,8 @@ static void on_top_listing(const struct s3_error *e, struct s3_listing *l, void 
         if (strncmp(p, top, strlen(top)) == 0 && is_major_dir(p + strlen(top)))
             add_root(r, xasprintf("%sbasebackups_005/", p));
     }
-    for (size_t i = 0; i < ARRAY_LEN(known_majors) && r->n_roots < MAX_SOURCE_ROOTS - 1; i++)
-        add_root(r, xasprintf("%s%s/basebackups_005/", top, known_majors[i]));
+    for (size_t i = 0; i < walg_spilo_majors_count && r->n_roots < MAX_SOURCE_ROOTS - 1; i++)
+        add_root(r, xasprintf("%s%s/basebackups_005/", top, walg_spilo_majors[i]));
     add_root(r, xasprintf("%sbasebackups_005/", top));
     list_next_root(r);
 }

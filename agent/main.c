@@ -221,6 +221,18 @@ static int parse_common(int argc, char **argv, struct cli *cli, const char *usag
     return -1;
 }
 
+/* The end of a one-shot command's loop: what the checks cached holds curl handles, so it goes
+ * before the multi handle; then every handle closes and the loop must be empty. */
+static void close_loop(uv_loop_t *loop, struct curlm *cm)
+{
+    walg_s3_close_all();
+    check_backups_cache_clear();
+    curlm_close(cm);
+    uv_run(loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(loop) != 0)
+        log_error("main", "event loop still had open handles at exit");
+}
+
 static int cmd_check(int argc, char **argv)
 {
     struct cli cli = {0};
@@ -276,12 +288,7 @@ static int cmd_check(int argc, char **argv)
     while (!checks_all_done(cs))
         uv_run(&loop, UV_RUN_ONCE);
     checks_stop(cs);
-    walg_s3_close_all();
-    check_backups_cache_clear();
-    curlm_close(cm);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    if (uv_loop_close(&loop) != 0)
-        log_error("main", "event loop still had open handles at exit");
+    close_loop(&loop, cm);
     checks_free(cs);
 
     {
@@ -322,7 +329,8 @@ struct cleanup_cli {
     enum cleanup_status status;
 };
 
-static void cleanup_cli_line_cb(const char *line, void *arg)
+/* The progress lines of cleanup and install: one per step, on stdout as it happens. */
+static void print_line_cb(const char *line, void *arg)
 {
     (void)arg;
     printf("%s\n", line);
@@ -394,8 +402,8 @@ static int cmd_cleanup(int argc, char **argv)
     uv_loop_init(&loop);
     cm = curlm_new(&loop);
     cleanup_ask_restore(&loop, cm, cfg, &gate);
-    rc = cleanup_start(cm, cfg, &copts, &gate, util_now_s(), cleanup_cli_line_cb,
-                       cleanup_cli_done_cb, &st, &run, err, sizeof(err));
+    rc = cleanup_start(cm, cfg, &copts, &gate, util_now_s(), print_line_cb, cleanup_cli_done_cb,
+                       &st, &run, err, sizeof(err));
     if (rc < 0) {
         fprintf(stderr, "spilo-agent cleanup: %s%s\n", rc == -EINVAL ? "configuration error: " : "",
                 err);
@@ -403,13 +411,7 @@ static int cmd_cleanup(int argc, char **argv)
         while (!st.finished)
             uv_run(&loop, UV_RUN_ONCE);
     }
-    /* What the restore check may have cached holds curl handles: drop it before the multi. */
-    walg_s3_close_all();
-    check_backups_cache_clear();
-    curlm_close(cm);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    if (uv_loop_close(&loop) != 0)
-        log_error("main", "event loop still had open handles at exit");
+    close_loop(&loop, cm);
     status_shutdown();
     config_unref(cfg);
     if (rc < 0)
@@ -422,13 +424,6 @@ struct install_cli {
     struct install_result res;
     char message[4096];
 };
-
-static void install_cli_line_cb(const char *line, void *arg)
-{
-    (void)arg;
-    printf("%s\n", line);
-    fflush(stdout);
-}
 
 static void install_cli_done_cb(const struct install_result *res, void *arg)
 {
@@ -501,8 +496,8 @@ static int cmd_install(int argc, char **argv)
     }
     uv_loop_init(&loop);
     cm = curlm_new(&loop);
-    rc = install_start(&loop, cm, cfg, &s, &keys, install_cli_line_cb, install_cli_done_cb, &st,
-                       NULL, err, sizeof(err));
+    rc = install_start(&loop, cm, cfg, &s, &keys, print_line_cb, install_cli_done_cb, &st, NULL,
+                       err, sizeof(err));
     if (rc < 0) {
         fprintf(stderr, "spilo-agent install: %s%s\n",
                 rc == -EINVAL ? "configuration error: " : "refused: ", err);
@@ -511,10 +506,7 @@ static int cmd_install(int argc, char **argv)
             uv_run(&loop, UV_RUN_ONCE);
     }
     install_keys_cleanup(&kf);
-    curlm_close(cm);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    if (uv_loop_close(&loop) != 0)
-        log_error("main", "event loop still had open handles at exit");
+    close_loop(&loop, cm);
     config_unref(cfg);
     if (rc < 0)
         return rc == -EINVAL ? EXIT_CONFIG : 1;

@@ -1001,20 +1001,23 @@ void walg_target_from_envdir(const struct envdir *e, const char *where, struct w
 
 /* ---- the check -------------------------------------------------------------------------- */
 
-static char *default_clone_glob(const char *envdir)
+const char *const walg_spilo_majors[] = {"17", "16", "15", "14", "13", "12", "11", "10", "9.6"};
+const size_t walg_spilo_majors_count = ARRAY_LEN(walg_spilo_majors);
+
+char *walg_clone_glob(const char *configured, const char *envdir)
 {
     const char *slash = strrchr(envdir, '/');
 
-    if (!slash)
-        return xstrdup("env-clone-*");
-    return xasprintf("%.*s/env-clone-*", (int)(slash - envdir), envdir);
+    if (configured && *configured)
+        return xstrdup(configured);
+    return slash ? xasprintf("%.*s/env-clone-*", (int)(slash - envdir), envdir)
+                 : xstrdup("env-clone-*");
 }
 
 static void eval_clones(const struct walg_env_input *in, enum walg_source main_src, json_t *arr,
                         struct findings *all)
 {
-    char *pattern = in->clone_glob && *in->clone_glob ? xstrdup(in->clone_glob)
-                                                      : default_clone_glob(in->envdir);
+    char *pattern = walg_clone_glob(in->clone_glob, in->envdir);
     glob_t g;
 
     memset(&g, 0, sizeof(g));

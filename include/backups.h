@@ -100,6 +100,9 @@ const char *backups_format_name(enum backups_format f);
 /* PostgreSQL's text form of an LSN, "%X/%X": 973078568 → "0/3A000028". */
 void backups_format_lsn(uint64_t lsn, char *out, size_t outlen);
 
+/* Whether key (any prefix) names a stop sentinel: it ends in BACKUPS_SENTINEL_SUFFIX. */
+bool backups_is_sentinel_key(const char *key);
+
 /* Whether name[0..len) is a backup name: WAL-G "base_" + 24 hex [+ "_D_" + 24 hex] (a delta), or
  * WAL-E "base_" + 24 hex + "_" + 8 hex (WAL-E writes the start offset in the segment as 8
  * zero-padded decimal digits; only such names give a start LSN). Upper or lower case hex. wale and

@@ -66,6 +66,9 @@ bool checks_closed(const struct checks *cs);
 void checks_free(struct checks *cs);
 
 void check_run_done(struct check_run *run, struct check_result *res);
+/* How long a session (a PostgreSQL round trip) of this run may take: the run's deadline less a
+ * margin, so that the check can still report why before the deadline does. */
+uint64_t check_run_session_ms(const struct check_run *run);
 /* Runs work(arg) on the thread pool (blocking file reads), then then(run, arg, cancelled) on the
  * loop thread, where the check goes on (or, when cancelled is true, ends the run at once). */
 typedef void (*check_then_fn)(struct check_run *run, void *arg, bool cancelled);

@@ -91,6 +91,15 @@ const char *walg_credentials_name(enum walg_credentials c);
 bool walg_derive(char *const *environ, const char *var_prefix, const char *pg_version,
                  struct envdir *out);
 
+/* The PostgreSQL majors Spilo images ship, newest first: the /wal/<major> directories a clone
+ * from an old-layout prefix (ending in /wal) is looked for under, as clone_with_wale.py does. */
+extern const char *const walg_spilo_majors[];
+extern const size_t walg_spilo_majors_count;
+
+/* The clone envdir glob: [walg] clone_envdir when set, else env-clone-* beside the envdir.
+ * Caller frees. */
+char *walg_clone_glob(const char *configured, const char *envdir);
+
 /* The walg_env check: status, a summary naming the worst problem and its fix, details. */
 void walg_env_evaluate(const struct walg_env_input *in, struct check_result *out);
 
