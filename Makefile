@@ -13,7 +13,11 @@ DEB_BUILD := build-essential pkg-config libuv1-dev libpq-dev libcurl4-openssl-de
              libjansson-dev libhttp-parser-dev libcmocka-dev libexpat1-dev
 DEB_TEST  := curl jq prometheus postgresql-15 valgrind clang-14 libclang-rt-14-dev python3 \
              python3-croniter awscli nodejs patroni etcd-server etcd-client procps iproute2 \
-             openssl yamllint python3-yaml
+             openssl yamllint python3-yaml clang-format
+# Installed only when their command is missing (npm with its recommends; kubectl from Debian's
+# kubernetes-client unless some kubectl is there).
+DEB_NPM   := npm
+DEB_KUBECTL := kubernetes-client
 DEB_ALL   := $(DEB_BUILD) $(DEB_TEST)
 
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wvla \
@@ -40,7 +44,8 @@ else
 Q := @
 endif
 
-.PHONY: all deps check-deps test unit asan integration demo clean format format-check docs docs-check fuzz
+.PHONY: all deps check-deps print-debs commands-check test unit asan integration demo clean format \
+        format-check docs docs-check fuzz
 all: $(BUILD)/spilo-agent
 
 $(BUILD)/obj/%.o: agent/%.c
@@ -86,9 +91,14 @@ deps:
 	    if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root to install: $$missing" >&2; exit 1; fi; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
-	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; }
+	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_NPM); }
 	@# kubectl (for `kubectl kustomize deploy/`): Debian's kubernetes-client, unless one is there
-	@command -v kubectl >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends kubernetes-client; }
+	@command -v kubectl >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEB_KUBECTL); }
+
+# Every Debian package the Makefile installs, COMMAND=PACKAGE for the ones installed only when
+# COMMAND is missing (tests/deploy/commands_check.py reads it).
+print-debs:
+	@echo $(DEB_ALL) npm=$(DEB_NPM) kubectl=$(DEB_KUBECTL)
 
 check-deps:
 	@$(MAKE) --no-print-directory deps
@@ -104,6 +114,14 @@ asan:
 integration: $(BUILD)/spilo-agent $(TOOLS)
 	@TOOLS_DIR=$(abspath $(BUILD)/tools) tests/integration/run.sh $(BUILD)/spilo-agent
 
+# Every command make test/demo/bench runs comes from a package `make deps` installs; the negative
+# control shows the check would catch a missing one (clang-format, which a fresh Debian 12 lacked).
+commands-check:
+	@python3 tests/deploy/commands_check.py
+	@out=$$(python3 tests/deploy/commands_check.py --without clang-format); \
+	if echo "$$out" | grep -q 'add clang-format to'; then echo "commands: negative control ok"; \
+	else echo "$$out"; echo "commands-check: did not notice clang-format missing" >&2; exit 1; fi
+
 docs-check: $(BUILD)/spilo-agent
 	@tests/docs-check.sh $(BUILD)/spilo-agent
 
@@ -111,6 +129,7 @@ docs: $(BUILD)/spilo-agent
 	@tests/docs-check.sh $(BUILD)/spilo-agent --fix
 
 test: check-deps
+	$(Q)$(MAKE) --no-print-directory commands-check
 	$(Q)$(MAKE) --no-print-directory -j2 all $(TESTS) $(TOOLS)
 	$(Q)$(MAKE) --no-print-directory format-check
 	$(Q)$(MAKE) --no-print-directory unit

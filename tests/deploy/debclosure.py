@@ -27,18 +27,19 @@ def owners(paths):
         return out
     want = {}
     for p in paths:
+        want.setdefault(p, (p, 0))  # the path itself (a symlink's own owner) wins
         for s in spellings(p):
-            want.setdefault(s, p)
+            want.setdefault(s, (p, 1))
     found = {}
     for lst in glob.glob("/var/lib/dpkg/info/*.list"):
         pkg = os.path.basename(lst)[:-5].split(":")[0]
         with open(lst, errors="replace") as f:
             for line in f:
-                orig = want.get(line.rstrip("\n"))
-                if orig and orig not in found:
-                    found[orig] = pkg
+                orig, rank = want.get(line.rstrip("\n"), (None, 0))
+                if orig and (orig not in found or rank < found[orig][1]):
+                    found[orig] = (pkg, rank)
     for p in paths:
-        print(f"{p}\t{found.get(p, '')}")
+        print(f"{p}\t{found.get(p, ('',))[0]}")
 
 
 if len(sys.argv) > 1 and sys.argv[1] == "--owners":
