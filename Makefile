@@ -44,7 +44,7 @@ else
 Q := @
 endif
 
-.PHONY: all deps check-deps print-debs commands-check test unit asan integration demo clean format \
+.PHONY: all deps check-deps print-debs commands-check modgraph test unit asan integration demo clean format \
         format-check docs docs-check fuzz
 all: $(BUILD)/spilo-agent
 
@@ -122,6 +122,10 @@ commands-check:
 	if echo "$$out" | grep -q 'add clang-format to'; then echo "commands: negative control ok"; \
 	else echo "$$out"; echo "commands-check: did not notice clang-format missing" >&2; exit 1; fi
 
+# The module graph has no cycle: between objects (nm: who uses whose symbols) and between headers.
+modgraph: $(BUILD)/spilo-agent
+	@python3 tests/deploy/modgraph.py $(BUILD)/obj
+
 docs-check: $(BUILD)/spilo-agent
 	@tests/docs-check.sh $(BUILD)/spilo-agent
 
@@ -132,6 +136,7 @@ test: check-deps
 	$(Q)$(MAKE) --no-print-directory commands-check
 	$(Q)$(MAKE) --no-print-directory -j2 all $(TESTS) $(TOOLS)
 	$(Q)$(MAKE) --no-print-directory format-check
+	$(Q)$(MAKE) --no-print-directory modgraph
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory asan
 	$(Q)$(MAKE) --no-print-directory docs-check

@@ -45,15 +45,6 @@ struct checks {
     struct check checks[STATUS_MAX_CHECKS];
 };
 
-const struct check_def *check_def_find(const char *name)
-{
-    for (size_t i = 0; i < check_defs_count; i++) {
-        if (strcmp(check_defs[i]->name, name) == 0)
-            return check_defs[i];
-    }
-    return NULL;
-}
-
 static uint64_t jittered(struct checks *cs, uint64_t interval_ms)
 {
     uint64_t span = interval_ms / 10;
@@ -236,8 +227,8 @@ void check_run_work(struct check_run *run, void (*work)(void *arg), check_then_f
     run->check->job = job;
 }
 
-struct checks *checks_new(uv_loop_t *loop, struct config *cfg, const char *const *only,
-                          size_t n_only, int64_t now_override_s)
+struct checks *checks_new(uv_loop_t *loop, struct config *cfg, const struct check_def *const *defs,
+                          size_t n_defs, int64_t now_override_s)
 {
     struct checks *cs = xcalloc(1, sizeof(*cs));
     const char *names[STATUS_MAX_CHECKS];
@@ -246,14 +237,8 @@ struct checks *checks_new(uv_loop_t *loop, struct config *cfg, const char *const
     cs->cfg = config_ref(cfg);
     cs->now_override_s = now_override_s;
     cs->seed = (unsigned int)uv_hrtime();
-    for (size_t i = 0; i < check_defs_count && cs->n < STATUS_MAX_CHECKS; i++) {
-        const struct check_def *d = check_defs[i];
-        bool wanted = !only;
-
-        for (size_t j = 0; only && j < n_only; j++)
-            wanted = wanted || strcmp(only[j], d->name) == 0;
-        if (!wanted)
-            continue;
+    for (size_t i = 0; i < n_defs && cs->n < STATUS_MAX_CHECKS; i++) {
+        const struct check_def *d = defs[i];
         struct check *c = &cs->checks[cs->n];
 
         c->owner = cs;

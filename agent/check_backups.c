@@ -222,7 +222,7 @@ static void evaluate(struct bk_job *job)
     json_object_set_new(job->res.details, "source", json_string(t->where));
 }
 
-static void got_object(const struct s3_error *err, const struct buf *body, void *arg)
+static void got_object(const struct aws_error *err, const struct buf *body, void *arg)
 {
     struct bk_req *r = arg;
     struct bk_job *job = r->job;
@@ -247,7 +247,7 @@ static void got_object(const struct s3_error *err, const struct buf *body, void 
     pump(job);
 }
 
-static void got_folder(const struct s3_error *err, struct s3_listing *l, void *arg)
+static void got_folder(const struct aws_error *err, struct s3_listing *l, void *arg)
 {
     struct bk_req *r = arg;
     struct bk_job *job = r->job;
@@ -385,7 +385,7 @@ static void pump(struct bk_job *job)
     job_finish(job);
 }
 
-static void listed(const struct s3_error *err, struct s3_listing *l, void *arg)
+static void listed(const struct aws_error *err, struct s3_listing *l, void *arg)
 {
     struct bk_job *job = arg;
     const struct walg_target *t = &job->ws->target;
@@ -401,10 +401,10 @@ static void listed(const struct s3_error *err, struct s3_listing *l, void *arg)
     if (err) {
         check_result_set(&job->res, walg_s3_error_verdict(err), "%s", err->summary);
         json_object_set_new(job->res.details, "prefix", json_string(t->prefix));
-        json_object_set_new(job->res.details, "error",
-                            json_pack("{s:s, s:i, s:s, s:s}", "kind", s3_error_kind_name(err->kind),
-                                      "http_status", (int)err->http_status, "code", err->code,
-                                      "request_id", err->request_id));
+        json_object_set_new(
+            job->res.details, "error",
+            json_pack("{s:s, s:i, s:s, s:s}", "kind", aws_error_kind_name(err->kind), "http_status",
+                      (int)err->http_status, "code", err->code, "request_id", err->request_id));
         free(base);
         job_finish(job);
         return;

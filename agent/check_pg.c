@@ -304,7 +304,7 @@ static bool is_segment_object(const char *key, const char *base)
     return key[n] == '.' && key[n + 1] && !strchr(key + n + 1, '.');
 }
 
-static void wal_s3_listed(const struct s3_error *err, struct s3_listing *l, void *arg)
+static void wal_s3_listed(const struct aws_error *err, struct s3_listing *l, void *arg)
 {
     struct pg_job *job = arg;
 

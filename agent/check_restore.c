@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "backups.h"
-#include "check_walg_env.h"
 #include "envdir.h"
 #include "log.h"
 #include "pgconn.h"
@@ -123,7 +122,7 @@ static void gather(void *arg)
         }
         envdir_free(&e);
     }
-    walg_input_from_config(cfg, &in);
+    walg_env_input_from_config(cfg, &in);
     job->own_ok = walg_target_resolve(&in, &job->own, err, sizeof(err)) == 0;
     if (!job->own_ok)
         snprintf(job->own_error, sizeof(job->own_error), "%s", err);
@@ -226,7 +225,7 @@ static void patroni_cb(long status, CURLcode rc, const char *error, const struct
     done_one(job);
 }
 
-static void own_listed(const struct s3_error *err, struct s3_listing *l, void *arg)
+static void own_listed(const struct aws_error *err, struct s3_listing *l, void *arg)
 {
     struct rs_job *job = arg;
 
@@ -258,7 +257,7 @@ static void own_listed(const struct s3_error *err, struct s3_listing *l, void *a
 
 static void source_next(struct rs_job *job);
 
-static void source_listed(const struct s3_error *err, struct s3_listing *l, void *arg)
+static void source_listed(const struct aws_error *err, struct s3_listing *l, void *arg)
 {
     struct rs_job *job = arg;
     int found = 0;

@@ -4,26 +4,12 @@
 
 #include "walg_env.h"
 
-extern char **environ;
-
-void walg_input_from_config(const struct config *cfg, struct walg_env_input *in)
-{
-    in->envdir = cfg->envdir;
-    in->clone_glob = cfg->clone_envdir;
-    in->prefix = cfg->prefix;
-    in->s3_endpoint = cfg->s3_endpoint;
-    in->s3_region = cfg->s3_region;
-    in->s3_force_path_style = cfg->s3_force_path_style;
-    in->environ = environ;
-    in->pgroot = NULL;
-}
-
 static void walg_env_work(const struct config *cfg, int64_t now_s, struct check_result *out)
 {
     struct walg_env_input in;
 
     (void)now_s;
-    walg_input_from_config(cfg, &in);
+    walg_env_input_from_config(cfg, &in);
     walg_env_evaluate(&in, out);
 }
 

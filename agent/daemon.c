@@ -9,6 +9,7 @@
 #include <uv.h>
 
 #include "check.h"
+#include "check_defs.h"
 #include "curlm.h"
 #include "http.h"
 #include "check_backups.h"
@@ -136,7 +137,7 @@ int daemon_run(const char *config_file, const struct config_override *ovr, size_
     signal(SIGPIPE, SIG_IGN);
     uv_loop_init(&d.loop);
     d.curlm = curlm_new(&d.loop);
-    d.checks = checks_new(&d.loop, d.cfg, NULL, 0, 0);
+    d.checks = checks_new(&d.loop, d.cfg, check_defs, check_defs_count, 0);
     checks_set_curlm(d.checks, d.curlm);
     d.routes.cfg = &d.cfg;
     d.routes.curlm = d.curlm;

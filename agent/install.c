@@ -576,7 +576,7 @@ static void roots_joined(struct install_run *r, char *out, size_t len)
 
 static void list_next_root(struct install_run *r);
 
-static void on_root_listing(const struct s3_error *e, struct s3_listing *l, void *arg)
+static void on_root_listing(const struct aws_error *e, struct s3_listing *l, void *arg)
 {
     struct install_run *r = arg;
     const char *root = r->roots[r->root_idx];
@@ -660,7 +660,7 @@ static void add_root(struct install_run *r, char *root)
     r->roots[r->n_roots++] = root;
 }
 
-static void on_top_listing(const struct s3_error *e, struct s3_listing *l, void *arg)
+static void on_top_listing(const struct aws_error *e, struct s3_listing *l, void *arg)
 {
     struct install_run *r = arg;
     char top[600];

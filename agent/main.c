@@ -9,6 +9,7 @@
 #include <uv.h>
 
 #include "check.h"
+#include "check_defs.h"
 #include "cleanup.h"
 #include "config.h"
 #include "curlm.h"
@@ -242,7 +243,8 @@ static int cmd_check(int argc, char **argv)
     uv_loop_t loop;
     char err[1024];
     const char *only[STATUS_MAX_CHECKS];
-    size_t n_only = 0;
+    const struct check_def *defs[STATUS_MAX_CHECKS];
+    size_t n_only = 0, n_defs;
     int64_t now_s = 0;
     int rc = parse_common(argc, argv, &cli, usage_check, ALLOW_CHECK);
     enum verdict worst;
@@ -252,7 +254,7 @@ static int cmd_check(int argc, char **argv)
     if (cli.only) {
         for (char *save = NULL, *tok = strtok_r(cli.only, ",", &save); tok;
              tok = strtok_r(NULL, ",", &save)) {
-            if (!check_def_find(tok) || n_only == STATUS_MAX_CHECKS) {
+            if (!check_defs_find(tok) || n_only == STATUS_MAX_CHECKS) {
                 fprintf(stderr, "spilo-agent check: --only: unknown check '%s'; checks are:", tok);
                 for (size_t i = 0; i < check_defs_count; i++)
                     fprintf(stderr, " %s", check_defs[i]->name);
@@ -281,7 +283,8 @@ static int cmd_check(int argc, char **argv)
     log_setup(cfg->log_level < LOG_LEVEL_WARN ? cfg->log_level : LOG_LEVEL_WARN, LOG_FORMAT_TEXT);
     uv_loop_init(&loop);
     cm = curlm_new(&loop);
-    cs = checks_new(&loop, cfg, cli.only ? only : NULL, n_only, now_s);
+    n_defs = check_defs_select(cli.only ? only : NULL, n_only, defs, STATUS_MAX_CHECKS);
+    cs = checks_new(&loop, cfg, defs, n_defs, now_s);
     checks_set_curlm(cs, cm);
     status_set_config_loaded(true);
     checks_run_once(cs);
@@ -358,13 +361,14 @@ static void cleanup_ask_restore(uv_loop_t *loop, struct curlm *cm, struct config
                                 struct cleanup_gate *gate)
 {
     static const char *const only[] = {"restore"};
+    const struct check_def *defs[1];
     struct checks *cs;
 
-    if (!check_def_find("restore")) {
+    if (!check_defs_find("restore")) {
         cleanup_gate_from_snapshot(NULL, gate);
         return;
     }
-    cs = checks_new(loop, cfg, only, 1, 0);
+    cs = checks_new(loop, cfg, defs, check_defs_select(only, 1, defs, 1), 0);
     checks_set_curlm(cs, cm);
     status_set_config_loaded(true);
     checks_run_once(cs);

@@ -4,7 +4,7 @@
  * not do for SigV4 is done here: the canonical query string (sorted, encoded) goes into the URL
  * as is, object keys are encoded per S3's rules, and the x-amz-content-sha256 and
  * x-amz-security-token headers are added so that curl signs them. Error replies become a
- * struct s3_error with one sentence a person can act on. Must not: block the loop, call
+ * struct aws_error with one sentence a person can act on. Must not: block the loop, call
  * curl_multi_* itself, follow redirects, or let a secret reach an error, a log line or a URL. */
 #include "s3.h"
 
@@ -96,7 +96,7 @@ struct s3_request {
     long hdr_status;
     char hdr_region[48];
     char hdr_request_id[96];
-    struct s3_error err; /* of a REQ_FAILED request */
+    struct aws_error err; /* of a REQ_FAILED request */
 
     /* list */
     char *prefix;
@@ -140,84 +140,6 @@ static bool has_ctl(const char *s)
         if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7F)
             return true;
     return false;
-}
-
-char *s3_uri_encode(const char *s, bool keep_slash)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t n = strlen(s);
-    char *out = xmalloc(3 * n + 1), *o = out;
-
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (isalnum(*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~' ||
-            (keep_slash && *p == '/')) {
-            *o++ = (char)*p;
-        } else {
-            *o++ = '%';
-            *o++ = hex[*p >> 4];
-            *o++ = hex[*p & 15];
-        }
-    }
-    *o = '\0';
-    return out;
-}
-
-struct enc_param {
-    char *name, *value;
-};
-
-static int enc_param_cmp(const void *a, const void *b)
-{
-    const struct enc_param *x = a, *y = b;
-    int r = strcmp(x->name, y->name);
-
-    return r ? r : strcmp(x->value, y->value);
-}
-
-char *s3_canonical_query(const struct s3_query_param *params, size_t n)
-{
-    struct enc_param *e = xcalloc(n ? n : 1, sizeof(*e));
-    struct buf b;
-    char *out;
-
-    buf_init(&b, (size_t)-1 / 2);
-    for (size_t i = 0; i < n; i++) {
-        e[i].name = s3_uri_encode(params[i].name, false);
-        e[i].value = s3_uri_encode(params[i].value ? params[i].value : "", false);
-    }
-    qsort(e, n, sizeof(*e), enc_param_cmp);
-    for (size_t i = 0; i < n; i++) {
-        buf_printf(&b, "%s%s=%s", i ? "&" : "", e[i].name, e[i].value);
-        free(e[i].name);
-        free(e[i].value);
-    }
-    free(e);
-    out = b.data ? b.data : xstrdup("");
-    return out;
-}
-
-const char *s3_error_kind_name(enum s3_error_kind kind)
-{
-    static const char *const names[] = {
-        [S3_ERR_NONE] = "none",
-        [S3_ERR_CREDENTIALS] = "credentials",
-        [S3_ERR_ACCESS_DENIED] = "access_denied",
-        [S3_ERR_NO_SUCH_BUCKET] = "no_such_bucket",
-        [S3_ERR_NO_SUCH_KEY] = "no_such_key",
-        [S3_ERR_SIGNATURE] = "signature",
-        [S3_ERR_INVALID_ACCESS_KEY] = "invalid_access_key",
-        [S3_ERR_WRONG_REGION] = "wrong_region",
-        [S3_ERR_EXPIRED_TOKEN] = "expired_token",
-        [S3_ERR_TIMEOUT] = "timeout",
-        [S3_ERR_UNREACHABLE] = "unreachable",
-        [S3_ERR_TLS] = "tls",
-        [S3_ERR_UNAVAILABLE] = "unavailable",
-        [S3_ERR_MALFORMED] = "malformed",
-        [S3_ERR_TOO_LARGE] = "too_large",
-        [S3_ERR_HTTP] = "http",
-    };
-
-    return (unsigned)kind < ARRAY_LEN(names) && names[kind] ? names[kind] : "unknown";
 }
 
 /* ---- configuration ----------------------------------------------------------------------- */
@@ -531,7 +453,7 @@ static void scrub(char *s, const char *secret)
     }
 }
 
-static void scrub_all(const struct s3_client *c, struct s3_error *e)
+static void scrub_all(const struct s3_client *c, struct aws_error *e)
 {
     const char *secrets[] = {c->secret_key, c->session_token};
 
@@ -554,18 +476,18 @@ static const char *key_tail(const struct s3_client *c)
     return n >= 4 ? c->access_key + n - 4 : "?";
 }
 
-static bool code_is(const struct s3_error *e, const char *a)
+static bool code_is(const struct aws_error *e, const char *a)
 {
     return strcmp(e->code, a) == 0;
 }
 
-static enum s3_error_kind classify(const struct s3_error *e, bool get)
+static enum aws_error_kind classify(const struct aws_error *e, bool get)
 {
     switch (e->curl_code) {
     case CURLE_OK:
         break;
     case CURLE_OPERATION_TIMEDOUT:
-        return S3_ERR_TIMEOUT;
+        return AWS_ERR_TIMEOUT;
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
     case CURLE_COULDNT_CONNECT:
@@ -573,7 +495,7 @@ static enum s3_error_kind classify(const struct s3_error *e, bool get)
     case CURLE_RECV_ERROR:
     case CURLE_GOT_NOTHING:
     case CURLE_PARTIAL_FILE:
-        return S3_ERR_UNREACHABLE;
+        return AWS_ERR_UNREACHABLE;
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_SSL_CACERT_BADFILE:
@@ -583,46 +505,46 @@ static enum s3_error_kind classify(const struct s3_error *e, bool get)
     case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
     case CURLE_SSL_INVALIDCERTSTATUS:
     case CURLE_SSL_CRL_BADFILE:
-        return S3_ERR_TLS;
+        return AWS_ERR_TLS;
     case CURLE_WEIRD_SERVER_REPLY:
     case CURLE_UNSUPPORTED_PROTOCOL:
-        return S3_ERR_MALFORMED;
+        return AWS_ERR_MALFORMED;
     default:
         if (e->http_status == 0)
-            return S3_ERR_HTTP;
+            return AWS_ERR_HTTP;
     }
     if (code_is(e, "AccessDenied") || code_is(e, "AllAccessDisabled") ||
         code_is(e, "AccountProblem"))
-        return S3_ERR_ACCESS_DENIED;
+        return AWS_ERR_ACCESS_DENIED;
     if (code_is(e, "NoSuchBucket"))
-        return S3_ERR_NO_SUCH_BUCKET;
+        return AWS_ERR_NO_SUCH_BUCKET;
     if (code_is(e, "NoSuchKey"))
-        return S3_ERR_NO_SUCH_KEY;
+        return AWS_ERR_NO_SUCH_KEY;
     if (code_is(e, "SignatureDoesNotMatch") || code_is(e, "RequestTimeTooSkewed"))
-        return S3_ERR_SIGNATURE;
+        return AWS_ERR_SIGNATURE;
     if (code_is(e, "InvalidAccessKeyId"))
-        return S3_ERR_INVALID_ACCESS_KEY;
+        return AWS_ERR_INVALID_ACCESS_KEY;
     if (code_is(e, "PermanentRedirect") || code_is(e, "TemporaryRedirect") ||
         code_is(e, "IllegalLocationConstraintException") ||
         (code_is(e, "AuthorizationHeaderMalformed") && e->region_hint[0]))
-        return S3_ERR_WRONG_REGION;
+        return AWS_ERR_WRONG_REGION;
     if (code_is(e, "ExpiredToken") || code_is(e, "InvalidToken") ||
         code_is(e, "TokenRefreshRequired"))
-        return S3_ERR_EXPIRED_TOKEN;
+        return AWS_ERR_EXPIRED_TOKEN;
     if (code_is(e, "InternalError") || code_is(e, "ServiceUnavailable") || code_is(e, "SlowDown") ||
         e->http_status >= 500)
-        return S3_ERR_UNAVAILABLE;
+        return AWS_ERR_UNAVAILABLE;
     if (e->http_status == 301 || e->http_status == 307)
-        return S3_ERR_WRONG_REGION;
+        return AWS_ERR_WRONG_REGION;
     if (e->http_status == 403)
-        return S3_ERR_ACCESS_DENIED;
+        return AWS_ERR_ACCESS_DENIED;
     if (e->http_status == 404)
-        return get ? S3_ERR_NO_SUCH_KEY : S3_ERR_NO_SUCH_BUCKET;
-    return S3_ERR_HTTP;
+        return get ? AWS_ERR_NO_SUCH_KEY : AWS_ERR_NO_SUCH_BUCKET;
+    return AWS_ERR_HTTP;
 }
 
 /* " (Code, request id X)" or " (HTTP 403)" - the facts behind a sentence. */
-static void facts(const struct s3_error *e, char *out, size_t outlen)
+static void facts(const struct aws_error *e, char *out, size_t outlen)
 {
     if (e->code[0])
         snprintf(out, outlen, " (%s%s%s)", e->code, e->request_id[0] ? ", request id " : "",
@@ -635,9 +557,9 @@ static void facts(const struct s3_error *e, char *out, size_t outlen)
 }
 
 /* The summary sentence; a long one is cut (the fields it quotes are bounded anyway). */
-static void say(struct s3_error *e, const char *fmt, ...) PRINTF(2, 3);
+static void say(struct aws_error *e, const char *fmt, ...) PRINTF(2, 3);
 
-static void say(struct s3_error *e, const char *fmt, ...)
+static void say(struct aws_error *e, const char *fmt, ...)
 {
     va_list ap;
 
@@ -655,13 +577,13 @@ static void copy_str(char *dst, size_t dstlen, const char *src)
     dst[n] = '\0';
 }
 
-static void explain_sts(const struct s3_client *c, struct s3_error *e)
+static void explain_sts(const struct s3_client *c, struct aws_error *e)
 {
     char f[200];
     const char *role = c->role_arn ? c->role_arn : "?";
 
     facts(e, f, sizeof(f));
-    e->kind = S3_ERR_CREDENTIALS;
+    e->kind = AWS_ERR_CREDENTIALS;
     if (e->http_status == 0 && e->curl_code == 0) {
         say(e,
             "Cannot use AWS_WEB_IDENTITY_TOKEN_FILE: %s; check the projected service account "
@@ -709,7 +631,7 @@ static void explain_sts(const struct s3_client *c, struct s3_error *e)
     }
 }
 
-void s3_error_explain(const struct s3_client *c, struct s3_error *e, const char *op,
+void s3_error_explain(const struct s3_client *c, struct aws_error *e, const char *op,
                       const char *what)
 {
     char f[200], target[400];
@@ -721,18 +643,18 @@ void s3_error_explain(const struct s3_client *c, struct s3_error *e, const char 
         scrub_all(c, e);
         return;
     }
-    if (e->kind == S3_ERR_NONE)
+    if (e->kind == AWS_ERR_NONE)
         e->kind = classify(e, get);
     facts(e, f, sizeof(f));
     snprintf(target, sizeof(target), "s3://%s/%s", c->bucket, w);
     switch (e->kind) {
-    case S3_ERR_NONE:
+    case AWS_ERR_NONE:
         e->summary[0] = '\0';
         break;
-    case S3_ERR_CREDENTIALS:
+    case AWS_ERR_CREDENTIALS:
         explain_sts(c, e);
         break;
-    case S3_ERR_ACCESS_DENIED:
+    case AWS_ERR_ACCESS_DENIED:
         if (get)
             say(e,
                 "S3 denied reading %s%s: the credentials lack s3:GetObject on "
@@ -745,17 +667,17 @@ void s3_error_explain(const struct s3_client *c, struct s3_error *e, const char 
                 "arn:aws:s3:::%s (allow the s3:prefix '%s*' in the IAM or bucket policy).",
                 target, f, c->bucket, w);
         break;
-    case S3_ERR_NO_SUCH_BUCKET:
+    case AWS_ERR_NO_SUCH_BUCKET:
         say(e,
             "Bucket '%s' does not exist at %s%s: the bucket name is the first part of "
             "WALG_S3_PREFIX (s3://%s/...); check WALG_S3_PREFIX%s.",
             c->bucket, c->host, f, c->bucket,
             c->custom_endpoint ? " and AWS_ENDPOINT" : " and AWS_REGION");
         break;
-    case S3_ERR_NO_SUCH_KEY:
+    case AWS_ERR_NO_SUCH_KEY:
         say(e, "Object %s does not exist%s: it was deleted or never uploaded.", target, f);
         break;
-    case S3_ERR_SIGNATURE:
+    case AWS_ERR_SIGNATURE:
         if (code_is(e, "RequestTimeTooSkewed"))
             say(e,
                 "S3 rejected the request time%s: this node's clock differs from S3's by more "
@@ -768,13 +690,13 @@ void s3_error_explain(const struct s3_client *c, struct s3_error *e, const char 
                 "secret and NTP.",
                 f, key_tail(c));
         break;
-    case S3_ERR_INVALID_ACCESS_KEY:
+    case AWS_ERR_INVALID_ACCESS_KEY:
         say(e,
             "%s does not know the access key ending in %s%s: check AWS_ACCESS_KEY_ID "
             "(keys of MinIO/Ceph do not work on AWS and the other way round).",
             c->custom_endpoint ? c->host : "S3", key_tail(c), f);
         break;
-    case S3_ERR_WRONG_REGION:
+    case AWS_ERR_WRONG_REGION:
         if (e->region_hint[0] && c->custom_endpoint)
             say(e,
                 "Bucket '%s' is in region %s, not %s%s: set AWS_REGION=%s and point "
@@ -790,7 +712,7 @@ void s3_error_explain(const struct s3_client *c, struct s3_error *e, const char 
                 c->bucket, e->endpoint_hint[0] ? " (" : "", e->endpoint_hint,
                 e->endpoint_hint[0] ? ")" : "");
         break;
-    case S3_ERR_EXPIRED_TOKEN:
+    case AWS_ERR_EXPIRED_TOKEN:
         if (c->mode == CREDS_WEB_IDENTITY)
             say(e,
                 "S3 refused the session token from STS%s: the temporary credentials of role "
@@ -803,41 +725,41 @@ void s3_error_explain(const struct s3_client *c, struct s3_error *e, const char 
                 "itself.",
                 f);
         break;
-    case S3_ERR_TIMEOUT:
+    case AWS_ERR_TIMEOUT:
         say(e,
             "S3 endpoint %s did not answer within %lds: the endpoint is unreachable "
             "from this pod (network policy, proxy, firewall) or wrong (AWS_ENDPOINT).",
             e->host, c->timeout_ms / 1000 ? c->timeout_ms / 1000 : 1);
         break;
-    case S3_ERR_UNREACHABLE:
+    case AWS_ERR_UNREACHABLE:
         say(e,
             "Cannot reach S3 endpoint %s (%s): check AWS_ENDPOINT/AWS_REGION, DNS and that "
             "the service is up.",
             e->host, e->message[0] ? e->message : curl_easy_strerror(e->curl_code));
         break;
-    case S3_ERR_TLS:
+    case AWS_ERR_TLS:
         say(e,
             "TLS with S3 endpoint %s failed (%s): for a private CA set "
             "WALG_S3_CA_CERT_FILE to its PEM bundle; check the endpoint's host name.",
             e->host, e->message[0] ? e->message : curl_easy_strerror(e->curl_code));
         break;
-    case S3_ERR_UNAVAILABLE:
+    case AWS_ERR_UNAVAILABLE:
         say(e,
             "S3 endpoint %s is unavailable%s: S3 is failing or throttling; the check "
             "retries on the next run.",
             e->host, f);
         break;
-    case S3_ERR_MALFORMED:
+    case AWS_ERR_MALFORMED:
         say(e,
             "The answer of %s is not an S3 reply%s: %s; wrong endpoint (AWS_ENDPOINT) or a "
             "proxy in between?",
             e->host, f, e->message[0] ? e->message : "not XML");
         break;
-    case S3_ERR_TOO_LARGE:
+    case AWS_ERR_TOO_LARGE:
         say(e, "The answer of %s for %s is too large%s: %s.", e->host, target, f,
             e->message[0] ? e->message : "it passed the size limit");
         break;
-    case S3_ERR_HTTP:
+    case AWS_ERR_HTTP:
     default:
         say(e, "S3 request for %s failed%s%s%s.", target, f, e->message[0] ? ": " : "", e->message);
         break;
@@ -925,14 +847,14 @@ void s3_cancel(struct s3_request *r)
 
 /* Ends a request: unlinks it, runs its callback (err NULL on success), frees it. The client may
  * be freed by the callback; nothing here touches it afterwards. */
-static void req_finish(struct s3_request *r, struct s3_error *err)
+static void req_finish(struct s3_request *r, struct aws_error *err)
 {
     struct s3_client *c = r->c;
 
     req_unlink(r);
     if (err) {
         c->stats.errors++;
-        log_debug("s3", "request failed kind=%s http=%ld code=%s", s3_error_kind_name(err->kind),
+        log_debug("s3", "request failed kind=%s http=%ld code=%s", aws_error_kind_name(err->kind),
                   err->http_status, err->code[0] ? err->code : "-");
     }
     if (r->op == OP_LIST)
@@ -948,7 +870,7 @@ static const char *req_what(const struct s3_request *r)
 }
 
 /* Fails a request that has no transfer: the callback runs from the defer timer. */
-static void req_fail_later(struct s3_request *r, struct s3_error *err)
+static void req_fail_later(struct s3_request *r, struct aws_error *err)
 {
     r->state = REQ_FAILED;
     r->err = *err;
@@ -995,7 +917,7 @@ static void req_begin(struct s3_request *r)
 }
 
 /* Starts the requests that wait for credentials, or fails them with err. */
-static void release_waiting(struct s3_client *c, struct s3_error *err)
+static void release_waiting(struct s3_client *c, struct aws_error *err)
 {
     while (!c->closing) {
         struct s3_request *r = c->reqs;
@@ -1005,7 +927,7 @@ static void release_waiting(struct s3_client *c, struct s3_error *err)
         if (!r)
             break;
         if (err) {
-            struct s3_error e = *err;
+            struct aws_error e = *err;
 
             req_finish(r, &e);
         } else {
@@ -1014,7 +936,7 @@ static void release_waiting(struct s3_client *c, struct s3_error *err)
     }
 }
 
-static void sts_done_cb(const struct s3_error *err, struct s3xml_sts_creds *creds, void *arg)
+static void sts_done_cb(const struct aws_error *err, struct s3xml_sts_creds *creds, void *arg)
 {
     struct s3_client *c = arg;
 
@@ -1039,7 +961,7 @@ static void sts_done_cb(const struct s3_error *err, struct s3xml_sts_creds *cred
         return;
     }
     {
-        struct s3_error e = *err;
+        struct aws_error e = *err;
 
         s3_error_explain(c, &e, "sts", NULL);
         if (c->access_key && c->expires_s - util_now_s() > STALE_OK_MARGIN_S) {
@@ -1066,7 +988,7 @@ static void sts_start(struct s3_client *c)
         .connect_timeout_ms = c->connect_timeout_ms,
         .timeout_ms = c->timeout_ms,
     };
-    struct s3_error err;
+    struct aws_error err;
     int rc;
 
     rc = sts_assume_role_with_web_identity(c->cm, &p, sts_done_cb, c, &c->sts, &err);
@@ -1149,7 +1071,7 @@ static size_t req_header_cb(char *data, size_t size, size_t n, void *arg)
 static void req_fail_transfer(struct s3_request *r, CURLcode rc, long status)
 {
     struct s3_client *c = r->c;
-    struct s3_error e;
+    struct aws_error e;
     struct s3xml_error xe;
 
     memset(&e, 0, sizeof(e));
@@ -1160,7 +1082,7 @@ static void req_fail_transfer(struct s3_request *r, CURLcode rc, long status)
     snprintf(e.request_id, sizeof(e.request_id), "%s", r->hdr_request_id);
     snprintf(e.region_hint, sizeof(e.region_hint), "%s", r->hdr_region);
     if (r->too_large) {
-        e.kind = S3_ERR_TOO_LARGE;
+        e.kind = AWS_ERR_TOO_LARGE;
         e.curl_code = 0;
         snprintf(e.message, sizeof(e.message), "more than %zu bytes",
                  status >= 200 && status < 300 ? r->body_max : (size_t)ERROR_BODY_MAX_BYTES);
@@ -1182,7 +1104,7 @@ static void req_fail_transfer(struct s3_request *r, CURLcode rc, long status)
             if (xe.region[0] && !e.region_hint[0])
                 snprintf(e.region_hint, sizeof(e.region_hint), "%s", xe.region);
         } else if (status < 500) {
-            e.kind = S3_ERR_MALFORMED;
+            e.kind = AWS_ERR_MALFORMED;
             snprintf(e.message, sizeof(e.message),
                      "HTTP %ld with a body that is not an S3 error "
                      "document",
@@ -1193,7 +1115,7 @@ static void req_fail_transfer(struct s3_request *r, CURLcode rc, long status)
         !code_is(&e, "PermanentRedirect") && status != 301)
         e.region_hint[0] = '\0'; /* the header is also sent when the region is right */
     s3_error_explain(c, &e, r->op == OP_GET ? "get" : "list", req_what(r));
-    if (c->mode == CREDS_WEB_IDENTITY && e.kind == S3_ERR_EXPIRED_TOKEN) {
+    if (c->mode == CREDS_WEB_IDENTITY && e.kind == AWS_ERR_EXPIRED_TOKEN) {
         free(c->access_key); /* exchange again on the next request */
         c->access_key = NULL;
     }
@@ -1237,10 +1159,10 @@ static void list_page_done(struct s3_request *r)
     rc = s3xml_parse_list(r->body.data, r->body.len, &pg, why, sizeof(why));
     buf_cleanup(&r->body);
     if (rc < 0) {
-        struct s3_error e;
+        struct aws_error e;
 
         memset(&e, 0, sizeof(e));
-        e.kind = rc == -E2BIG ? S3_ERR_TOO_LARGE : S3_ERR_MALFORMED;
+        e.kind = rc == -E2BIG ? AWS_ERR_TOO_LARGE : AWS_ERR_MALFORMED;
         e.http_status = 200;
         snprintf(e.host, sizeof(e.host), "%s%s%s", c->path_style ? "" : c->bucket,
                  c->path_style ? "" : ".", c->host);
@@ -1256,10 +1178,10 @@ static void list_page_done(struct s3_request *r)
     r->token = pg.next_token;
     pg.next_token = NULL;
     if (pg.is_truncated && !r->token) {
-        struct s3_error e;
+        struct aws_error e;
 
         memset(&e, 0, sizeof(e));
-        e.kind = S3_ERR_MALFORMED;
+        e.kind = AWS_ERR_MALFORMED;
         e.http_status = 200;
         snprintf(e.host, sizeof(e.host), "%s", c->host);
         snprintf(e.message, sizeof(e.message),
@@ -1310,31 +1232,31 @@ static void req_done_cb(CURL *easy, CURLcode rc, void *arg)
 static char *req_url(const struct s3_request *r)
 {
     const struct s3_client *c = r->c;
-    char *bucket = s3_uri_encode(c->bucket, false);
+    char *bucket = aws_uri_encode(c->bucket, false);
     char *path, *query = NULL, *url;
 
     if (r->op == OP_GET) {
-        char *key = s3_uri_encode(r->key, true);
+        char *key = aws_uri_encode(r->key, true);
 
         path = xasprintf("/%s", key);
         free(key);
     } else {
-        struct s3_query_param q[7];
+        struct aws_query_param q[7];
         size_t n = 0;
         char max_keys[16];
 
         snprintf(max_keys, sizeof(max_keys), "%u", r->page_size);
-        q[n++] = (struct s3_query_param){"list-type", "2"};
-        q[n++] = (struct s3_query_param){"max-keys", max_keys};
-        q[n++] = (struct s3_query_param){"encoding-type", "url"};
-        q[n++] = (struct s3_query_param){"prefix", r->prefix ? r->prefix : ""};
+        q[n++] = (struct aws_query_param){"list-type", "2"};
+        q[n++] = (struct aws_query_param){"max-keys", max_keys};
+        q[n++] = (struct aws_query_param){"encoding-type", "url"};
+        q[n++] = (struct aws_query_param){"prefix", r->prefix ? r->prefix : ""};
         if (r->delimiter)
-            q[n++] = (struct s3_query_param){"delimiter", r->delimiter};
+            q[n++] = (struct aws_query_param){"delimiter", r->delimiter};
         if (r->token)
-            q[n++] = (struct s3_query_param){"continuation-token", r->token};
+            q[n++] = (struct aws_query_param){"continuation-token", r->token};
         else if (r->start_after)
-            q[n++] = (struct s3_query_param){"start-after", r->start_after};
-        query = s3_canonical_query(q, n);
+            q[n++] = (struct aws_query_param){"start-after", r->start_after};
+        query = aws_canonical_query(q, n);
         path = xstrdup("/");
     }
     if (c->path_style)
@@ -1399,11 +1321,11 @@ static void req_send(struct s3_request *r)
     curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, r->errbuf);
     rc = curlm_add(c->cm, r->easy, req_done_cb, r);
     if (rc < 0) {
-        struct s3_error e;
+        struct aws_error e;
 
         req_release_transfer(r);
         memset(&e, 0, sizeof(e));
-        e.kind = S3_ERR_HTTP;
+        e.kind = AWS_ERR_HTTP;
         snprintf(e.host, sizeof(e.host), "%s", c->host);
         snprintf(e.message, sizeof(e.message), "cannot start the transfer: %s", strerror(-rc));
         s3_error_explain(c, &e, r->op == OP_GET ? "get" : "list", req_what(r));

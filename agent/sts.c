@@ -94,9 +94,9 @@ out:
 
 char *sts_form(const char *role_arn, const char *session_name, const char *token)
 {
-    char *arn = s3_uri_encode(role_arn, false);
-    char *name = s3_uri_encode(session_name, false);
-    char *tok = s3_uri_encode(token, false);
+    char *arn = aws_uri_encode(role_arn, false);
+    char *name = aws_uri_encode(session_name, false);
+    char *tok = aws_uri_encode(token, false);
     char *form = xasprintf("Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=%s"
                            "&RoleSessionName=%s&WebIdentityToken=%s",
                            arn, name, tok);
@@ -176,7 +176,7 @@ static bool printable(const char *s)
 static void sts_done_cb(CURL *easy, CURLcode rc, void *arg)
 {
     struct sts_request *r = arg;
-    struct s3_error err;
+    struct aws_error err;
     struct s3xml_sts_creds creds;
     struct s3xml_error xe;
     char why[200];
@@ -202,11 +202,11 @@ static void sts_done_cb(CURL *easy, CURLcode rc, void *arg)
             s3xml_sts_creds_cleanup(&creds);
             snprintf(why, sizeof(why), "the credentials hold control characters");
         }
-        err.kind = S3_ERR_MALFORMED;
+        err.kind = AWS_ERR_MALFORMED;
         snprintf(err.message, sizeof(err.message), "not an AssumeRoleWithWebIdentity reply: %s",
                  why);
     } else if (rc == CURLE_WRITE_ERROR && r->body.overflow) {
-        err.kind = S3_ERR_TOO_LARGE;
+        err.kind = AWS_ERR_TOO_LARGE;
         snprintf(err.message, sizeof(err.message), "the STS answer passed %u bytes",
                  STS_MAX_ANSWER_BYTES);
     } else if (rc != CURLE_OK) {
@@ -218,7 +218,7 @@ static void sts_done_cb(CURL *easy, CURLcode rc, void *arg)
         if (xe.request_id[0])
             snprintf(err.request_id, sizeof(err.request_id), "%s", xe.request_id);
     } else if (r->body.len > 0) {
-        err.kind = status >= 500 ? S3_ERR_NONE : S3_ERR_MALFORMED;
+        err.kind = status >= 500 ? AWS_ERR_NONE : AWS_ERR_MALFORMED;
         snprintf(err.message, sizeof(err.message),
                  "HTTP %ld with a body that is not an STS "
                  "error document",
@@ -231,7 +231,7 @@ static void sts_done_cb(CURL *easy, CURLcode rc, void *arg)
 }
 
 int sts_assume_role_with_web_identity(struct curlm *cm, const struct sts_params *p, sts_fn cb,
-                                      void *arg, struct sts_request **out, struct s3_error *err)
+                                      void *arg, struct sts_request **out, struct aws_error *err)
 {
     struct sts_request *r;
     char *form;

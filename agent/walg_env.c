@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "util.h"
 
 #define SPILO_PGROOT "/home/postgres/pgdata/pgroot"
@@ -1183,4 +1184,18 @@ void walg_env_evaluate(const struct walg_env_input *in, struct check_result *out
     }
     walg_target_free(&t);
     envdir_free(&e);
+}
+
+extern char **environ;
+
+void walg_env_input_from_config(const struct config *cfg, struct walg_env_input *in)
+{
+    in->envdir = cfg->envdir;
+    in->clone_glob = cfg->clone_envdir;
+    in->prefix = cfg->prefix;
+    in->s3_endpoint = cfg->s3_endpoint;
+    in->s3_region = cfg->s3_region;
+    in->s3_force_path_style = cfg->s3_force_path_style;
+    in->environ = environ;
+    in->pgroot = NULL;
 }

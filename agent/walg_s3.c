@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check_walg_env.h"
 #include "log.h"
 #include "util.h"
 
@@ -149,7 +148,7 @@ void walg_s3_open(struct check_run *run, walg_s3_fn cb, void *arg)
 {
     struct open_job *job = xcalloc(1, sizeof(*job));
 
-    walg_input_from_config(run->cfg, &job->in);
+    walg_env_input_from_config(run->cfg, &job->in);
     job->cb = cb;
     job->arg = arg;
     check_run_work(run, open_work, open_then, job);
@@ -163,17 +162,17 @@ void walg_s3_release(struct walg_s3 *ws)
     free(ws);
 }
 
-enum verdict walg_s3_error_verdict(const struct s3_error *e)
+enum verdict walg_s3_error_verdict(const struct aws_error *e)
 {
     switch (e->kind) {
-    case S3_ERR_ACCESS_DENIED:
-    case S3_ERR_NO_SUCH_BUCKET:
-    case S3_ERR_SIGNATURE:
-    case S3_ERR_INVALID_ACCESS_KEY:
-    case S3_ERR_WRONG_REGION:
-    case S3_ERR_EXPIRED_TOKEN:
+    case AWS_ERR_ACCESS_DENIED:
+    case AWS_ERR_NO_SUCH_BUCKET:
+    case AWS_ERR_SIGNATURE:
+    case AWS_ERR_INVALID_ACCESS_KEY:
+    case AWS_ERR_WRONG_REGION:
+    case AWS_ERR_EXPIRED_TOKEN:
         return VERDICT_CRITICAL;
-    case S3_ERR_CREDENTIALS:
+    case AWS_ERR_CREDENTIALS:
         /* STS said no, or the token file is unreadable: critical. STS unreachable: unknown. */
         return e->curl_code != 0 && e->http_status == 0 ? VERDICT_UNKNOWN : VERDICT_CRITICAL;
     default:

@@ -20,7 +20,7 @@
 
 #include "check_result.h"
 #include "common.h"
-#include "s3.h"
+#include "aws.h"
 
 #define BACKUPS_NO_TIME      INT64_MIN
 #define BACKUPS_NAME_MAX     64 /* "base_" + 24 hex + "_D_" + 24 hex = 56, plus NUL */

@@ -43,14 +43,10 @@ typedef void (*check_work_fn)(const struct config *cfg, int64_t now_s, struct ch
 
 struct checks; /* opaque registry */
 
-/* The built-in checks, in report order. */
-extern const struct check_def *const check_defs[];
-extern const size_t check_defs_count;
-const struct check_def *check_def_find(const char *name);
-
-/* now_override_s: 0 = wall clock, else the instant every run evaluates at (--now). */
-struct checks *checks_new(uv_loop_t *loop, struct config *cfg, const char *const *only,
-                          size_t n_only, int64_t now_override_s);
+/* Runs the checks defs[0..n_defs) (report order; the list is check_defs.h's, or a selection of
+ * it). now_override_s: 0 = wall clock, else the instant every run evaluates at (--now). */
+struct checks *checks_new(uv_loop_t *loop, struct config *cfg, const struct check_def *const *defs,
+                          size_t n_defs, int64_t now_override_s);
 /* The curl multi handle runs hand to checks (owned by the caller, closed after checks_stop). */
 void checks_set_curlm(struct checks *cs, struct curlm *cm);
 /* Daemon mode: first runs staggered over a second, then every interval with up to 10% jitter. */

@@ -1,6 +1,6 @@
 /* s3.h - the S3 client: ListObjectsV2 and GetObject on the process's curl multi handle, signed
- * with CURLOPT_AWS_SIGV4, static/session/web-identity credentials. (Owned by the S3 module; the
- * rest of the API is declared below struct s3_object.)
+ * with CURLOPT_AWS_SIGV4, static/session/web-identity credentials.
+ * The error type (struct aws_error) and the plain listing entry (struct s3_object) live in aws.h.
  *
  * Every request runs on the libuv loop through curlm_add() and ends in exactly one callback, on
  * the loop thread, never from inside the call that started it - unless it is cancelled first
@@ -16,15 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "aws.h"
 #include "common.h"
-
-/* One object of a listing. */
-struct s3_object {
-    char *key;        /* full key, owned */
-    int64_t size;     /* bytes */
-    int64_t mtime_s;  /* LastModified, seconds since the epoch (UTC) */
-    int32_t mtime_ms; /* LastModified milliseconds */
-};
 
 struct buf;
 struct curlm;
@@ -61,45 +54,6 @@ struct s3_config {
     long timeout_ms;         /* per request (one page, one object), default 10000 */
     struct s3_credentials credentials;
 };
-
-/* ---- errors --------------------------------------------------------------------------------- */
-
-enum s3_error_kind {
-    S3_ERR_NONE = 0,
-    S3_ERR_CREDENTIALS,        /* web identity token file unreadable, STS refused or unreachable */
-    S3_ERR_ACCESS_DENIED,      /* AccessDenied, other 403 */
-    S3_ERR_NO_SUCH_BUCKET,     /* NoSuchBucket */
-    S3_ERR_NO_SUCH_KEY,        /* NoSuchKey, other 404 of a GET */
-    S3_ERR_SIGNATURE,          /* SignatureDoesNotMatch, RequestTimeTooSkewed */
-    S3_ERR_INVALID_ACCESS_KEY, /* InvalidAccessKeyId */
-    S3_ERR_WRONG_REGION,       /* 301 PermanentRedirect, AuthorizationHeaderMalformed */
-    S3_ERR_EXPIRED_TOKEN,      /* ExpiredToken, InvalidToken, TokenRefreshRequired */
-    S3_ERR_TIMEOUT,            /* no complete answer within the timeouts */
-    S3_ERR_UNREACHABLE,        /* DNS, connection refused or reset */
-    S3_ERR_TLS,                /* certificate not verified, handshake failed, bad CA file */
-    S3_ERR_UNAVAILABLE,        /* HTTP 5xx, SlowDown */
-    S3_ERR_MALFORMED,          /* the answer is not an S3 reply */
-    S3_ERR_TOO_LARGE,          /* the answer passed its size ceiling */
-    S3_ERR_HTTP,               /* any other HTTP or transfer error */
-};
-
-/* What went wrong with one request. Every string is NUL-terminated, sanitised (no control
- * characters) and free of secrets. */
-struct s3_error {
-    enum s3_error_kind kind;
-    long http_status;        /* 0 when no HTTP answer arrived */
-    int curl_code;           /* CURLcode of the transfer, 0 = CURLE_OK */
-    char code[64];           /* S3/STS error <Code>, "" when none */
-    char message[256];       /* S3/STS error <Message> */
-    char request_id[96];     /* x-amz-request-id or <RequestId> */
-    char region_hint[48];    /* where the bucket is: x-amz-bucket-region, <Region>, <Endpoint> */
-    char endpoint_hint[128]; /* <Endpoint> of a PermanentRedirect */
-    char host[256];          /* the host that was asked (S3 or STS), with :port when given */
-    char summary[512];       /* one sentence: what is wrong and the fix */
-};
-
-/* "access_denied", "no_such_bucket", ... (stable words for JSON details and metric labels). */
-const char *s3_error_kind_name(enum s3_error_kind kind);
 
 /* ---- the client ----------------------------------------------------------------------------- */
 
@@ -152,7 +106,7 @@ struct s3_listing {
 /* err is NULL on success; then listing holds everything. On error listing holds the pages that
  * arrived before it (often none). The listing belongs to the client and is freed after the
  * callback returns; to keep it, move it out (copy the struct and zero the original). */
-typedef void (*s3_list_fn)(const struct s3_error *err, struct s3_listing *listing, void *arg);
+typedef void (*s3_list_fn)(const struct aws_error *err, struct s3_listing *listing, void *arg);
 
 /* Lists opts->prefix, following continuation tokens. Returns 0 (the callback will run, *req if
  * req is not NULL identifies the request until then) or -EINVAL for bad arguments (no callback). */
@@ -165,10 +119,10 @@ void s3_listing_cleanup(struct s3_listing *listing);
 
 /* err is NULL on success; body holds the object: body->len bytes, NUL-terminated for convenience
  * (binary data may hold NULs: use len). body is freed after the callback returns. */
-typedef void (*s3_get_fn)(const struct s3_error *err, const struct buf *body, void *arg);
+typedef void (*s3_get_fn)(const struct aws_error *err, const struct buf *body, void *arg);
 
 /* Fetches key (a full key, not URL-encoded). An object larger than max_bytes (0: 1 MiB) ends in
- * S3_ERR_TOO_LARGE. Returns 0 or -EINVAL like s3_list(). */
+ * AWS_ERR_TOO_LARGE. Returns 0 or -EINVAL like s3_list(). */
 MUSTCHECK int s3_get(struct s3_client *c, const char *key, size_t max_bytes, s3_get_fn cb,
                      void *arg, struct s3_request **req);
 
@@ -178,24 +132,12 @@ void s3_cancel(struct s3_request *req);
 
 /* ---- helpers, exposed for tests ------------------------------------------------------------- */
 
-/* SigV4 URI encoding: A-Z a-z 0-9 - _ . ~ kept, every other byte %XX (upper case hex); '/' kept
- * when keep_slash (keys in paths), encoded otherwise (query values). Returns a new string. */
-char *s3_uri_encode(const char *s, bool keep_slash);
-
-struct s3_query_param {
-    const char *name;
-    const char *value; /* NULL is the same as "" */
-};
-/* The SigV4 canonical query string: names and values encoded, sorted by name then value, joined
- * as "a=1&b=&c=x%2Fy". Returns a new string ("" for n == 0). */
-char *s3_canonical_query(const struct s3_query_param *params, size_t n);
-
 /* Fills err->kind (unless already set) and err->summary from the facts already in err
  * (http_status, curl_code, code, region_hint, ...) for an operation on the client's bucket: op is
  * "list", "get" (what: the prefix or key) or "sts" (the web identity exchange). Scrubs the client's
  * secrets from every field. Used by the client for every error; exposed so that the sentences can
  * be tested without a server. */
-void s3_error_explain(const struct s3_client *c, struct s3_error *err, const char *op,
+void s3_error_explain(const struct s3_client *c, struct aws_error *err, const char *op,
                       const char *what);
 
 #endif

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "common.h"
-#include "s3.h"
+#include "aws.h"
 
 #define S3XML_MAX_INPUT_BYTES  (64u << 20) /* a document larger than this is refused */
 #define S3XML_MAX_TEXT_BYTES   (64u << 10) /* text of one element */

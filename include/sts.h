@@ -6,8 +6,8 @@
 
 #include <stddef.h>
 
+#include "aws.h"
 #include "common.h"
-#include "s3.h"
 #include "s3xml.h"
 
 #define STS_MAX_TOKEN_BYTES (64u << 10)
@@ -28,13 +28,13 @@ struct sts_params {
 /* creds is NULL on error; err then holds the facts (http_status, curl_code, code, message,
  * request_id, host) but no kind or summary (s3_error_explain() adds them). creds belongs to the
  * STS module and is cleaned up after the callback returns; the callback may move it out. */
-typedef void (*sts_fn)(const struct s3_error *err, struct s3xml_sts_creds *creds, void *arg);
+typedef void (*sts_fn)(const struct aws_error *err, struct s3xml_sts_creds *creds, void *arg);
 
 /* Starts one exchange. Returns 0 (the callback will run unless sts_cancel()) or -errno when the
  * token file cannot be used: err->message then names the file and the reason (no callback). */
 MUSTCHECK int sts_assume_role_with_web_identity(struct curlm *cm, const struct sts_params *p,
                                                 sts_fn cb, void *arg, struct sts_request **out,
-                                                struct s3_error *err);
+                                                struct aws_error *err);
 /* Aborts an exchange before its callback; frees it. */
 void sts_cancel(struct sts_request *r);
 

@@ -103,4 +103,9 @@ char *walg_clone_glob(const char *configured, const char *envdir);
 /* The walg_env check: status, a summary naming the worst problem and its fix, details. */
 void walg_env_evaluate(const struct walg_env_input *in, struct check_result *out);
 
+struct config;
+/* The walg_env_input of the agent's config (and this process's environment), for every check that
+ * needs to know where WAL-G writes. */
+void walg_env_input_from_config(const struct config *cfg, struct walg_env_input *in);
+
 #endif

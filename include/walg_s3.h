@@ -33,6 +33,6 @@ void walg_s3_close_all(void);
 /* Verdict for an S3 error: settings problems that stop WAL-G too (access denied, no such bucket,
  * bad keys, wrong region, expired token) are critical; S3 being unreachable or broken is unknown
  * (the agent could not look). */
-enum verdict walg_s3_error_verdict(const struct s3_error *e);
+enum verdict walg_s3_error_verdict(const struct aws_error *e);
 
 #endif

@@ -14,7 +14,7 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "check.h"
+#include "check_defs.h"
 #include "config.h"
 #include "http.h"
 #include "routes.h"

@@ -66,10 +66,10 @@ static const char *opt_env(const char *opt, const char *env)
     return v && v[0] ? v : NULL;
 }
 
-static void print_error(const struct s3_error *err)
+static void print_error(const struct aws_error *err)
 {
     fprintf(stderr, "s3tool: %s\n", err->summary);
-    fprintf(stderr, "error\t%s\t%ld\t%s\t%s\n", s3_error_kind_name(err->kind), err->http_status,
+    fprintf(stderr, "error\t%s\t%ld\t%s\t%s\n", aws_error_kind_name(err->kind), err->http_status,
             err->code[0] ? err->code : "-", err->region_hint[0] ? err->region_hint : "-");
     if (err->message[0])
         fprintf(stderr, "message\t%s\n", err->message);
@@ -121,7 +121,7 @@ static void tool_next(struct tool *t)
     tool_finish(t);
 }
 
-static void list_cb(const struct s3_error *err, struct s3_listing *l, void *arg)
+static void list_cb(const struct aws_error *err, struct s3_listing *l, void *arg)
 {
     struct tool *t = arg;
 
@@ -151,7 +151,7 @@ static void list_cb(const struct s3_error *err, struct s3_listing *l, void *arg)
     tool_next(t);
 }
 
-static void get_cb(const struct s3_error *err, const struct buf *body, void *arg)
+static void get_cb(const struct aws_error *err, const struct buf *body, void *arg)
 {
     struct tool *t = arg;
 

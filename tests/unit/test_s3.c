@@ -47,7 +47,7 @@ static void test_uri_encode(void **state)
 
     (void)state;
     for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
-        char *got = s3_uri_encode(cases[i].in, cases[i].keep_slash);
+        char *got = aws_uri_encode(cases[i].in, cases[i].keep_slash);
 
         assert_string_equal(got, cases[i].out);
         free(got);
@@ -56,7 +56,7 @@ static void test_uri_encode(void **state)
 
 static void test_canonical_query(void **state)
 {
-    struct s3_query_param list[] = {
+    struct aws_query_param list[] = {
         {"prefix", "spilo/x y/wal/15/basebackups_005/"},
         {"list-type", "2"},
         {"max-keys", "1000"},
@@ -64,20 +64,20 @@ static void test_canonical_query(void **state)
         {"delimiter", "/"},
         {"continuation-token", "1ueG/abc+="},
     };
-    struct s3_query_param dup[] = {{"b", "2"}, {"a", NULL}, {"b", "1"}, {"A", "x"}, {"a-b", ""}};
+    struct aws_query_param dup[] = {{"b", "2"}, {"a", NULL}, {"b", "1"}, {"A", "x"}, {"a-b", ""}};
     char *q;
 
     (void)state;
-    q = s3_canonical_query(list, ARRAY_LEN(list));
+    q = aws_canonical_query(list, ARRAY_LEN(list));
     assert_string_equal(q, "continuation-token=1ueG%2Fabc%2B%3D&delimiter=%2F&encoding-type=url&"
                            "list-type=2&max-keys=1000&prefix=spilo%2Fx%20y%2Fwal%2F15%2F"
                            "basebackups_005%2F");
     free(q);
     /* byte order: upper case first; a repeated name is ordered by value; NULL is empty */
-    q = s3_canonical_query(dup, ARRAY_LEN(dup));
+    q = aws_canonical_query(dup, ARRAY_LEN(dup));
     assert_string_equal(q, "A=x&a=&a-b=&b=1&b=2");
     free(q);
-    q = s3_canonical_query(NULL, 0);
+    q = aws_canonical_query(NULL, 0);
     assert_string_equal(q, "");
     free(q);
 }
@@ -586,38 +586,38 @@ static void test_error_summaries(void **state)
         long status;
         int curl;
         const char *code, *region;
-        enum s3_error_kind kind;
+        enum aws_error_kind kind;
         const char *want;
     } cases[] = {
-        {"list", 403, 0, "AccessDenied", "", S3_ERR_ACCESS_DENIED,
+        {"list", 403, 0, "AccessDenied", "", AWS_ERR_ACCESS_DENIED,
          "lack s3:ListBucket on arn:aws:s3:::acme-harbor-pg-backups (allow the s3:prefix "
          "'spilo/x/*'"},
-        {"get", 403, 0, "AccessDenied", "", S3_ERR_ACCESS_DENIED,
+        {"get", 403, 0, "AccessDenied", "", AWS_ERR_ACCESS_DENIED,
          "lack s3:GetObject on arn:aws:s3:::acme-harbor-pg-backups/spilo/x/"},
-        {"list", 403, 0, "", "", S3_ERR_ACCESS_DENIED, "(HTTP 403, request id REQ1)"},
-        {"list", 404, 0, "NoSuchBucket", "", S3_ERR_NO_SUCH_BUCKET, "check WALG_S3_PREFIX"},
-        {"get", 404, 0, "", "", S3_ERR_NO_SUCH_KEY, "does not exist"},
-        {"list", 403, 0, "SignatureDoesNotMatch", "", S3_ERR_SIGNATURE,
+        {"list", 403, 0, "", "", AWS_ERR_ACCESS_DENIED, "(HTTP 403, request id REQ1)"},
+        {"list", 404, 0, "NoSuchBucket", "", AWS_ERR_NO_SUCH_BUCKET, "check WALG_S3_PREFIX"},
+        {"get", 404, 0, "", "", AWS_ERR_NO_SUCH_KEY, "does not exist"},
+        {"list", 403, 0, "SignatureDoesNotMatch", "", AWS_ERR_SIGNATURE,
          "AWS_SECRET_ACCESS_KEY does not belong to the access key ending in MPLE"},
-        {"list", 403, 0, "RequestTimeTooSkewed", "", S3_ERR_SIGNATURE, "fix NTP"},
-        {"list", 403, 0, "InvalidAccessKeyId", "", S3_ERR_INVALID_ACCESS_KEY,
+        {"list", 403, 0, "RequestTimeTooSkewed", "", AWS_ERR_SIGNATURE, "fix NTP"},
+        {"list", 403, 0, "InvalidAccessKeyId", "", AWS_ERR_INVALID_ACCESS_KEY,
          "check AWS_ACCESS_KEY_ID"},
-        {"list", 301, 0, "PermanentRedirect", "ap-southeast-2", S3_ERR_WRONG_REGION,
+        {"list", 301, 0, "PermanentRedirect", "ap-southeast-2", AWS_ERR_WRONG_REGION,
          "is in region ap-southeast-2, not eu-central-1 (PermanentRedirect, request id REQ1): "
          "set AWS_REGION=ap-southeast-2."},
-        {"list", 301, 0, "", "", S3_ERR_WRONG_REGION, "must be reached through another endpoint"},
-        {"list", 400, 0, "AuthorizationHeaderMalformed", "us-west-2", S3_ERR_WRONG_REGION,
+        {"list", 301, 0, "", "", AWS_ERR_WRONG_REGION, "must be reached through another endpoint"},
+        {"list", 400, 0, "AuthorizationHeaderMalformed", "us-west-2", AWS_ERR_WRONG_REGION,
          "set AWS_REGION=us-west-2"},
-        {"list", 400, 0, "ExpiredToken", "", S3_ERR_EXPIRED_TOKEN, "S3 refused AWS_SESSION_TOKEN"},
-        {"list", 0, CURLE_OPERATION_TIMEDOUT, "", "", S3_ERR_TIMEOUT,
+        {"list", 400, 0, "ExpiredToken", "", AWS_ERR_EXPIRED_TOKEN, "S3 refused AWS_SESSION_TOKEN"},
+        {"list", 0, CURLE_OPERATION_TIMEDOUT, "", "", AWS_ERR_TIMEOUT,
          "S3 endpoint acme.s3.example did not answer within 10s"},
-        {"list", 0, CURLE_COULDNT_CONNECT, "", "", S3_ERR_UNREACHABLE,
+        {"list", 0, CURLE_COULDNT_CONNECT, "", "", AWS_ERR_UNREACHABLE,
          "Cannot reach S3 endpoint acme.s3.example"},
-        {"list", 0, CURLE_COULDNT_RESOLVE_HOST, "", "", S3_ERR_UNREACHABLE, "DNS"},
-        {"list", 0, CURLE_PEER_FAILED_VERIFICATION, "", "", S3_ERR_TLS, "WALG_S3_CA_CERT_FILE"},
-        {"list", 503, 0, "SlowDown", "", S3_ERR_UNAVAILABLE, "is unavailable (SlowDown"},
-        {"list", 500, 0, "", "", S3_ERR_UNAVAILABLE, "is unavailable (HTTP 500"},
-        {"list", 418, 0, "Teapot", "", S3_ERR_HTTP, "failed (Teapot"},
+        {"list", 0, CURLE_COULDNT_RESOLVE_HOST, "", "", AWS_ERR_UNREACHABLE, "DNS"},
+        {"list", 0, CURLE_PEER_FAILED_VERIFICATION, "", "", AWS_ERR_TLS, "WALG_S3_CA_CERT_FILE"},
+        {"list", 503, 0, "SlowDown", "", AWS_ERR_UNAVAILABLE, "is unavailable (SlowDown"},
+        {"list", 500, 0, "", "", AWS_ERR_UNAVAILABLE, "is unavailable (HTTP 500"},
+        {"list", 418, 0, "Teapot", "", AWS_ERR_HTTP, "failed (Teapot"},
     };
     struct env e;
     struct s3_config cfg = static_cfg();
@@ -628,7 +628,7 @@ static void test_error_summaries(void **state)
     env_init(&e);
     assert_int_equal(s3_client_new(&e.loop, e.cm, &cfg, &c, err, sizeof(err)), 0);
     for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
-        struct s3_error x;
+        struct aws_error x;
 
         memset(&x, 0, sizeof(x));
         x.http_status = cases[i].status;
@@ -641,8 +641,8 @@ static void test_error_summaries(void **state)
         snprintf(x.message, sizeof(x.message), "echo %s and %s", SECRET, SESSION);
         s3_error_explain(c, &x, cases[i].op, "spilo/x/");
         if (x.kind != cases[i].kind)
-            fail_msg("case %zu: kind %s, want %s", i, s3_error_kind_name(x.kind),
-                     s3_error_kind_name(cases[i].kind));
+            fail_msg("case %zu: kind %s, want %s", i, aws_error_kind_name(x.kind),
+                     aws_error_kind_name(cases[i].kind));
         if (!strstr(x.summary, cases[i].want))
             fail_msg("case %zu: '%s' lacks '%s'", i, x.summary, cases[i].want);
         if (strstr(x.summary, SECRET) || strstr(x.summary, SESSION) || strstr(x.message, SECRET) ||
@@ -664,7 +664,7 @@ static void test_error_summaries_web_identity(void **state)
                         .web_identity_token_file = "/var/run/secrets/eks/token"},
     };
     struct s3_client *c;
-    struct s3_error x;
+    struct aws_error x;
     char err[512];
 
     (void)state;
@@ -676,7 +676,7 @@ static void test_error_summaries_web_identity(void **state)
     x.http_status = 403;
     snprintf(x.code, sizeof(x.code), "AccessDenied");
     s3_error_explain(c, &x, "sts", NULL);
-    assert_int_equal(x.kind, S3_ERR_CREDENTIALS);
+    assert_int_equal(x.kind, AWS_ERR_CREDENTIALS);
     assert_non_null(strstr(x.summary, "role arn:aws:iam::123456789012:role/spilo"));
     assert_non_null(strstr(x.summary, "trust policy"));
 
@@ -695,7 +695,7 @@ static void test_error_summaries_web_identity(void **state)
     x.http_status = 400;
     snprintf(x.code, sizeof(x.code), "ExpiredToken");
     s3_error_explain(c, &x, "list", "p/");
-    assert_int_equal(x.kind, S3_ERR_EXPIRED_TOKEN);
+    assert_int_equal(x.kind, AWS_ERR_EXPIRED_TOKEN);
     assert_non_null(strstr(x.summary, "renewed on the next run"));
     s3_client_free(c);
     env_finish(&e);
@@ -706,26 +706,26 @@ static void test_error_summaries_web_identity(void **state)
 
 struct outcome {
     int calls;
-    enum s3_error_kind kind;
+    enum aws_error_kind kind;
     char summary[512];
 };
 
-static void list_cb(const struct s3_error *err, struct s3_listing *l, void *arg)
+static void list_cb(const struct aws_error *err, struct s3_listing *l, void *arg)
 {
     struct outcome *o = arg;
 
     o->calls++;
-    o->kind = err ? err->kind : S3_ERR_NONE;
+    o->kind = err ? err->kind : AWS_ERR_NONE;
     snprintf(o->summary, sizeof(o->summary), "%s", err ? err->summary : "");
     (void)l;
 }
 
-static void get_cb(const struct s3_error *err, const struct buf *body, void *arg)
+static void get_cb(const struct aws_error *err, const struct buf *body, void *arg)
 {
     struct outcome *o = arg;
 
     o->calls++;
-    o->kind = err ? err->kind : S3_ERR_NONE;
+    o->kind = err ? err->kind : AWS_ERR_NONE;
     (void)body;
 }
 
@@ -753,7 +753,7 @@ static void test_deferred_credentials_error(void **state)
     uv_run(&e.loop, UV_RUN_DEFAULT);
     assert_int_equal(o1.calls, 1);
     assert_int_equal(o2.calls, 1);
-    assert_int_equal(o1.kind, S3_ERR_CREDENTIALS);
+    assert_int_equal(o1.kind, AWS_ERR_CREDENTIALS);
     assert_non_null(strstr(o1.summary, "/nonexistent/token"));
     s3_client_stats(c, &st);
     assert_int_equal(st.requests, 0);
@@ -762,7 +762,7 @@ static void test_deferred_credentials_error(void **state)
     env_finish(&e);
 }
 
-static void free_client_cb(const struct s3_error *err, struct s3_listing *l, void *arg)
+static void free_client_cb(const struct aws_error *err, struct s3_listing *l, void *arg)
 {
     struct s3_client **c = arg;
 
@@ -808,7 +808,7 @@ static void test_cancel_and_free(void **state)
     uv_run(&e.loop, UV_RUN_DEFAULT);
     assert_int_equal(o1.calls, 0);
     assert_int_equal(o2.calls, 1);
-    assert_int_equal(o2.kind, S3_ERR_UNREACHABLE);
+    assert_int_equal(o2.kind, AWS_ERR_UNREACHABLE);
 
     /* free with requests outstanding: no callback */
     assert_int_equal(s3_list(c, &lo, list_cb, &o3, NULL), 0);
@@ -838,10 +838,10 @@ static void test_cancel_and_free(void **state)
 static void test_kind_names(void **state)
 {
     (void)state;
-    assert_string_equal(s3_error_kind_name(S3_ERR_ACCESS_DENIED), "access_denied");
-    assert_string_equal(s3_error_kind_name(S3_ERR_WRONG_REGION), "wrong_region");
-    assert_string_equal(s3_error_kind_name(S3_ERR_HTTP), "http");
-    assert_string_equal(s3_error_kind_name((enum s3_error_kind)99), "unknown");
+    assert_string_equal(aws_error_kind_name(AWS_ERR_ACCESS_DENIED), "access_denied");
+    assert_string_equal(aws_error_kind_name(AWS_ERR_WRONG_REGION), "wrong_region");
+    assert_string_equal(aws_error_kind_name(AWS_ERR_HTTP), "http");
+    assert_string_equal(aws_error_kind_name((enum aws_error_kind)99), "unknown");
 }
 
 int main(void)
