@@ -222,7 +222,7 @@ static void evaluate(struct bk_job *job)
     json_object_set_new(job->res.details, "source", json_string(t->where));
 }
 
-static void got_object(const struct aws_error *err, const struct buf *body, void *arg)
+static void object_cb(const struct aws_error *err, const struct buf *body, void *arg)
 {
     struct bk_req *r = arg;
     struct bk_job *job = r->job;
@@ -247,7 +247,7 @@ static void got_object(const struct aws_error *err, const struct buf *body, void
     pump(job);
 }
 
-static void got_folder(const struct aws_error *err, struct s3_listing *l, void *arg)
+static void folder_cb(const struct aws_error *err, struct s3_listing *l, void *arg)
 {
     struct bk_req *r = arg;
     struct bk_job *job = r->job;
@@ -361,9 +361,9 @@ static void pump(struct bk_job *job)
         if (r->kind == BACKUPS_FETCH_FOLDER) {
             struct s3_list_opts o = {.prefix = r->key, .max_objects = FOLDER_LIST_MAX};
 
-            rc = s3_list(job->ws->client, &o, got_folder, r, &r->req);
+            rc = s3_list(job->ws->client, &o, folder_cb, r, &r->req);
         } else {
-            rc = s3_get(job->ws->client, r->key, OBJECT_MAX, got_object, r, &r->req);
+            rc = s3_get(job->ws->client, r->key, OBJECT_MAX, object_cb, r, &r->req);
         }
         if (rc < 0) {
             (void)backups_list_attach_error(job->list, r->key, "the request could not start");
@@ -385,7 +385,7 @@ static void pump(struct bk_job *job)
     job_finish(job);
 }
 
-static void listed(const struct aws_error *err, struct s3_listing *l, void *arg)
+static void listed_cb(const struct aws_error *err, struct s3_listing *l, void *arg)
 {
     struct bk_job *job = arg;
     const struct walg_target *t = &job->ws->target;
@@ -422,7 +422,7 @@ static void listed(const struct aws_error *err, struct s3_listing *l, void *arg)
 
 static struct s3_request *list_req; /* the listing in flight (one run at a time) */
 
-static void opened(struct check_run *run, struct walg_s3 *ws, bool cancelled, void *arg)
+static void opened_cb(struct check_run *run, struct walg_s3 *ws, bool cancelled, void *arg)
 {
     struct bk_job *job = arg;
     struct s3_stats st;
@@ -450,7 +450,7 @@ static void opened(struct check_run *run, struct walg_s3 *ws, bool cancelled, vo
     o.prefix = base;
     o.delimiter = "/";
     job->inflight = 1;
-    rc = s3_list(ws->client, &o, listed, job, &list_req);
+    rc = s3_list(ws->client, &o, listed_cb, job, &list_req);
     free(base);
     if (rc < 0) {
         job->inflight = 0;
@@ -470,7 +470,7 @@ static void backups_start(struct check_run *run)
     uv_timer_init(run->loop, &job->yield);
     job->yield.data = job;
     run->state = job;
-    walg_s3_open(run, opened, job);
+    walg_s3_open(run, opened_cb, job);
 }
 
 /* The deadline passed or the agent stops: drop the requests in flight and end the run. */
@@ -479,7 +479,7 @@ static void backups_cancel(struct check_run *run)
     struct bk_job *job = run->state;
 
     if (!job || !job->ws || !job->ws->client)
-        return; /* still resolving on the thread pool: opened() sees run->cancelled */
+        return; /* still resolving on the thread pool: opened_cb() sees run->cancelled */
     if (!job->list && job->inflight == 1) {
         s3_cancel(list_req);
         job->inflight = 0;

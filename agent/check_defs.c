@@ -5,7 +5,8 @@
 #include <string.h>
 
 #include "check_backups.h"
-#include "check_pg.h"
+#include "check_pg_hba.h"
+#include "check_wal_archive.h"
 #include "check_restore.h"
 #include "check_walg_env.h"
 

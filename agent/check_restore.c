@@ -10,15 +10,14 @@
 #include "backups.h"
 #include "envdir.h"
 #include "log.h"
+#include "patroni.h"
 #include "pgconn.h"
 #include "restore.h"
 #include "util.h"
 #include "walg_env.h"
 #include "walg_s3.h"
 
-#define PATRONI_TIMEOUT_MS 2000
-#define PATRONI_MAX_BYTES  65536
-#define MAX_CANDIDATES     8
+#define MAX_CANDIDATES 8
 
 extern char **environ;
 
@@ -37,7 +36,7 @@ struct rs_job {
     /* asked on the loop */
     size_t pending;
     struct pgconn *pc;
-    struct curlm_get *patroni_req;
+    struct patroni_request *patroni_req;
     struct s3_request *own_req, *src_req;
     struct s3_client *own_client, *src_client;
     int in_recovery;
@@ -206,22 +205,16 @@ static void pg_cb(struct pgconn_result *res, void *arg)
     done_one(job);
 }
 
-static void patroni_cb(long status, CURLcode rc, const char *error, const struct buf *body,
-                       void *arg)
+static void patroni_cb(json_t *doc, const char *error, void *arg)
 {
     struct rs_job *job = arg;
-    json_t *doc;
+    const char *st = json_string_value(json_object_get(doc, "state"));
 
     job->patroni_req = NULL;
-    (void)status;
     (void)error;
-    if (rc == CURLE_OK && body->data && (doc = json_loadb(body->data, body->len, 0, NULL))) {
-        const char *st = json_string_value(json_object_get(doc, "state"));
-
-        if (st)
-            job->patroni_state = xstrdup(st);
-        json_decref(doc);
-    }
+    if (st)
+        job->patroni_state = xstrdup(st);
+    json_decref(doc);
     done_one(job);
 }
 
@@ -356,14 +349,9 @@ static void gathered(struct check_run *run, void *arg, bool cancelled)
         job->pending++;
     else
         snprintf(job->pg_error, sizeof(job->pg_error), "[postgres] conninfo cannot be used");
-    if (*cfg->patroni_url && run->curlm) {
-        char *url = xasprintf("%s/patroni", cfg->patroni_url);
-
-        if (curlm_get(run->curlm, url, PATRONI_TIMEOUT_MS, PATRONI_MAX_BYTES, patroni_cb, job,
-                      &job->patroni_req) == 0)
-            job->pending++;
-        free(url);
-    }
+    if (*cfg->patroni_url && run->curlm &&
+        patroni_get_member(run->curlm, cfg->patroni_url, patroni_cb, job, &job->patroni_req) == 0)
+        job->pending++;
     if (job->own_ok && run->curlm) {
         if (walg_s3_client_for(run, &job->own, &job->own_client, err, sizeof(err)) == 0) {
             struct s3_list_opts o = {0};
@@ -413,7 +401,7 @@ static void restore_cancel(struct check_run *run)
     if (!job || job->pending == 0)
         return; /* still gathering on the thread pool: gathered() sees run->cancelled */
     if (job->patroni_req) {
-        curlm_get_cancel(run->curlm, job->patroni_req);
+        patroni_cancel(job->patroni_req);
         job->patroni_req = NULL;
         stopped++;
     }

@@ -10,6 +10,7 @@ void check_result_init(struct check_result *r)
 {
     r->status = VERDICT_UNKNOWN;
     r->summary[0] = '\0';
+    r->role[0] = '\0';
     r->details = json_object();
     if (!r->details)
         abort();

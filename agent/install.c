@@ -576,7 +576,7 @@ static void roots_joined(struct install_run *r, char *out, size_t len)
 
 static void list_next_root(struct install_run *r);
 
-static void on_root_listing(const struct aws_error *e, struct s3_listing *l, void *arg)
+static void root_listing_cb(const struct aws_error *e, struct s3_listing *l, void *arg)
 {
     struct install_run *r = arg;
     const char *root = r->roots[r->root_idx];
@@ -616,7 +616,7 @@ static void list_next_root(struct install_run *r)
 
     if (r->root_idx < r->n_roots && r->backups_found == 0) {
         o.prefix = r->roots[r->root_idx];
-        if (s3_list(r->s3, &o, on_root_listing, r, &r->s3req) < 0)
+        if (s3_list(r->s3, &o, root_listing_cb, r, &r->s3req) < 0)
             finish(r, true, "cannot list s3://%s/%s; nothing was applied", r->s.bucket, o.prefix);
         return;
     }
@@ -660,7 +660,7 @@ static void add_root(struct install_run *r, char *root)
     r->roots[r->n_roots++] = root;
 }
 
-static void on_top_listing(const struct aws_error *e, struct s3_listing *l, void *arg)
+static void top_listing_cb(const struct aws_error *e, struct s3_listing *l, void *arg)
 {
     struct install_run *r = arg;
     char top[600];
@@ -720,7 +720,7 @@ static int start_source_check(struct install_run *r, const struct install_keys *
         return rc;
     install_clone_root(&r->s, top, sizeof(top));
     o.prefix = top;
-    rc = s3_list(r->s3, &o, on_top_listing, r, &r->s3req);
+    rc = s3_list(r->s3, &o, top_listing_cb, r, &r->s3req);
     if (rc < 0)
         snprintf(err, errlen, "cannot list s3://%s/%s", r->s.bucket, top);
     return rc;

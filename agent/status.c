@@ -100,6 +100,8 @@ void status_publish(const char *name, struct check_result *res, int64_t checked_
     c->checked_at_s = checked_at_s;
     c->duration_ms = duration_ms;
     c->runs++;
+    if (res->role[0])
+        snprintf(n->role, sizeof(n->role), "%s", res->role);
     swap_in(n);
 }
 
@@ -114,17 +116,6 @@ void status_count_overlap(const char *name)
     c = find_mut(n, name);
     if (c)
         c->overlaps++;
-    swap_in(n);
-}
-
-void status_set_role(const char *role)
-{
-    struct snapshot *n;
-
-    if (!current || strcmp(current->role, role) == 0)
-        return;
-    n = snapshot_copy(current);
-    snprintf(n->role, sizeof(n->role), "%s", role);
     swap_in(n);
 }
 

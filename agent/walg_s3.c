@@ -114,7 +114,7 @@ static void open_work(void *arg)
     job->rc = walg_target_resolve(&job->in, &job->ws.target, job->ws.error, sizeof(job->ws.error));
 }
 
-static void open_then(struct check_run *run, void *arg, bool cancelled)
+static void open_done_cb(struct check_run *run, void *arg, bool cancelled)
 {
     struct open_job *job = arg;
     struct walg_s3 *ws = xmalloc(sizeof(*ws));
@@ -151,7 +151,7 @@ void walg_s3_open(struct check_run *run, walg_s3_fn cb, void *arg)
     walg_env_input_from_config(run->cfg, &job->in);
     job->cb = cb;
     job->arg = arg;
-    check_run_work(run, open_work, open_then, job);
+    check_run_work(run, open_work, open_done_cb, job);
 }
 
 void walg_s3_release(struct walg_s3 *ws)

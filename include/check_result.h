@@ -13,6 +13,8 @@ struct check_result {
     enum verdict status;
     char summary[512];
     json_t *details; /* object, owned; never NULL after check_result_init() */
+    char role[16];   /* the member's role when this check learnt it ("leader", "replica"), else "";
+                        status_publish() copies it into the snapshot */
 };
 
 void check_result_init(struct check_result *r);

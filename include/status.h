@@ -40,11 +40,11 @@ void status_init(const char *const *names, size_t n, int64_t started_at_s);
 void status_shutdown(void);
 const struct snapshot *status_current(void);
 
-/* Publishes one check's result (its details are taken over: res->details is NULL afterwards). */
+/* Publishes one check's result (its details are taken over: res->details is NULL afterwards); a
+ * role in the result becomes the snapshot's role. */
 void status_publish(const char *name, struct check_result *res, int64_t checked_at_s,
                     uint64_t duration_ms);
 void status_count_overlap(const char *name);
-void status_set_role(const char *role);
 void status_set_config_loaded(bool loaded);
 
 const struct check_snap *status_find(const struct snapshot *s, const char *name);

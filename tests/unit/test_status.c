@@ -8,12 +8,14 @@
 
 static const char *const names[] = {"walg_env", "backups", "pg_hba"};
 
-static void publish(const char *name, enum verdict v, const char *summary, const char *details)
+static void publish_role(const char *name, enum verdict v, const char *summary, const char *details,
+                         const char *role)
 {
     struct check_result r;
 
     check_result_init(&r);
     check_result_set(&r, v, "%s", summary);
+    snprintf(r.role, sizeof(r.role), "%s", role);
     if (details) {
         json_decref(r.details);
         r.details = json_loads(details, 0, NULL);
@@ -22,6 +24,11 @@ static void publish(const char *name, enum verdict v, const char *summary, const
     status_publish(name, &r, 1741599000, 12);
     assert_null(r.details);
     check_result_cleanup(&r);
+}
+
+static void publish(const char *name, enum verdict v, const char *summary, const char *details)
+{
+    publish_role(name, v, summary, details, "");
 }
 
 static void test_readiness_and_overall(void **state)
@@ -59,8 +66,7 @@ static void test_status_json(void **state)
     (void)state;
     status_init(names, 3, 1741598000);
     status_set_config_loaded(true);
-    status_set_role("leader");
-    publish("backups", VERDICT_OK, "3 backups", "{\"count\":3,\"missed\":false}");
+    publish_role("backups", VERDICT_OK, "3 backups", "{\"count\":3,\"missed\":false}", "leader");
     doc = status_to_json(status_current(), 1741599000, NULL, 0);
     assert_string_equal(json_string_value(json_object_get(doc, "status")), "unknown");
     assert_string_equal(json_string_value(json_object_get(doc, "now")), "2025-03-10T09:30:00Z");
