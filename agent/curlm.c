@@ -283,12 +283,18 @@ struct curlm_get {
     void *arg;
 };
 
-static size_t get_write_cb(char *data, size_t size, size_t n, void *arg)
+size_t curlm_write_cb(char *data, size_t size, size_t n, void *buf)
 {
-    struct curlm_get *g = arg;
+    struct buf *b = buf;
 
-    buf_append(&g->body, data, size * n);
-    return g->body.overflow ? 0 : size * n;
+    buf_append(b, data, size * n);
+    return b->overflow ? 0 : size * n;
+}
+
+void curlm_write_to(CURL *easy, struct buf *body)
+{
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, curlm_write_cb);
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, body);
 }
 
 static void get_done_cb(CURL *easy, CURLcode rc, void *arg)
@@ -322,8 +328,7 @@ int curlm_get(struct curlm *cm, const char *url, long timeout_ms, size_t max, cu
     curl_easy_setopt(g->easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(g->easy, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(g->easy, CURLOPT_USERAGENT, (const char *)agent_user_agent);
-    curl_easy_setopt(g->easy, CURLOPT_WRITEFUNCTION, get_write_cb);
-    curl_easy_setopt(g->easy, CURLOPT_WRITEDATA, g);
+    curlm_write_to(g->easy, &g->body);
     curl_easy_setopt(g->easy, CURLOPT_ERRORBUFFER, g->error);
     rc = curlm_add(cm, g->easy, get_done_cb, g);
     if (rc < 0) {

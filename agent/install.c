@@ -23,7 +23,6 @@
 
 #define KEY_FILE_MAX      4096
 #define POLL_INTERVAL_MS  1000
-#define DELETE_TIMEOUT_MS 10000L
 #define MAX_SOURCE_ROOTS  32
 #define MAX_OPERATOR_PODS 8
 
@@ -207,10 +206,6 @@ struct install_run {
     /* restart */
     char *old_pods[MAX_OPERATOR_PODS];
     size_t n_old, del_idx;
-    CURL *del_easy;
-    struct curl_slist *del_headers;
-    struct buf del_resp;
-    char del_errbuf[CURL_ERROR_SIZE];
     uv_timer_t timer;
     bool timer_started;
     uint64_t restart_start_ms;
@@ -266,20 +261,6 @@ static void run_free_cb(uv_handle_t *h)
     free(r);
 }
 
-static void del_cleanup(struct install_run *r)
-{
-    if (r->del_easy) {
-        curlm_remove(r->cm, r->del_easy);
-        curl_easy_cleanup(r->del_easy);
-        r->del_easy = NULL;
-    }
-    for (struct curl_slist *h = r->del_headers; h; h = h->next)
-        explicit_bzero(h->data, strlen(h->data));
-    curl_slist_free_all(r->del_headers);
-    r->del_headers = NULL;
-    buf_cleanup(&r->del_resp);
-}
-
 static void finish(struct install_run *r, bool refused, const char *fmt, ...) PRINTF(3, 4);
 static void finish(struct install_run *r, bool refused, const char *fmt, ...)
 {
@@ -294,7 +275,6 @@ static void finish(struct install_run *r, bool refused, const char *fmt, ...)
     r->res.message = msg;
     r->done(&r->res, r->arg);
     /* tear down */
-    del_cleanup(r);
     if (r->s3)
         s3_client_free(r->s3);
     for (size_t i = 0; i < r->n_roots; i++)
@@ -800,123 +780,32 @@ static void poll_pods(struct install_run *r)
 
 static void delete_next(struct install_run *r);
 
-static void on_delete_done(CURL *easy, CURLcode rc, void *arg)
+static void delete_done_cb(const struct k8s_reply *rep, void *arg)
 {
     struct install_run *r = arg;
     const char *name = r->old_pods[r->del_idx];
-    struct k8s_ref ref = {
-        .resource = "pods", .kind = "Pod", .namespace = r->s.operator_namespace, .name = name};
-    long status = 0;
-    char msg[2048];
 
-    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
-    /* curlm removed the handle; it is ours to clean up */
-    curl_easy_cleanup(r->del_easy);
-    r->del_easy = NULL;
-    if (rc == CURLE_OK && status >= 200 && status < 300) {
-        say(r, "Pod %s/%s: deleted: the operator reads its configuration only at start",
-            r->s.operator_namespace, name);
-    } else {
-        struct k8s_failure f = {
-            .api = r->cfg->k8s_api,
-            .token_file = r->cfg->k8s_token_file,
-            .ca_file = r->cfg->k8s_ca_file,
-            .verb = K8S_GET,
-            .ref = &ref,
-            .http_status = rc == CURLE_OK ? status : 0,
-            .curl_rc = (int)rc,
-            .curl_error = r->del_errbuf,
-            .timeout_ms = DELETE_TIMEOUT_MS,
-            .body = r->del_resp.data,
-            .body_len = r->del_resp.len,
-        };
-
-        k8s_describe_failure(&f, msg, sizeof(msg));
+    r->call = NULL;
+    if (rep->rc < 0) {
         r->res.failed++;
         say(r, "Pod %s/%s: failed: could not delete it to restart the operator: %s",
-            r->s.operator_namespace, name, msg);
-        del_cleanup(r);
+            r->s.operator_namespace, name, rep->error);
         finish(r, false, "done");
         return;
     }
-    del_cleanup(r);
+    say(r, "Pod %s/%s: deleted: the operator reads its configuration only at start",
+        r->s.operator_namespace, name);
     r->del_idx++;
     delete_next(r);
 }
 
-static size_t del_write_cb(char *data, size_t size, size_t n, void *arg)
-{
-    struct install_run *r = arg;
-
-    buf_append(&r->del_resp, data, size * n);
-    return r->del_resp.overflow ? 0 : size * n;
-}
-
-/* DELETE of one pod: k8s.c has no delete verb, so this one request is made here the way k8s.c
- * makes its requests (token re-read, TLS verified against the cluster CA only). */
+/* DELETE of one pod, through the Kubernetes client like every other request. */
 static int delete_start(struct install_run *r, const char *name, char *err, size_t errlen)
 {
     struct k8s_ref ref = {
         .resource = "pods", .kind = "Pod", .namespace = r->s.operator_namespace, .name = name};
-    char url[4096];
-    FILE *f;
-    char *token, *auth;
-    size_t n;
-    int rc;
 
-    if (k8s_build_url(r->cfg->k8s_api, K8S_GET, &ref, url, sizeof(url)) < 0) {
-        snprintf(err, errlen, "cannot build the URL to delete pod %s", name);
-        return -EINVAL;
-    }
-    f = fopen(r->cfg->k8s_token_file, "r");
-    if (!f) {
-        snprintf(err, errlen, "cannot read the service account token %s (%s)",
-                 r->cfg->k8s_token_file, strerror(errno));
-        return -EIO;
-    }
-    token = xcalloc(1, 65537);
-    n = fread(token, 1, 65536, f);
-    fclose(f);
-    while (n > 0 && isspace((unsigned char)token[n - 1]))
-        token[--n] = '\0';
-    auth = xasprintf("Authorization: Bearer %s", token);
-    explicit_bzero(token, 65537);
-    free(token);
-    buf_init(&r->del_resp, 1u << 20);
-    r->del_easy = curl_easy_init();
-    if (!r->del_easy)
-        abort();
-    r->del_headers = curl_slist_append(r->del_headers, auth);
-    explicit_bzero(auth, strlen(auth));
-    free(auth);
-    r->del_headers = curl_slist_append(r->del_headers, "Accept: application/json");
-    if (!r->del_headers)
-        abort();
-    r->del_errbuf[0] = '\0';
-    curl_easy_setopt(r->del_easy, CURLOPT_CUSTOMREQUEST, "DELETE");
-    curl_easy_setopt(r->del_easy, CURLOPT_URL, url);
-    curl_easy_setopt(r->del_easy, CURLOPT_HTTPHEADER, r->del_headers);
-    curl_easy_setopt(r->del_easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(r->del_easy, CURLOPT_PROTOCOLS_STR, "https");
-    curl_easy_setopt(r->del_easy, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(r->del_easy, CURLOPT_USERAGENT, (const char *)agent_user_agent);
-    curl_easy_setopt(r->del_easy, CURLOPT_TIMEOUT_MS, DELETE_TIMEOUT_MS);
-    curl_easy_setopt(r->del_easy, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-    curl_easy_setopt(r->del_easy, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(r->del_easy, CURLOPT_SSL_VERIFYHOST, 2L);
-    curl_easy_setopt(r->del_easy, CURLOPT_CAINFO, r->cfg->k8s_ca_file);
-    curl_easy_setopt(r->del_easy, CURLOPT_CAPATH, NULL);
-    curl_easy_setopt(r->del_easy, CURLOPT_WRITEFUNCTION, del_write_cb);
-    curl_easy_setopt(r->del_easy, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(r->del_easy, CURLOPT_ERRORBUFFER, r->del_errbuf);
-    rc = curlm_add(r->cm, r->del_easy, on_delete_done, r);
-    if (rc < 0) {
-        snprintf(err, errlen, "cannot start the request: %s", strerror(-rc));
-        curl_easy_cleanup(r->del_easy);
-        r->del_easy = NULL;
-        del_cleanup(r);
-    }
-    return rc;
+    return k8s_request(r->kc, K8S_DELETE, &ref, NULL, delete_done_cb, r, &r->call, err, errlen);
 }
 
 static void delete_next(struct install_run *r)

@@ -82,6 +82,8 @@ const char *k8s_verb_rbac(enum k8s_verb verb, const struct k8s_ref *ref)
     case K8S_MERGE_PATCH:
     case K8S_APPLY:
         return "patch";
+    case K8S_DELETE:
+        return "delete";
     }
     return "?";
 }
@@ -97,6 +99,8 @@ static const char *verb_phrase(enum k8s_verb verb)
         return "patch";
     case K8S_APPLY:
         return "apply";
+    case K8S_DELETE:
+        return "delete";
     }
     return "?";
 }
@@ -111,7 +115,8 @@ int k8s_build_url(const char *api, enum k8s_verb verb, const struct k8s_ref *ref
 
     if (str_empty(api) || !ref || !segment_ok(ref->resource))
         return -EINVAL;
-    if ((verb == K8S_MERGE_PATCH || verb == K8S_APPLY) && str_empty(ref->name))
+    if ((verb == K8S_MERGE_PATCH || verb == K8S_APPLY || verb == K8S_DELETE) &&
+        str_empty(ref->name))
         return -EINVAL;
     if (want_name && !segment_ok(ref->name))
         return -EINVAL;
@@ -629,14 +634,6 @@ static void call_free(struct k8s_call *call)
     free(call);
 }
 
-static size_t call_write_cb(char *data, size_t size, size_t n, void *arg)
-{
-    struct k8s_call *call = arg;
-
-    buf_append(&call->resp, data, size * n);
-    return call->resp.overflow ? 0 : size * n;
-}
-
 static void call_done_cb(CURL *easy, CURLcode rc, void *arg)
 {
     struct k8s_call *call = arg;
@@ -725,7 +722,7 @@ int k8s_request(struct k8s_client *kc, enum k8s_verb verb, const struct k8s_ref 
                  verb_phrase(verb), obj);
         return rc;
     }
-    if (verb != K8S_GET && !body) {
+    if (verb != K8S_GET && verb != K8S_DELETE && !body) {
         snprintf(err, errlen, "cannot %s without a body", verb_phrase(verb));
         return -EINVAL;
     }
@@ -782,6 +779,7 @@ int k8s_request(struct k8s_client *kc, enum k8s_verb verb, const struct k8s_ref 
     call->headers = curl_slist_append(call->headers, "Expect:");
     switch (verb) {
     case K8S_GET:
+    case K8S_DELETE:
         break;
     case K8S_CREATE:
         call->headers = curl_slist_append(call->headers, "Content-Type: application/json");
@@ -806,6 +804,8 @@ int k8s_request(struct k8s_client *kc, enum k8s_verb verb, const struct k8s_ref 
     }
     if (verb == K8S_MERGE_PATCH || verb == K8S_APPLY)
         curl_easy_setopt(call->easy, CURLOPT_CUSTOMREQUEST, "PATCH");
+    else if (verb == K8S_DELETE)
+        curl_easy_setopt(call->easy, CURLOPT_CUSTOMREQUEST, "DELETE");
     curl_easy_setopt(call->easy, CURLOPT_URL, url);
     curl_easy_setopt(call->easy, CURLOPT_HTTPHEADER, call->headers);
     curl_easy_setopt(call->easy, CURLOPT_NOSIGNAL, 1L);
@@ -820,8 +820,7 @@ int k8s_request(struct k8s_client *kc, enum k8s_verb verb, const struct k8s_ref 
     curl_easy_setopt(call->easy, CURLOPT_SSL_VERIFYHOST, 2L);
     curl_easy_setopt(call->easy, CURLOPT_CAINFO, kc->ca_file);
     curl_easy_setopt(call->easy, CURLOPT_CAPATH, NULL);
-    curl_easy_setopt(call->easy, CURLOPT_WRITEFUNCTION, call_write_cb);
-    curl_easy_setopt(call->easy, CURLOPT_WRITEDATA, call);
+    curlm_write_to(call->easy, &call->resp);
     curl_easy_setopt(call->easy, CURLOPT_ERRORBUFFER, call->errbuf);
     rc = curlm_add(kc->cm, call->easy, call_done_cb, call);
     if (rc < 0) {

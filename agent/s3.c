@@ -91,8 +91,7 @@ struct s3_request {
     char errbuf[CURL_ERROR_SIZE];
     struct buf body;
     size_t body_max; /* for a 2xx answer; error documents get ERROR_BODY_MAX_BYTES */
-    bool body_started;
-    bool too_large;
+    bool too_large;  /* Content-Length of a 2xx answer passed body_max (or the body did) */
     long hdr_status;
     char hdr_region[48];
     char hdr_request_id[96];
@@ -1004,26 +1003,6 @@ static void sts_start(struct s3_client *c)
             req_fail_later(r, &err);
 }
 
-static size_t req_write_cb(char *data, size_t size, size_t n, void *arg)
-{
-    struct s3_request *r = arg;
-    size_t len = size * n;
-
-    if (!r->body_started) {
-        long st = 0;
-
-        curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &st);
-        buf_init(&r->body, st >= 200 && st < 300 ? r->body_max : ERROR_BODY_MAX_BYTES);
-        r->body_started = true;
-    }
-    buf_append(&r->body, data, len);
-    if (r->body.overflow) {
-        r->too_large = true;
-        return 0;
-    }
-    return len;
-}
-
 /* Copies a header value (trimmed, printable ASCII only) if the line is "name: value". */
 static bool header_value(const char *line, size_t len, const char *name, char *out, size_t outlen)
 {
@@ -1051,6 +1030,9 @@ static size_t req_header_cb(char *data, size_t size, size_t n, void *arg)
 
         r->hdr_status = sp ? strtol(sp + 1, NULL, 10) : 0;
         r->hdr_region[0] = r->hdr_request_id[0] = '\0';
+        /* the body that follows this status line: a 2xx answer or an error document */
+        r->body.max =
+            r->hdr_status >= 200 && r->hdr_status < 300 ? r->body_max : ERROR_BODY_MAX_BYTES;
         return len;
     }
     if (header_value(data, len, "x-amz-bucket-region", r->hdr_region, sizeof(r->hdr_region)) ||
@@ -1081,7 +1063,7 @@ static void req_fail_transfer(struct s3_request *r, CURLcode rc, long status)
              c->path_style ? "" : ".", c->host);
     snprintf(e.request_id, sizeof(e.request_id), "%s", r->hdr_request_id);
     snprintf(e.region_hint, sizeof(e.region_hint), "%s", r->hdr_region);
-    if (r->too_large) {
+    if (r->too_large || r->body.overflow) {
         e.kind = AWS_ERR_TOO_LARGE;
         e.curl_code = 0;
         snprintf(e.message, sizeof(e.message), "more than %zu bytes",
@@ -1278,7 +1260,6 @@ static void req_send(struct s3_request *r)
     int rc;
 
     r->state = REQ_RUNNING;
-    r->body_started = false;
     r->too_large = false;
     r->hdr_status = 0;
     r->hdr_region[0] = r->hdr_request_id[0] = r->errbuf[0] = '\0';
@@ -1314,8 +1295,7 @@ static void req_send(struct s3_request *r)
     curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYHOST, 2L);
     if (c->ca_file)
         curl_easy_setopt(r->easy, CURLOPT_CAINFO, c->ca_file);
-    curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, req_write_cb);
-    curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
+    curlm_write_to(r->easy, &r->body);
     curl_easy_setopt(r->easy, CURLOPT_HEADERFUNCTION, req_header_cb);
     curl_easy_setopt(r->easy, CURLOPT_HEADERDATA, r);
     curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, r->errbuf);

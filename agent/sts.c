@@ -138,14 +138,6 @@ static void sts_free(struct sts_request *r)
     free(r);
 }
 
-static size_t sts_write_cb(char *data, size_t size, size_t n, void *arg)
-{
-    struct sts_request *r = arg;
-
-    buf_append(&r->body, data, size * n);
-    return r->body.overflow ? 0 : size * n;
-}
-
 static size_t sts_header_cb(char *data, size_t size, size_t n, void *arg)
 {
     struct sts_request *r = arg;
@@ -280,8 +272,7 @@ int sts_assume_role_with_web_identity(struct curlm *cm, const struct sts_params 
     curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYHOST, 2L);
     if (p->ca_file && p->ca_file[0])
         curl_easy_setopt(r->easy, CURLOPT_CAINFO, p->ca_file);
-    curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, sts_write_cb);
-    curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
+    curlm_write_to(r->easy, &r->body);
     curl_easy_setopt(r->easy, CURLOPT_HEADERFUNCTION, sts_header_cb);
     curl_easy_setopt(r->easy, CURLOPT_HEADERDATA, r);
     curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, r->errbuf);

@@ -26,6 +26,12 @@ MUSTCHECK int curlm_add(struct curlm *cm, CURL *easy, curlm_done_fn cb, void *ar
 void curlm_remove(struct curlm *cm, CURL *easy);
 size_t curlm_active(const struct curlm *cm);
 
+/* The one curl write callback of the agent: appends to the struct buf given as CURLOPT_WRITEDATA
+ * and, once the buf's ceiling (its max) is passed, makes curl end the transfer with
+ * CURLE_WRITE_ERROR (buf->overflow tells). curlm_write_to() sets both options. */
+size_t curlm_write_cb(char *data, size_t size, size_t n, void *buf);
+void curlm_write_to(CURL *easy, struct buf *body);
+
 /* A ready-made GET that collects the body (up to `max` bytes) - for small JSON APIs. */
 struct curlm_get;
 typedef void (*curlm_get_fn)(long http_status, CURLcode rc, const char *error,

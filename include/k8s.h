@@ -27,6 +27,7 @@ enum k8s_verb {
     K8S_MERGE_PATCH, /* PATCH application/merge-patch+json (RFC 7386) */
     K8S_APPLY,       /* PATCH application/apply-patch+yaml with a JSON body: server-side apply,
                         ?fieldManager=spilo-agent&force=true; creates the object when missing */
+    K8S_DELETE,      /* DELETE the object (ref->name required, no body) */
 };
 
 /* Which object or collection. Strings are borrowed for the duration of the call that takes them
@@ -70,10 +71,10 @@ const char *k8s_client_api(const struct k8s_client *kc);
 void k8s_client_set_timeout_ms(struct k8s_client *kc, long timeout_ms); /* whole request */
 
 /* Starts one request; body is the JSON document for CREATE, MERGE_PATCH and APPLY (NULL for
- * GET). cb runs exactly once on the loop thread, never from inside k8s_request. Returns 0, or a
- * negative errno with a sentence in err when the request cannot start (token file unreadable, a
- * name that cannot be part of a URL); then cb is not called. *out (may be NULL) is valid until cb
- * runs, for k8s_call_cancel. */
+ * GET and DELETE). cb runs exactly once on the loop thread, never from inside k8s_request. Returns
+ * 0, or a negative errno with a sentence in err when the request cannot start (token file
+ * unreadable, a name that cannot be part of a URL); then cb is not called. *out (may be NULL) is
+ * valid until cb runs, for k8s_call_cancel. */
 MUSTCHECK int k8s_request(struct k8s_client *kc, enum k8s_verb verb, const struct k8s_ref *ref,
                           const json_t *body, k8s_done_fn cb, void *arg, struct k8s_call **out,
                           char *err, size_t errlen);
@@ -82,7 +83,8 @@ void k8s_call_cancel(struct k8s_call *call);
 
 /* ---- pure parts -------------------------------------------------------------------------- */
 
-/* "get" (or "list" for a collection), "create", "patch": the RBAC verb a request needs. */
+/* "get" (or "list" for a collection), "create", "patch", "delete": the RBAC verb a request needs.
+ */
 const char *k8s_verb_rbac(enum k8s_verb verb, const struct k8s_ref *ref);
 
 /* api + the object's path (+ "?fieldManager=spilo-agent&force=true" for APPLY) into out:
