@@ -21,31 +21,12 @@
 #define GEN_BASE   H3_BASE
 #define GEN_PREFIX H3_PREFIX
 
-static char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long n;
-
-    assert_non_null(f);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    n = ftell(f);
-    assert_true(n >= 0);
-    rewind(f);
-    buf = xmalloc((size_t)n + 1);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
-
 static char *read_fixture_object(const char *key, size_t *len)
 {
     char rel[1024];
 
     snprintf(rel, sizeof(rel), "%s%s", H3_BUCKET, key);
-    return read_all(fixture(rel), len);
+    return test_read_file(fixture(rel), len);
 }
 
 /* ---- listing.tsv ---------------------------------------------------------------------------- */
@@ -62,7 +43,7 @@ struct listing {
 static void listing_load(const char *tsv, const char *base, bool delimiter, struct listing *out)
 {
     size_t len, blen = strlen(base);
-    char *text = read_all(fixture(tsv), &len), *save = NULL;
+    char *text = test_read_file(fixture(tsv), &len), *save = NULL;
 
     memset(out, 0, sizeof(*out));
     out->objs = xcalloc(len / 10 + 1, sizeof(*out->objs));
@@ -109,54 +90,6 @@ static void listing_free(struct listing *l)
         free(l->prefixes[i]);
     free(l->objs);
     free(l->prefixes);
-}
-
-/* ---- details helpers ------------------------------------------------------------------------ */
-
-static json_t *dget(json_t *d, const char *path)
-{
-    char key[64];
-
-    while (d && *path) {
-        const char *dot = strchr(path, '.');
-        size_t n = dot ? (size_t)(dot - path) : strlen(path);
-
-        snprintf(key, sizeof(key), "%.*s", (int)n, path);
-        d = json_object_get(d, key);
-        path += n + (dot ? 1 : 0);
-    }
-    return d;
-}
-
-static const char *dstr(json_t *d, const char *path)
-{
-    json_t *v = dget(d, path);
-
-    return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
-static json_int_t dint(json_t *d, const char *path)
-{
-    json_t *v = dget(d, path);
-
-    assert_true(json_is_integer(v));
-    return json_integer_value(v);
-}
-
-static bool dbool(json_t *d, const char *path)
-{
-    json_t *v = dget(d, path);
-
-    assert_true(json_is_boolean(v));
-    return json_is_true(v);
-}
-
-static void assert_contains(const char *hay, const char *needle)
-{
-    if (!strstr(hay, needle)) {
-        print_error("\"%s\"\n  does not contain \"%s\"\n", hay, needle);
-        fail();
-    }
 }
 
 /* ---- names and LSNs ------------------------------------------------------------------------- */
@@ -286,7 +219,7 @@ static void test_fixture_sentinels(void **state)
 static void test_fixture_metadata(void **state)
 {
     size_t len;
-    char *detail = read_all(fixture(H3 "/wal-g-backup-list-detail.json"), &len);
+    char *detail = test_read_file(fixture(H3 "/wal-g-backup-list-detail.json"), &len);
     json_error_t jerr;
     json_t *arr = json_loadb(detail, len, 0, &jerr);
 

@@ -18,25 +18,6 @@ static const char *data_path(const char *name)
     return path;
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long len;
-
-    assert_non_null(f);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    len = ftell(f);
-    assert_true(len >= 0);
-    rewind(f);
-    buf = malloc((size_t)len + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)len, f), (size_t)len);
-    buf[len] = '\0';
-    fclose(f);
-    return buf;
-}
-
 static void parse(const char *text, struct hba_rules *rules)
 {
     hba_rules_init(rules);
@@ -642,7 +623,7 @@ static void render(const struct hba_rule *r, char *out, size_t cap)
 
 static void compare_recorded(const struct hba_rules *rs)
 {
-    char *expected = slurp(data_path("pg15-lines.expected"));
+    char *expected = test_read_file(data_path("pg15-lines.expected"), NULL);
     char *save = NULL;
     size_t i = 0;
 
@@ -668,8 +649,8 @@ static void compare_recorded(const struct hba_rules *rs)
 static void test_pg15_recorded(void **state)
 {
     struct hba_rules rs;
-    char *text = slurp(data_path("pg15-lines.conf"));
-    char *rows = slurp(data_path("pg15-view.tsv"));
+    char *text = test_read_file(data_path("pg15-lines.conf"), NULL);
+    char *rows = test_read_file(data_path("pg15-view.tsv"), NULL);
     char *save = NULL;
 
     (void)state;
@@ -737,7 +718,7 @@ static void assert_conn(const struct check_result *res, size_t i, int line, bool
 
 static void evaluate_fixture(const char *name, struct check_result *res)
 {
-    char *text = slurp(fixture(name));
+    char *text = test_read_file(fixture(name), NULL);
 
     evaluate(text, "postgres", "standby", res);
     free(text);
@@ -817,7 +798,7 @@ static void test_fixture_spilo_default(void **state)
 
     /* When the superuser is also the replication user, its local replication rule is needed. */
     {
-        char *text = slurp(fixture("pg_hba/spilo-default.pg_hba.conf"));
+        char *text = test_read_file(fixture("pg_hba/spilo-default.pg_hba.conf"), NULL);
 
         evaluate(text, "postgres", "postgres", &res);
         free(text);
