@@ -15,7 +15,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 def link_graph(objdir):
-    objs = sorted(glob.glob(os.path.join(objdir, "*.o")))
+    # the objects of today's agent/*.c (a stale object of a removed source does not count)
+    objs = sorted(o for o in glob.glob(os.path.join(objdir, "*.o"))
+                  if os.path.exists(os.path.join(ROOT, "agent", os.path.basename(o)[:-2] + ".c")))
     if not objs:
         sys.exit(f"modgraph: no objects in {objdir}; build first (make)")
     out = subprocess.run(["nm", "-P", "-A"] + objs, capture_output=True, text=True,
