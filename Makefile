@@ -128,6 +128,7 @@ modgraph: $(BUILD)/spilo-agent
 
 docs-check: $(BUILD)/spilo-agent
 	@tests/docs-check.sh $(BUILD)/spilo-agent
+	@python3 tests/deploy/design_check.py $(BUILD)/obj
 
 docs: $(BUILD)/spilo-agent
 	@tests/docs-check.sh $(BUILD)/spilo-agent --fix

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
 """Keeps docs/design.md true to the tree: every module in agent/ is described in its module table,
+in layer order (a module links only against modules above it in the table: nm of build/obj),
 and every mutable file-scope variable of agent/*.c (nm: b/d/B/D symbols of build/obj in .data or
 .bss, not the read-only .data.rel.ro) is listed, with a reason, under "Mutable file-scope state";
 a listed variable that is gone fails too.
@@ -40,7 +41,7 @@ def main():
         doc = f.read()
     fail = passed = 0
     m = re.search(r"^## Modules\n(.*?)(?=^## )", doc, re.S | re.M)
-    described = set(re.findall(r"`([a-z0-9_]+\.c)`", m.group(1) if m else ""))
+    described = set(re.findall(r"^\| `([a-z0-9_]+\.c)`", m.group(1) if m else "", re.M))
     for src in sorted(glob.glob(os.path.join(ROOT, "agent/*.c"))):
         name = os.path.basename(src)
         if name in described:
@@ -52,6 +53,17 @@ def main():
         if not os.path.exists(os.path.join(ROOT, "agent", name)):
             print(f"design: docs/design.md describes {name}, which agent/ does not have")
             fail += 1
+    order = [n[:-2] for n in re.findall(r"^\| `([a-z0-9_]+\.c)`", m.group(1) if m else "", re.M)]
+    pos = {n: i for i, n in enumerate(order)}
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import modgraph  # noqa: E402 (beside this file)
+
+    for a, tos in sorted(modgraph.link_graph(objdir).items()):
+        for b, sym in sorted(tos.items()):
+            if a in pos and b in pos and pos[b] > pos[a]:
+                print(f"design: {a}.c uses {b}.c ({sym}), which docs/design.md lists above it: "
+                      f"move {b}.c up the module table, or the dependency down")
+                fail += 1
     m = re.search(r"^## Mutable file-scope state\n(.*?)(?=^## |\Z)", doc, re.S | re.M)
     listed = set()
     for row in re.findall(r"^\|\s*`([a-z0-9_]+\.c)`\s*\|\s*`([A-Za-z0-9_]+)`\s*\|\s*(.*?)\s*\|\s*$",
