@@ -29,7 +29,7 @@ EXPLICIT = [
     "/usr/lib/postgresql/15/bin/initdb", "/usr/lib/postgresql/15/bin/pg_ctl",
     "/usr/lib/postgresql/15/bin/psql", "/usr/lib/postgresql/15/bin/postgres",
     "python3", "node", "npm", "kubectl", "valgrind", "promtool", "patroni", "etcd", "etcdctl",
-    "aws", "curl", "jq", "openssl", "yamllint", "ss", "ps", "pgrep", "dpkg-query", "apt-get",
+    "aws", "curl", "jq", "openssl", "yamllint", "ss", "ps", "pgrep", "dpkg-query", "apt-get", "nm",
 ]
 # Built by the tests themselves, or installed from npm into build/ (s3rver).
 ALLOWED_UNPACKAGED = re.compile(r"^(\$|build/|\./|tests/)|s3rver")

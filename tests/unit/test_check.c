@@ -33,15 +33,45 @@ static void finish(struct check_run *run, enum verdict v, const char *summary)
     check_run_done(run, &r);
 }
 
-static void close_loop(uv_loop_t *loop, struct checks *cs)
+/* A registry of the given checks on a loop of its own. */
+struct reg {
+    uv_loop_t loop;
+    struct config *cfg;
+    struct checks *cs;
+};
+
+static void reg_open(struct reg *r, const struct check_def *const *defs, size_t n,
+                     uint64_t interval_ms, uint64_t timeout_ms, int64_t now_s)
 {
-    checks_stop(cs);
-    while (!checks_closed(cs))
-        uv_run(loop, UV_RUN_ONCE);
-    checks_free(cs);
-    uv_run(loop, UV_RUN_DEFAULT);
-    assert_int_equal(uv_loop_close(loop), 0);
+    r->cfg = test_config(interval_ms, timeout_ms);
+    assert_int_equal(uv_loop_init(&r->loop), 0);
+    r->cs = checks_new(&r->loop, r->cfg, defs, n, now_s);
+}
+
+/* Runs the loop until the check has published n results; returns its entry. */
+static const struct check_snap *reg_run_until(struct reg *r, const char *name, uint64_t n)
+{
+    const struct check_snap *s = status_find(status_current(), name);
+
+    assert_non_null(s);
+    while (s->runs < n) {
+        uv_run(&r->loop, UV_RUN_ONCE);
+        s = status_find(status_current(), name);
+    }
+    return s;
+}
+
+/* Stops the registry; the loop must then close with no handle left. */
+static void reg_close(struct reg *r)
+{
+    checks_stop(r->cs);
+    while (!checks_closed(r->cs))
+        uv_run(&r->loop, UV_RUN_ONCE);
+    checks_free(r->cs);
+    uv_run(&r->loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&r->loop), 0);
     status_shutdown();
+    config_unref(r->cfg);
 }
 
 /* ---- deadline ------------------------------------------------------------------------------ */
@@ -65,27 +95,22 @@ static const struct check_def stuck = {
 static void test_deadline(void **state)
 {
     const struct check_def *defs[] = {&stuck};
-    struct config *cfg = test_config(60000, 50);
-    uv_loop_t loop;
-    struct checks *cs;
     const struct check_snap *s;
+    struct reg r;
 
     (void)state;
     stuck_cancels = 0;
-    uv_loop_init(&loop);
-    cs = checks_new(&loop, cfg, defs, 1, 0);
-    checks_run_once(cs);
-    assert_false(checks_all_done(cs));
-    while (!checks_all_done(cs))
-        uv_run(&loop, UV_RUN_ONCE);
+    reg_open(&r, defs, 1, 60000, 50, 0);
+    checks_run_once(r.cs);
+    assert_false(checks_all_done(r.cs));
+    while (!checks_all_done(r.cs))
+        uv_run(&r.loop, UV_RUN_ONCE);
     assert_int_equal(stuck_cancels, 1);
     s = status_find(status_current(), "stuck");
-    assert_non_null(s);
     assert_int_equal(s->status, VERDICT_UNKNOWN);
     assert_contains(s->summary, "the stuck check did not finish within");
-    assert_int_equal(s->runs, 1);
-    close_loop(&loop, cs);
-    config_unref(cfg);
+    assert_int_equal(s->runs, 1); /* the late result was dropped */
+    reg_close(&r);
 }
 
 /* ---- single flight ------------------------------------------------------------------------- */
@@ -124,27 +149,20 @@ static const struct check_def slow = {.name = "slow", .start = slow_start, .canc
 static void test_single_flight(void **state)
 {
     const struct check_def *defs[] = {&slow};
-    struct config *cfg = test_config(20, 5000);
-    uv_loop_t loop;
-    struct checks *cs;
     const struct check_snap *s;
+    struct reg r;
 
     (void)state;
-    uv_loop_init(&loop);
-    uv_timer_init(&loop, &slow_state.timer);
-    cs = checks_new(&loop, cfg, defs, 1, 0);
-    checks_start_timers(cs);
-    do {
-        uv_run(&loop, UV_RUN_ONCE);
-        s = status_find(status_current(), "slow");
-    } while (s->runs < 1);
+    reg_open(&r, defs, 1, 20, 5000, 0);
+    uv_timer_init(&r.loop, &slow_state.timer);
+    checks_start_timers(r.cs);
+    s = reg_run_until(&r, "slow", 1);
     assert_int_equal(s->status, VERDICT_OK);
     assert_string_equal(s->summary, "slow but fine");
     /* ticks every ~20 ms during a 150 ms run: skipped, counted, never a second run at once */
     assert_true(s->overlaps >= 2);
     uv_close((uv_handle_t *)&slow_state.timer, NULL);
-    close_loop(&loop, cs);
-    config_unref(cfg);
+    reg_close(&r);
 }
 
 /* ---- thread pool and stop ------------------------------------------------------------------ */
@@ -165,29 +183,22 @@ static const struct check_def pool = {.name = "pool", .start = pool_start};
 static void test_worker_and_now(void **state)
 {
     const struct check_def *defs[] = {&pool, &stuck};
-    struct config *cfg = test_config(60000, 60000);
-    uv_loop_t loop;
-    struct checks *cs;
     const struct check_snap *s;
+    struct reg r;
 
     (void)state;
     stuck_cancels = 0;
-    uv_loop_init(&loop);
-    cs = checks_new(&loop, cfg, defs, 2, 1741599000);
+    reg_open(&r, defs, 2, 60000, 60000, 1741599000);
     assert_int_equal(status_current()->n_checks, 2);
-    checks_run_once(cs);
-    do {
-        uv_run(&loop, UV_RUN_ONCE);
-        s = status_find(status_current(), "pool");
-    } while (s->runs < 1);
+    checks_run_once(r.cs);
+    s = reg_run_until(&r, "pool", 1);
     assert_int_equal(s->status, VERDICT_WARNING);
     assert_string_equal(s->summary, "from the pool at 1741599000");
     assert_int_equal(s->checked_at_s, 1741599000);
     /* stuck is still running: the stop cancels it, and the loop still closes cleanly */
-    assert_false(checks_all_done(cs));
-    close_loop(&loop, cs);
+    assert_false(checks_all_done(r.cs));
+    reg_close(&r);
     assert_int_equal(stuck_cancels, 1);
-    config_unref(cfg);
 }
 
 int main(void)
