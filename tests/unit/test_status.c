@@ -58,6 +58,21 @@ static void test_readiness_and_overall(void **state)
     status_shutdown();
 }
 
+/* The role comes with the results of the checks that learnt it; one that did not keeps it. */
+static void test_role_from_results(void **state)
+{
+    (void)state;
+    status_init(names, 3, 1741598000);
+    assert_string_equal(status_current()->role, "unknown");
+    publish_role("pg_hba", VERDICT_OK, "fine", NULL, "replica");
+    assert_string_equal(status_current()->role, "replica");
+    publish("backups", VERDICT_OK, "3 backups", NULL);
+    assert_string_equal(status_current()->role, "replica");
+    publish_role("pg_hba", VERDICT_OK, "fine", NULL, "leader");
+    assert_string_equal(status_current()->role, "leader");
+    status_shutdown();
+}
+
 static void test_status_json(void **state)
 {
     json_t *doc;
@@ -155,6 +170,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_readiness_and_overall),
+        cmocka_unit_test(test_role_from_results),
         cmocka_unit_test(test_status_json),
         cmocka_unit_test(test_metrics),
         cmocka_unit_test(test_report),
