@@ -33,7 +33,7 @@ struct enc_param {
     char *name, *value;
 };
 
-static int enc_param_cmp(const void *a, const void *b)
+static int cmp_enc_param(const void *a, const void *b)
 {
     const struct enc_param *x = a, *y = b;
     int r = strcmp(x->name, y->name);
@@ -52,7 +52,7 @@ char *aws_canonical_query(const struct aws_query_param *params, size_t n)
         e[i].name = aws_uri_encode(params[i].name, false);
         e[i].value = aws_uri_encode(params[i].value ? params[i].value : "", false);
     }
-    qsort(e, n, sizeof(*e), enc_param_cmp);
+    qsort(e, n, sizeof(*e), cmp_enc_param);
     for (size_t i = 0; i < n; i++) {
         buf_printf(&b, "%s%s=%s", i ? "&" : "", e[i].name, e[i].value);
         free(e[i].name);

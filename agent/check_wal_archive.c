@@ -171,7 +171,7 @@ static void wal_archive_from_session(struct pg_job *pg, struct pgconn_result *re
     walarchive_evaluate(&f, &job->pg.res);
 }
 
-static void wal_s3_cancel(struct pg_job *pg)
+static void wal_archive_cancel_extra(struct pg_job *pg)
 {
     struct wal_job *job = (struct wal_job *)pg;
 
@@ -184,7 +184,7 @@ static void wal_s3_cancel(struct pg_job *pg)
     }
 }
 
-static void wal_job_release(struct pg_job *pg)
+static void wal_archive_release(struct pg_job *pg)
 {
     struct wal_job *job = (struct wal_job *)pg;
 
@@ -202,8 +202,8 @@ static void wal_archive_start(struct check_run *run)
                  wal_archive_from_session, true);
     job = run->state;
     if (job) {
-        job->pg.cancel_extra = wal_s3_cancel;
-        job->pg.release = wal_job_release;
+        job->pg.cancel_extra = wal_archive_cancel_extra;
+        job->pg.release = wal_archive_release;
     }
 }
 

@@ -298,8 +298,8 @@ static void keys_joined(const json_t *keys, char *out, size_t len)
     }
 }
 
-static void on_patch(const struct k8s_reply *r, void *arg);
-static void on_create(const struct k8s_reply *r, void *arg);
+static void patch_cb(const struct k8s_reply *r, void *arg);
+static void create_cb(const struct k8s_reply *r, void *arg);
 
 static void start_patch(struct cleanup *c)
 {
@@ -307,7 +307,7 @@ static void start_patch(struct cleanup *c)
         .resource = "configmaps", .kind = "ConfigMap", .namespace = c->ns, .name = c->name};
     char err[1024];
 
-    if (k8s_request(c->kc, K8S_MERGE_PATCH, &ref, c->patch, on_patch, c, &c->call, err,
+    if (k8s_request(c->kc, K8S_MERGE_PATCH, &ref, c->patch, patch_cb, c, &c->call, err,
                     sizeof(err)) < 0)
         finish(c, CLEANUP_FAILED,
                "%s; nothing was removed from ConfigMap %s/%s, and the saved copy %s/%s is still "
@@ -323,7 +323,7 @@ static void start_create(struct cleanup *c)
     char err[1024];
 
     json_object_set_new(meta, "name", json_string(c->backup_name));
-    if (k8s_request(c->kc, K8S_CREATE, &ref, c->backup, on_create, c, &c->call, err, sizeof(err)) <
+    if (k8s_request(c->kc, K8S_CREATE, &ref, c->backup, create_cb, c, &c->call, err, sizeof(err)) <
         0)
         finish(c, CLEANUP_FAILED,
                "could not save the previous data, so nothing was removed from ConfigMap %s/%s: "
@@ -331,7 +331,7 @@ static void start_create(struct cleanup *c)
                c->ns, c->name, err);
 }
 
-static void on_create(const struct k8s_reply *r, void *arg)
+static void create_cb(const struct k8s_reply *r, void *arg)
 {
     struct cleanup *c = arg;
 
@@ -357,7 +357,7 @@ static void on_create(const struct k8s_reply *r, void *arg)
     start_patch(c);
 }
 
-static void on_patch(const struct k8s_reply *r, void *arg)
+static void patch_cb(const struct k8s_reply *r, void *arg)
 {
     struct cleanup *c = arg;
     json_t *left;
@@ -411,7 +411,7 @@ static void on_patch(const struct k8s_reply *r, void *arg)
            json_array_size(c->keys), c->ns, c->name, c->ns, c->backup_name);
 }
 
-static void on_get(const struct k8s_reply *r, void *arg)
+static void get_cb(const struct k8s_reply *r, void *arg)
 {
     struct cleanup *c = arg;
     json_t *meta;
@@ -551,7 +551,7 @@ int cleanup_start(struct curlm *cm, struct config *cfg, const struct cleanup_opt
     }
     ref.namespace = c->ns;
     ref.name = c->name;
-    rc = k8s_request(c->kc, K8S_GET, &ref, NULL, on_get, c, &c->call, err, errlen);
+    rc = k8s_request(c->kc, K8S_GET, &ref, NULL, get_cb, c, &c->call, err, errlen);
     if (rc < 0) {
         if (rc == -EINVAL)
             rc = -EIO; /* not a configuration problem: the token file, most likely */

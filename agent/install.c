@@ -313,7 +313,7 @@ static struct k8s_ref item_ref(const struct install_item *it)
     return ref;
 }
 
-static void on_apply(const struct k8s_reply *rep, void *arg)
+static void apply_cb(const struct k8s_reply *rep, void *arg)
 {
     struct install_run *r = arg;
     struct install_item *it = &r->plan.items[r->idx];
@@ -339,7 +339,7 @@ static void start_apply(struct install_run *r)
     struct k8s_ref ref = item_ref(it);
     char err[1024];
 
-    if (k8s_request(r->kc, K8S_APPLY, &ref, it->object, on_apply, r, &r->call, err, sizeof(err)) <
+    if (k8s_request(r->kc, K8S_APPLY, &ref, it->object, apply_cb, r, &r->call, err, sizeof(err)) <
         0) {
         report(r, it, INSTALL_FAILED, err);
         advance(r);
@@ -357,7 +357,7 @@ static bool secret_has_credentials(const json_t *sec)
             json_object_get(d, "AWS_WEB_IDENTITY_TOKEN_FILE"));
 }
 
-static void on_get(const struct k8s_reply *rep, void *arg)
+static void get_cb(const struct k8s_reply *rep, void *arg)
 {
     struct install_run *r = arg;
     struct install_item *it = &r->plan.items[r->idx];
@@ -419,7 +419,7 @@ static void on_get(const struct k8s_reply *rep, void *arg)
     start_apply(r);
 }
 
-static void on_list(const struct k8s_reply *rep, void *arg)
+static void list_cb(const struct k8s_reply *rep, void *arg)
 {
     struct install_run *r = arg;
     struct install_item *it = &r->plan.items[r->idx];
@@ -452,7 +452,7 @@ static void on_list(const struct k8s_reply *rep, void *arg)
     start_apply(r);
 }
 
-static void on_source(const struct k8s_reply *rep, void *arg)
+static void source_cb(const struct k8s_reply *rep, void *arg)
 {
     struct install_run *r = arg;
     struct install_item *it = &r->plan.items[r->idx];
@@ -483,7 +483,7 @@ static void on_source(const struct k8s_reply *rep, void *arg)
     it->object = install_copy_secret(rep->object, it->namespace, it->name, r->s.cluster, from);
     it->policy = INSTALL_APPLY;
     ref = item_ref(it);
-    if (k8s_request(r->kc, K8S_GET, &ref, NULL, on_get, r, &r->call, why, sizeof(why)) < 0) {
+    if (k8s_request(r->kc, K8S_GET, &ref, NULL, get_cb, r, &r->call, why, sizeof(why)) < 0) {
         report(r, it, INSTALL_FAILED, why);
         advance(r);
     }
@@ -505,15 +505,15 @@ static void next_item(struct install_run *r)
     switch (it->policy) {
     case INSTALL_IF_CRD:
         ref.name = NULL;
-        rc = k8s_request(r->kc, K8S_GET, &ref, NULL, on_list, r, &r->call, err, sizeof(err));
+        rc = k8s_request(r->kc, K8S_GET, &ref, NULL, list_cb, r, &r->call, err, sizeof(err));
         break;
     case INSTALL_COPY_SECRET:
         ref.namespace = it->source_namespace;
         ref.name = it->source_name;
-        rc = k8s_request(r->kc, K8S_GET, &ref, NULL, on_source, r, &r->call, err, sizeof(err));
+        rc = k8s_request(r->kc, K8S_GET, &ref, NULL, source_cb, r, &r->call, err, sizeof(err));
         break;
     default:
-        rc = k8s_request(r->kc, K8S_GET, &ref, NULL, on_get, r, &r->call, err, sizeof(err));
+        rc = k8s_request(r->kc, K8S_GET, &ref, NULL, get_cb, r, &r->call, err, sizeof(err));
         break;
     }
     if (rc < 0) {
@@ -726,7 +726,7 @@ static void poll_timer_cb(uv_timer_t *t)
     poll_pods(r);
 }
 
-static void on_poll(const struct k8s_reply *rep, void *arg)
+static void poll_cb(const struct k8s_reply *rep, void *arg)
 {
     struct install_run *r = arg;
     uint64_t waited_ms = uv_now(r->loop) - r->restart_start_ms;
@@ -771,7 +771,7 @@ static void poll_pods(struct install_run *r)
     struct k8s_ref ref = {.resource = "pods", .kind = "Pod", .namespace = r->s.operator_namespace};
     char err[1024];
 
-    if (k8s_request(r->kc, K8S_GET, &ref, NULL, on_poll, r, &r->call, err, sizeof(err)) < 0) {
+    if (k8s_request(r->kc, K8S_GET, &ref, NULL, poll_cb, r, &r->call, err, sizeof(err)) < 0) {
         r->res.failed++;
         say(r, "Pod %s/%s: failed: %s", r->s.operator_namespace, r->s.operator_selector, err);
         finish(r, false, "done");
@@ -825,7 +825,7 @@ static void delete_next(struct install_run *r)
     }
 }
 
-static void on_pods(const struct k8s_reply *rep, void *arg)
+static void pods_cb(const struct k8s_reply *rep, void *arg)
 {
     struct install_run *r = arg;
     size_t i;
@@ -871,7 +871,7 @@ static void start_restart(struct install_run *r)
         finish(r, false, "done");
         return;
     }
-    if (k8s_request(r->kc, K8S_GET, &ref, NULL, on_pods, r, &r->call, err, sizeof(err)) < 0) {
+    if (k8s_request(r->kc, K8S_GET, &ref, NULL, pods_cb, r, &r->call, err, sizeof(err)) < 0) {
         r->res.failed++;
         say(r, "Pod %s/%s: failed: %s", r->s.operator_namespace, r->s.operator_selector, err);
         finish(r, false, "done");
