@@ -69,10 +69,17 @@ static void pg_hba_from_session(struct pg_job *job, struct pgconn_result *res)
     hba_rules_cleanup(&rules);
 }
 
+static const struct pg_job_ops pg_hba_ops = {
+    .size = sizeof(struct pg_job),
+    .sql = pg_hba_sql,
+    .n_sql = ARRAY_LEN(pg_hba_sql),
+    .patroni = false,
+    .evaluate = pg_hba_from_session,
+};
+
 static void pg_hba_start(struct check_run *run)
 {
-    pg_job_start(run, sizeof(struct pg_job), pg_hba_sql, ARRAY_LEN(pg_hba_sql), pg_hba_from_session,
-                 false);
+    pg_job_start(run, &pg_hba_ops);
 }
 
 const struct check_def check_pg_hba = {

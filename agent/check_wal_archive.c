@@ -194,17 +194,19 @@ static void wal_archive_release(struct pg_job *pg)
     free(job->segment_base);
 }
 
+static const struct pg_job_ops wal_archive_ops = {
+    .size = sizeof(struct wal_job),
+    .sql = wal_archive_sql,
+    .n_sql = ARRAY_LEN(wal_archive_sql),
+    .patroni = true,
+    .evaluate = wal_archive_from_session,
+    .cancel_extra = wal_archive_cancel_extra,
+    .release = wal_archive_release,
+};
+
 static void wal_archive_start(struct check_run *run)
 {
-    struct wal_job *job;
-
-    pg_job_start(run, sizeof(*job), wal_archive_sql, ARRAY_LEN(wal_archive_sql),
-                 wal_archive_from_session, true);
-    job = run->state;
-    if (job) {
-        job->pg.cancel_extra = wal_archive_cancel_extra;
-        job->pg.release = wal_archive_release;
-    }
+    pg_job_start(run, &wal_archive_ops);
 }
 
 const struct check_def check_wal_archive = {

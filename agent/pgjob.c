@@ -56,8 +56,8 @@ void pg_job_finish_if_done(struct pg_job *job)
     run->state = NULL;
     check_run_done(run, &job->res);
     json_decref(job->patroni_doc);
-    if (job->release)
-        job->release(job);
+    if (job->ops->release)
+        job->ops->release(job);
     free(job);
 }
 
@@ -138,7 +138,7 @@ static void pg_done_cb(struct pgconn_result *res, void *arg)
     }
     if (res->connected)
         json_object_set_new(job->res.details, "server_version", json_string(res->server_version));
-    job->evaluate(job, res);
+    job->ops->evaluate(job, res);
     job->pg_done = true;
     pg_job_finish_if_done(job);
 }
@@ -155,20 +155,19 @@ static void patroni_cb(json_t *doc, const char *error, void *arg)
     pg_job_finish_if_done(job);
 }
 
-void pg_job_start(struct check_run *run, size_t size, const char *const *sql, size_t n_sql,
-                  void (*evaluate)(struct pg_job *, struct pgconn_result *), bool patroni)
+void pg_job_start(struct check_run *run, const struct pg_job_ops *ops)
 {
-    struct pg_job *job = xcalloc(1, size);
+    struct pg_job *job = xcalloc(1, ops->size);
     const struct config *cfg = run->cfg;
     int rc;
 
     job->run = run;
-    job->evaluate = evaluate;
+    job->ops = ops;
     check_result_init(&job->res);
     run->state = job;
     job->patroni_done = true;
     job->extra_done = true;
-    if (patroni && *cfg->patroni_url && run->curlm) {
+    if (ops->patroni && *cfg->patroni_url && run->curlm) {
         job->patroni_done = false;
         if (patroni_get_member(run->curlm, cfg->patroni_url, patroni_cb, job, &job->patroni_req) <
             0) {
@@ -176,8 +175,8 @@ void pg_job_start(struct check_run *run, size_t size, const char *const *sql, si
             snprintf(job->patroni_error, sizeof(job->patroni_error), "could not start the request");
         }
     }
-    rc = pgconn_run(run->loop, cfg->conninfo_effective, sql, n_sql, check_run_session_ms(run),
-                    pg_done_cb, job, &job->pc);
+    rc = pgconn_run(run->loop, cfg->conninfo_effective, ops->sql, ops->n_sql,
+                    check_run_session_ms(run), pg_done_cb, job, &job->pc);
     if (rc < 0) {
         check_result_set(&job->res, VERDICT_UNKNOWN,
                          "[postgres] conninfo cannot be used; check its syntax");
@@ -198,8 +197,8 @@ void pg_job_cancel(struct check_run *run)
         snprintf(job->patroni_error, sizeof(job->patroni_error), "cancelled");
         job->patroni_done = true;
     }
-    if (job->cancel_extra)
-        job->cancel_extra(job);
+    if (job->ops->cancel_extra)
+        job->ops->cancel_extra(job);
     if (job->pc)
         pgconn_cancel(job->pc); /* pg_done_cb follows and finishes the run */
     else if (!job->extra_done)

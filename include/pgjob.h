@@ -15,6 +15,18 @@
 #include "pgconn.h"
 
 struct patroni_request;
+struct pg_job;
+
+/* What a check plugs into the session. */
+struct pg_job_ops {
+    size_t size;            /* of the check's job struct, which starts with a struct pg_job */
+    const char *const *sql; /* the statements; the first is pg_is_in_recovery() */
+    size_t n_sql;
+    bool patroni; /* also GET /patroni (when [patroni] url is set) */
+    void (*evaluate)(struct pg_job *job, struct pgconn_result *res); /* the answers */
+    void (*cancel_extra)(struct pg_job *job); /* stops the extra part (sets extra_done), or NULL */
+    void (*release)(struct pg_job *job);      /* frees what the check added, or NULL */
+};
 
 struct pg_job {
     struct check_run *run;
@@ -23,9 +35,7 @@ struct pg_job {
     bool pg_done;
     bool patroni_done;
     bool extra_done; /* the check's own asynchronous part; true when it has none */
-    void (*evaluate)(struct pg_job *job, struct pgconn_result *res);
-    void (*cancel_extra)(struct pg_job *job); /* stops the extra part (sets extra_done), or NULL */
-    void (*release)(struct pg_job *job);      /* frees what the check added, or NULL */
+    const struct pg_job_ops *ops;
     struct check_result res;
     json_t *patroni_doc;     /* the /patroni document, or NULL */
     char patroni_error[256]; /* why there is none */
@@ -33,10 +43,10 @@ struct pg_job {
     bool role_known;
 };
 
-/* Allocates size bytes (a struct that starts with struct pg_job), starts the session and, when
- * patroni is true and [patroni] url is set, the Patroni request; run->state is the job. */
-void pg_job_start(struct check_run *run, size_t size, const char *const *sql, size_t n_sql,
-                  void (*evaluate)(struct pg_job *, struct pgconn_result *), bool patroni);
+/* Allocates ops->size bytes, starts the session and, when ops->patroni is true and [patroni] url
+ * is set, the Patroni request; run->state is the job. The run may have ended (and run be freed)
+ * when this returns: the caller must not touch run afterwards. */
+void pg_job_start(struct check_run *run, const struct pg_job_ops *ops);
 /* Ends the run once every part is done (and frees the job). */
 void pg_job_finish_if_done(struct pg_job *job);
 /* The check_def cancel hook of both checks. */
