@@ -122,10 +122,83 @@ static void test_errors(void **state)
         const char *expect;
     } cases[] = {
         {"[agent]\ninterval = soon\n", NULL, NULL,
-         "p.ini:2: [agent] interval = 'soon' is not valid; accepted: a number with an s, m, h or "
-         "d suffix, e.g. 60s"},
+         "p.ini:2: [agent] interval = 'soon' is not valid (env SPILO_AGENT_AGENT_INTERVAL); "
+         "accepted: a number with an s, m, h or d suffix, e.g. 60s"},
         {"[agent]\n\n; comment\nlisten = nowhere\n", NULL, NULL,
-         "p.ini:4: [agent] listen = 'nowhere' is not valid; accepted: host:port"},
+         "p.ini:4: [agent] listen = 'nowhere' is not valid (env SPILO_AGENT_AGENT_LISTEN); "
+         "accepted: a numeric IP address and a port, e.g. 0.0.0.0:8009, 127.0.0.1:8009 or "
+         "[::]:8009 (no host names)"},
+        /* [agent] listen: a host name, no port, no host */
+        {"[agent]\nlisten = localhost:8009\n", NULL, NULL,
+         "p.ini:2: [agent] listen = 'localhost:8009' is not valid (env SPILO_AGENT_AGENT_LISTEN); "
+         "accepted: a numeric IP address and a port"},
+        {"[agent]\nlisten = 127.0.0.1\n", NULL, NULL,
+         "p.ini:2: [agent] listen = '127.0.0.1' is not valid"},
+        {"[agent]\nlisten = [::1]\n", NULL, NULL, "p.ini:2: [agent] listen = '[::1]' is not valid"},
+        {"[agent]\nlisten = 127.0.0.1:\n", NULL, NULL,
+         "[agent] listen = '127.0.0.1:' is not valid"},
+        {"[agent]\nlisten = :8009\n", NULL, NULL, "[agent] listen = ':8009' is not valid"},
+        {"[agent]\nlisten = 10.0.0.300:8009\n", NULL, NULL, "listen = '10.0.0.300:8009' is not"},
+        /* typos: the nearest key or section */
+        {"[agent]\nintervall = 1m\n", NULL, NULL,
+         "p.ini:2: unknown key 'intervall' in [agent]; did you mean 'interval'? see "
+         "docs/config.md"},
+        {"[agent]\nenvdir = /x\n", NULL, NULL,
+         "p.ini:2: unknown key 'envdir' in [agent]; did you mean [walg] envdir?"},
+        {"[backups]\nretian = 3\n", NULL, NULL,
+         "unknown key 'retian' in [backups]; did you mean "
+         "'retain'?"},
+        {"[agnet]\nlisten = 0.0.0.0:1\n", NULL, NULL,
+         "p.ini:2: unknown section [agnet]; did you mean [agent]?"},
+        {"", NULL, "agent.log_levle=info",
+         "--set agent.log_levle: unknown key 'log_levle' in "
+         "[agent]; did you mean 'log_level'?"},
+        {"[agent]\nzzzzzz = 1\n", NULL, NULL, "unknown key 'zzzzzz' in [agent]; see docs"},
+        /* environment variables whose section part is no section */
+        {"", "SPILO_AGENT_AGNT_LISTEN=0.0.0.0:1", NULL,
+         "environment variable SPILO_AGENT_AGNT_LISTEN names no configuration key "
+         "(SPILO_AGENT_<SECTION>_<KEY>, and no section is spelt like this: agent, postgres, walg, "
+         "backups, s3, kubernetes, cleanup, install); did you mean SPILO_AGENT_AGENT_LISTEN?"},
+        {"", "SPILO_AGENT_LISTEN=0.0.0.0:1", NULL,
+         "environment variable SPILO_AGENT_LISTEN names no configuration key"},
+        {"", "SPILO_AGENT_WAL_G_ENVDIR=/x", NULL,
+         "environment variable SPILO_AGENT_WAL_G_ENVDIR names no configuration key"},
+        /* inih's reading: long lines and continuation lines */
+        {"[agent]\n; "
+         "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+         "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+         "xxxxxxxxxxxxxxxxxxxxxxxxxx listen = 127.0.0.1:1\n",
+         NULL, NULL,
+         "p.ini:2: the line is 219 characters long; the INI reader takes at most 197 and would "
+         "read the rest as a line of its own: shorten it"},
+        {"[agent]\nlisten = 127.0.0.1:8009\n  interval = 30s\n", NULL, NULL,
+         "p.ini:3: the line starts with blanks; the INI reader would take it as the continuation "
+         "of the value above, not as a line of its own: remove the indentation"},
+        {"[agent]\n\tlisten = 127.0.0.1:8009\n", NULL, NULL,
+         "p.ini:2: the line starts with blanks"},
+        /* typed [install] keys, checked at load with the environment variable */
+        {"[install]\ntarget = zalando\n", NULL, NULL,
+         "p.ini:2: [install] target = 'zalando' is not valid (env SPILO_AGENT_INSTALL_TARGET); "
+         "accepted: harbor-operator or postgres-operator"},
+        {"", "SPILO_AGENT_INSTALL_NAMESPACE=Harbor", NULL,
+         "environment variable SPILO_AGENT_INSTALL_NAMESPACE: [install] namespace = 'Harbor' is "
+         "not valid (env SPILO_AGENT_INSTALL_NAMESPACE); accepted: a Kubernetes name (RFC 1123 "
+         "label)"},
+        {"", NULL, "install.cluster=-x", "[install] cluster = '-x' is not valid"},
+        {"", NULL, "install.spilo_image=spilo 16", "[install] spilo_image = 'spilo 16' is not"},
+        {"", NULL, "install.backup_schedule=61 * * * *",
+         "[install] backup_schedule = '61 * * * *' is not valid (env "
+         "SPILO_AGENT_INSTALL_BACKUP_SCHEDULE): minute field"},
+        {"", NULL, "install.clone_target_time=yesterday",
+         "[install] clone_target_time = 'yesterday' is not valid (env "
+         "SPILO_AGENT_INSTALL_CLONE_TARGET_TIME); accepted: an RFC 3339 time with zone"},
+        {"", NULL, "install.clone_uid=a/b", "[install] clone_uid = 'a/b' is not valid"},
+        {"", NULL, "install.operator_selector=novalue", "[install] operator_selector = 'novalue'"},
+        {"", NULL, "install.credentials_secret=", "[install] credentials_secret = '' is not valid"},
+        {"", NULL, "install.retain=x", "[install] retain = 'x' is not valid"},
+        {"", NULL, "kubernetes.api=ftp://user:hunter2@k8s:6443",
+         "[kubernetes] api = 'ftp://***@k8s:6443' is not valid (env SPILO_AGENT_KUBERNETES_API)"},
+        {"", NULL, "cleanup.configmap=a/b/c", "[cleanup] configmap = 'a/b/c' is not valid"},
         {"[agent]\nbogus = 1\n", NULL, NULL, "p.ini:2: unknown key 'bogus' in [agent]"},
         {"[nosuch]\nkey = 1\n", NULL, NULL, "p.ini:2: unknown section [nosuch]"},
         {"interval = 1s\n", NULL, NULL, "p.ini:1: key 'interval' is outside any section"},
@@ -136,16 +209,20 @@ static void test_errors(void **state)
         {"[cleanup]\nallow_http = true\n", NULL, NULL,
          "[cleanup] allow_http = true needs [cleanup] token_file"},
         {"[cleanup]\nallow_http = maybe\n", NULL, NULL, "accepted: true or false"},
-        {"[walg]\nprefix = /tmp/x\n", NULL, NULL, "is not an S3 URL"},
+        {"[walg]\nprefix = /tmp/x\n", NULL, NULL,
+         "[walg] prefix = '/tmp/x' is not valid (env SPILO_AGENT_WALG_PREFIX); accepted: "
+         "s3://bucket/path"},
         {"", "SPILO_AGENT_AGENT_LISTEN=:99999", NULL,
          "environment variable SPILO_AGENT_AGENT_LISTEN: [agent] listen = ':99999' is not valid"},
         {"", "SPILO_AGENT_WALG_ENVDIRR=/x", NULL,
-         "environment variable SPILO_AGENT_WALG_ENVDIRR names no configuration key"},
+         "environment variable SPILO_AGENT_WALG_ENVDIRR names no configuration key; did you mean "
+         "SPILO_AGENT_WALG_ENVDIR? see docs/config.md"},
         {"", NULL, "agent.interval", "--set 'agent.interval': expected section.key=value"},
         {"", NULL, "agent.nokey=1", "--set agent.nokey: unknown key 'nokey' in [agent]"},
         {"", NULL, "backups.retain=0", "accepted: a whole number >= 1"},
         {"[backups]\nschedule = 0 25 * * *\n", NULL, NULL,
-         "[backups] schedule = '0 25 * * *' is not valid: hour field \"25\": values are 0-23"},
+         "[backups] schedule = '0 25 * * *' is not valid (env SPILO_AGENT_BACKUPS_SCHEDULE): hour "
+         "field \"25\": values are 0-23"},
         {"", NULL, "backups.schedule=@reboot", "[backups] schedule = '@reboot' is not valid"},
     };
     (void)state;
