@@ -3,6 +3,7 @@
 #include "harness.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -287,6 +288,156 @@ static void test_cleanup_token(void **state)
     config_unref(c);
 }
 
+/* What inih would read differently from the file is refused; what it reads as written is not. */
+static void test_ini_reading(void **state)
+{
+    char *envp[] = {NULL};
+    char line[400], text[600], err[512];
+    struct config *c;
+    const char *file;
+    FILE *f;
+
+    (void)state;
+    /* 197 characters are read whole, 198 are not (inih's 200-byte buffer, "\r\n\0") */
+    memset(line, 'x', sizeof(line));
+    snprintf(text, sizeof(text), "[agent]\n;%.196s\r\ninterval = 30s\n  ; indented comment\n\t\n",
+             line);
+    file = write_ini("p.ini", text);
+    assert_int_equal(config_load(file, NULL, 0, envp, &c, err, sizeof(err)), 0);
+    assert_int_equal(c->interval_ms, 30000);
+    config_unref(c);
+    snprintf(text, sizeof(text), "[agent]\n;%.197s\n", line);
+    file = write_ini("p.ini", text);
+    assert_int_equal(config_load(file, NULL, 0, envp, &c, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "p.ini:2: the line is 198 characters long"));
+    /* a NUL byte ends inih's string: refused with its line */
+    file = write_ini("p.ini", "");
+    f = fopen(file, "w");
+    assert_non_null(f);
+    fwrite("[agent]\ninterval = 30s\nlisten = 1\0.0.0.0:1\n", 1, 43, f);
+    fclose(f);
+    assert_int_equal(config_load(file, NULL, 0, envp, &c, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "p.ini:3: the line holds a NUL byte"));
+}
+
+/* -c DIRECTORY: a ConfigMap mounted without subPath. */
+static void test_directory(void **state)
+{
+    char *envp[] = {NULL};
+    char dir[300], want[1000], err[1024];
+    struct config *c;
+
+    (void)state;
+    snprintf(dir, sizeof(dir), "%s/cm", tmpdir);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    assert_int_equal(config_load(dir, NULL, 0, envp, &c, err, sizeof(err)), -EINVAL);
+    assert_null(c);
+    assert_non_null(strstr(err, "is a directory, not an INI file, and it holds no file to use"));
+    write_ini("cm/README", "x");
+    write_ini("cm/agent.ini", "[agent]\n");
+    write_ini("cm/..data", "x");
+    assert_int_equal(config_load(dir, NULL, 0, envp, &c, err, sizeof(err)), -EINVAL);
+    snprintf(want, sizeof(want),
+             "%s: is a directory, not an INI file (a ConfigMap mounted without subPath puts each "
+             "key in a file of its own); did you mean -c %s/agent.ini?",
+             dir, dir);
+    assert_string_equal(err, want);
+}
+
+static void test_envdir_parent_warning(void **state)
+{
+    char dir[300], set[400], want[800], err[512];
+    char *envp[] = {NULL};
+    struct config_override ovr[] = {{set}};
+    struct config *c;
+
+    (void)state;
+    snprintf(dir, sizeof(dir), "%s/wal-e.d", tmpdir);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    snprintf(set, sizeof(set), "walg.envdir=%s", dir);
+    assert_int_equal(config_load(NULL, ovr, 1, envp, &c, err, sizeof(err)), 0);
+    assert_int_equal(c->n_warnings, 0);
+    config_unref(c);
+    snprintf(set, sizeof(set), "%s/env", dir);
+    assert_int_equal(mkdir(set, 0755), 0);
+    snprintf(set, sizeof(set), "walg.envdir=%s", dir);
+    assert_int_equal(config_load(NULL, ovr, 1, envp, &c, err, sizeof(err)), 0);
+    assert_int_equal(c->n_warnings, 1);
+    snprintf(want, sizeof(want),
+             "[walg] envdir = '%s' holds a folder env/ (Spilo writes the WAL-G settings into "
+             "/run/etc/wal-e.d/env); did you mean %s/env?",
+             dir, dir);
+    assert_string_equal(c->warnings[0], want);
+    config_unref(c);
+}
+
+static void test_restart_changes(void **state)
+{
+    char *envp[] = {NULL};
+    struct config_override a[] = {{"agent.listen=127.0.0.1:9000"}, {"agent.interval=30s"}};
+    struct config_override b[] = {{"agent.listen=[::1]:9001"}, {"agent.interval=40s"}};
+    struct config *c1, *c2;
+    char err[512], buf[512];
+
+    (void)state;
+    assert_int_equal(config_load(NULL, a, 2, envp, &c1, err, sizeof(err)), 0);
+    assert_int_equal(config_load(NULL, b, 2, envp, &c2, err, sizeof(err)), 0);
+    assert_string_equal(c2->listen_host, "::1");
+    assert_int_equal(c2->listen_port, 9001);
+    assert_int_equal(config_restart_changes(c1, c1, buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "");
+    assert_int_equal(config_restart_changes(c1, c2, buf, sizeof(buf)), 1);
+    assert_string_equal(buf, "[agent] listen changed from '127.0.0.1:9000' to '[::1]:9001'");
+    config_unref(c1);
+    config_unref(c2);
+}
+
+static void test_key_api(void **state)
+{
+    char *envp[] = {NULL};
+    struct config *c;
+    char err[512], env[64];
+    static const char *const images_ok[] = {
+        "ghcr.io/zalando/spilo-16:3.2-p3",
+        "registry.example.com/spilo-agent:0.1.0",
+        "spilo-agent",
+        "localhost:5000/team/spilo_agent:v1",
+        "registry.example.com:5000/a/b@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123"
+        "456789abcdef",
+    };
+    static const char *const images_bad[] = {
+        "Spilo:1", "spilo 16", "spilo:", "ghcr.io/", "/spilo", "spilo:1@sha256:12", "a//b", "a:b:c",
+    };
+
+    (void)state;
+    assert_string_equal(config_env_name("install", "clone_target_time", env, sizeof(env)),
+                        "SPILO_AGENT_INSTALL_CLONE_TARGET_TIME");
+    for (size_t i = 0; i < ARRAY_LEN(images_ok); i++) {
+        if (config_check_value("install", "agent_image", images_ok[i], err, sizeof(err)) != 0)
+            fail_msg("image '%s' refused: %s", images_ok[i], err);
+    }
+    for (size_t i = 0; i < ARRAY_LEN(images_bad); i++) {
+        if (config_check_value("install", "agent_image", images_bad[i], err, sizeof(err)) == 0)
+            fail_msg("image '%s' accepted", images_bad[i]);
+    }
+    assert_int_equal(config_check_value("install", "nokey", "x", err, sizeof(err)), -ENOENT);
+    assert_int_equal(config_check_value("install", "namespace", "", err, sizeof(err)), 0);
+    assert_int_equal(config_check_value("install", "bucket", "ab", err, sizeof(err)), -EINVAL);
+    assert_int_equal(config_check_value("install", "bucket", "a.b-c", err, sizeof(err)), 0);
+    assert_int_equal(
+        config_check_value("cleanup", "configmap", "harbor/pod-config", err, sizeof(err)), 0);
+    assert_int_equal(config_check_value("agent", "listen", "[::]:8009", err, sizeof(err)), 0);
+    assert_int_equal(config_check_value("agent", "listen", "[::]8009", err, sizeof(err)), -EINVAL);
+    assert_int_equal(config_load(NULL, NULL, 0, envp, &c, err, sizeof(err)), 0);
+    assert_int_equal(c->install_target, -1);
+    assert_int_equal(config_require(c, "install", "target", "the operator", err, sizeof(err)),
+                     -EINVAL);
+    assert_string_equal(err, "[install] target is not set (env SPILO_AGENT_INSTALL_TARGET); it is "
+                             "required: the operator");
+    assert_int_equal(config_require(c, "install", "spilo_image", "x", err, sizeof(err)), 0);
+    config_unref(c);
+}
+
 static void test_refcount(void **state)
 {
     char *envp[] = {NULL};
@@ -314,6 +465,10 @@ static void test_doc_lists_every_key(void **state)
     assert_non_null(strstr(text, "| `[agent] listen` | `SPILO_AGENT_AGENT_LISTEN` |"));
     assert_non_null(strstr(text, "`[cleanup] token_file`"));
     assert_non_null(strstr(text, "`[backups] schedule`"));
+    assert_non_null(strstr(text, "| key | environment variable | default | accepted | meaning |"));
+    assert_non_null(strstr(text, "(Patroni uses 8008). **A reload keeps the running value: "
+                                 "changing it needs a restart.** |"));
+    assert_non_null(strstr(text, "| harbor-operator or postgres-operator |"));
     free(text);
 }
 
@@ -327,6 +482,11 @@ int main(void)
         cmocka_unit_test(test_conninfo_never_echoed),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_cleanup_token),
+        cmocka_unit_test(test_ini_reading),
+        cmocka_unit_test(test_directory),
+        cmocka_unit_test(test_envdir_parent_warning),
+        cmocka_unit_test(test_restart_changes),
+        cmocka_unit_test(test_key_api),
         cmocka_unit_test(test_refcount),
         cmocka_unit_test(test_doc_lists_every_key),
     };
