@@ -402,8 +402,7 @@ static void test_key_api(void **state)
         "registry.example.com/spilo-agent:0.1.0",
         "spilo-agent",
         "localhost:5000/team/spilo_agent:v1",
-        "registry.example.com:5000/a/b@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123"
-        "456789abcdef",
+        "registry.example.com:5000/a/b@sha256:0123456789abcdef0123456789abcdef",
     };
     static const char *const images_bad[] = {
         "Spilo:1", "spilo 16", "spilo:", "ghcr.io/", "/spilo", "spilo:1@sha256:12", "a//b", "a:b:c",
