@@ -476,11 +476,6 @@ static int cmd_install(int argc, char **argv)
     print_config_warnings(cfg);
     log_setup(cfg->log_level < LOG_LEVEL_WARN ? cfg->log_level : LOG_LEVEL_WARN, LOG_FORMAT_TEXT);
     rc = install_settings_load(cfg, mode, &s, err, sizeof(err));
-    if (rc == -EPERM) {
-        fprintf(stderr, "spilo-agent install: refused: %s\n", err);
-        config_unref(cfg);
-        return 1;
-    }
     if (rc < 0) {
         fprintf(stderr, "spilo-agent install: configuration error: %s\n", err);
         config_unref(cfg);
