@@ -835,6 +835,18 @@ static const char *shown(const struct config_key *k, const char *value, char *bu
     return buf;
 }
 
+/* The sentence for an unknown section, with the nearest one. */
+static void section_error(char *err, size_t errlen, const char *where, const char *section)
+{
+    char hint[160];
+
+    suggest_section(section, hint, sizeof(hint));
+    snprintf(err, errlen,
+             "%s%sunknown section [%s]%s%sknown sections: [agent] [postgres] [walg] [backups] "
+             "[s3] [kubernetes] [cleanup] [install]",
+             where ? where : "", where ? ": " : "", section, hint, *hint ? " " : "; ");
+}
+
 /* The one sentence for a value a key does not accept. */
 static void value_error(char *err, size_t errlen, const char *where, const struct config_key *k,
                         const char *value, const char *why)
@@ -859,11 +871,8 @@ static int apply(struct load_ctx *ctx, const char *where, const char *section, c
     if (ctx->failed)
         return -EINVAL;
     if (!known_section(section)) {
-        suggest_section(section, hint, sizeof(hint));
-        fail(ctx,
-             "%s%sunknown section [%s]%s%sknown sections: [agent] [postgres] [walg] [backups] "
-             "[s3] [kubernetes] [cleanup] [install]",
-             where ? where : "", where ? ": " : "", section, hint, *hint ? " " : "; ");
+        ctx->failed = true;
+        section_error(ctx->err, ctx->errlen, where, section);
         return -EINVAL;
     }
     k = find_key(section, name, &ki);
@@ -898,6 +907,14 @@ static int ini_cb(void *user, const char *section, const char *name, const char 
     return apply(ctx, NULL, section, name, value ? value : "") == 0;
 }
 
+/* Kubernetes gives every pod SPILO_AGENT_SERVICE_HOST, SPILO_AGENT_PORT_8009_TCP, ... when a
+ * Service named spilo-agent exists in the namespace (enableServiceLinks): not configuration. */
+static bool service_link(const char *e)
+{
+    return strncmp(e, "SPILO_AGENT_SERVICE_", 20) == 0 ||
+           strncmp(e, "SPILO_AGENT_PORT=", 17) == 0 || strncmp(e, "SPILO_AGENT_PORT_", 17) == 0;
+}
+
 /* Rejects SPILO_AGENT_* variables that name no key, section typos included: a typo must not be
  * ignored. Section names may hold '_', so the whole name is matched against the table. */
 static void check_env_typos(struct load_ctx *ctx, char *const *envp)
@@ -909,7 +926,7 @@ static void check_env_typos(struct load_ctx *ctx, char *const *envp)
         size_t best_d = 99, vlen;
         bool known = false, in_section = false, near;
 
-        if (strncmp(e, "SPILO_AGENT_", 12) != 0 || !eq)
+        if (strncmp(e, "SPILO_AGENT_", 12) != 0 || !eq || service_link(e))
             continue;
         vlen = (size_t)(eq - e);
         snprintf(var, sizeof(var), "%.*s", (int)vlen, e);
@@ -1220,6 +1237,17 @@ static int precheck(const char *file, const char *text, char *err, size_t errlen
                      "indentation",
                      file, line);
             return -EINVAL;
+        }
+        if (*p == '[' && memchr(p, ']', len)) { /* a section without keys is checked too */
+            char section[200], where[300];
+
+            snprintf(section, sizeof(section), "%.*s", (int)((char *)memchr(p, ']', len) - p - 1),
+                     p + 1);
+            if (!known_section(section)) {
+                snprintf(where, sizeof(where), "%s:%zu", file, line);
+                section_error(err, errlen, where, section);
+                return -EINVAL;
+            }
         }
         p = nl ? nl + 1 : end;
     }

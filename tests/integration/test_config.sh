@@ -63,6 +63,14 @@ SPILO_AGENT_WALG_ENVDIRR=/x expect_78 "a misspelt key in an environment variable
     "environment variable SPILO_AGENT_WALG_ENVDIRR names no configuration key; did you mean SPILO_AGENT_WALG_ENVDIR? see docs/config.md" \
     "$AGENT" cleanup --dry-run
 
+SPILO_AGENT_SERVICE_HOST=10.0.0.1 SPILO_AGENT_PORT_8009_TCP=tcp://10.0.0.1:8009 \
+    "$AGENT" check --only walg_env --set "walg.envdir=$ENV_OK" >/dev/null 2>&1
+eq "Kubernetes service links of a Service named spilo-agent are not configuration" 0 "$?"
+printf '[agent]\ninterval = 30s\n[wal-g]\n' >"$conf"
+expect_78 "a misspelt section without keys" \
+    "$conf:3: unknown section [wal-g]; did you mean [walg]? known sections: [agent] [postgres] [walg] [backups] [s3] [kubernetes] [cleanup] [install]" \
+    "$AGENT" check -c "$conf"
+
 # ---- what inih would misread ------------------------------------------------------------------------
 # A comment of 230 characters: inih's 200-byte buffer made its tail a setting of its own.
 { printf '[agent]\n; %s' "$(printf 'x%.0s' $(seq 1 200))"; printf 'listen = 127.0.0.1:1\n'; } >"$conf"

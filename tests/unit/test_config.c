@@ -150,7 +150,7 @@ static void test_errors(void **state)
          "unknown key 'retian' in [backups]; did you mean "
          "'retain'?"},
         {"[agnet]\nlisten = 0.0.0.0:1\n", NULL, NULL,
-         "p.ini:2: unknown section [agnet]; did you mean [agent]?"},
+         "p.ini:1: unknown section [agnet]; did you mean [agent]?"},
         {"", NULL, "agent.log_levle=info",
          "--set agent.log_levle: unknown key 'log_levle' in "
          "[agent]; did you mean 'log_level'?"},
@@ -160,6 +160,8 @@ static void test_errors(void **state)
          "environment variable SPILO_AGENT_AGNT_LISTEN names no configuration key "
          "(SPILO_AGENT_<SECTION>_<KEY>, and no section is spelt like this: agent, postgres, walg, "
          "backups, s3, kubernetes, cleanup, install); did you mean SPILO_AGENT_AGENT_LISTEN?"},
+        {"[agent]\nlisten = 0.0.0.0:1\n[wallg]\n", NULL, NULL,
+         "p.ini:3: unknown section [wallg]; did you mean [walg]? known sections: [agent]"},
         {"", "SPILO_AGENT_LISTEN=0.0.0.0:1", NULL,
          "environment variable SPILO_AGENT_LISTEN names no configuration key"},
         {"", "SPILO_AGENT_WAL_G_ENVDIR=/x", NULL,
@@ -201,7 +203,7 @@ static void test_errors(void **state)
          "[kubernetes] api = 'ftp://***@k8s:6443' is not valid (env SPILO_AGENT_KUBERNETES_API)"},
         {"", NULL, "cleanup.configmap=a/b/c", "[cleanup] configmap = 'a/b/c' is not valid"},
         {"[agent]\nbogus = 1\n", NULL, NULL, "p.ini:2: unknown key 'bogus' in [agent]"},
-        {"[nosuch]\nkey = 1\n", NULL, NULL, "p.ini:2: unknown section [nosuch]"},
+        {"[nosuch]\nkey = 1\n", NULL, NULL, "p.ini:1: unknown section [nosuch]"},
         {"interval = 1s\n", NULL, NULL, "p.ini:1: key 'interval' is outside any section"},
         {"[agent\n", NULL, NULL, "p.ini:1: syntax error"},
         {"[agent]\nlog_level = loud\n", NULL, NULL, "accepted: error, warn, info or debug"},
@@ -240,6 +242,24 @@ static void test_errors(void **state)
         if (!strstr(err, cases[i].expect))
             fail_msg("case %zu: '%s' does not contain '%s'", i, err, cases[i].expect);
     }
+}
+
+/* Kubernetes service links of a Service named spilo-agent are no configuration. */
+static void test_service_links(void **state)
+{
+    char *envp[] = {"SPILO_AGENT_SERVICE_HOST=10.0.0.1",
+                    "SPILO_AGENT_SERVICE_PORT=8009",
+                    "SPILO_AGENT_SERVICE_PORT_HTTP=8009",
+                    "SPILO_AGENT_PORT=tcp://10.0.0.1:8009",
+                    "SPILO_AGENT_PORT_8009_TCP=tcp://10.0.0.1:8009",
+                    "SPILO_AGENT_PORT_8009_TCP_ADDR=10.0.0.1",
+                    NULL};
+    struct config *c;
+    char err[512];
+
+    (void)state;
+    assert_int_equal(config_load(NULL, NULL, 0, envp, &c, err, sizeof(err)), 0);
+    config_unref(c);
 }
 
 static void test_conninfo_never_echoed(void **state)
@@ -478,6 +498,7 @@ int main(void)
         cmocka_unit_test(test_derived_from_env),
         cmocka_unit_test(test_precedence),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_service_links),
         cmocka_unit_test(test_conninfo_never_echoed),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_cleanup_token),
