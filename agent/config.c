@@ -30,6 +30,7 @@ enum cfg_type {
     CFG_DNS_LABEL,     /* RFC 1123 label, at most 63: a namespace */
     CFG_DNS_NAME,      /* RFC 1123 subdomain, at most 253: most Kubernetes object names */
     CFG_BUCKET,        /* an S3 bucket name */
+    CFG_REGION,        /* an S3 region: a DNS label (eu-central-1, or a store's own name) */
     CFG_IMAGE,         /* a container image reference */
     CFG_CRON,          /* a schedule cron_parse() accepts */
     CFG_RFC3339,       /* a time with zone */
@@ -163,8 +164,8 @@ static const struct config_key keys[] = {
         "(harbor-operator: `postgresql-<namespace>-<harborcluster>`)."),
     KEY("install", "bucket", CFG_BUCKET, install_bucket, "", "none (required)",
         "`install`: the S3 bucket (`WAL_S3_BUCKET`)."),
-    KEY("install", "region", CFG_DNS_LABEL, install_region, "",
-        "none (required without `endpoint`)", "`install`: the bucket's region (`AWS_REGION`)."),
+    KEY("install", "region", CFG_REGION, install_region, "", "none (required without `endpoint`)",
+        "`install`: the bucket's region (`AWS_REGION`)."),
     KEY("install", "endpoint", CFG_URL, install_endpoint, "", "none (AWS S3)",
         "`install`: `http(s)://host:port` of an S3-compatible store (`AWS_ENDPOINT`, path style)."),
     KEY("install", "credentials_secret", CFG_DNS_NAME, install_credentials_secret,
@@ -282,6 +283,8 @@ static const char *accepted(const struct config_key *k, char *buf, size_t len)
                "starting and ending with a letter or digit, at most 253 characters";
     case CFG_BUCKET:
         return "an S3 bucket name: 3 to 63 lower case letters, digits, '.' and '-'";
+    case CFG_REGION:
+        return "a region name: lower case letters, digits and '-', e.g. eu-central-1";
     case CFG_IMAGE:
         return "an image reference [registry[:port]/]name[:tag][@sha256:digest], e.g. "
                "ghcr.io/zalando/spilo-16:3.2-p3";
@@ -594,6 +597,7 @@ static int check_value(const struct config_key *k, const char *value, char *why,
         }
         return *value == '\0' && *k->def == '\0' ? 0 : -EINVAL;
     case CFG_DNS_LABEL:
+    case CFG_REGION:
         return dns_ok(value, 63, false) ? 0 : -EINVAL;
     case CFG_DNS_NAME:
         return dns_ok(value, 253, true) ? 0 : -EINVAL;
