@@ -3,8 +3,9 @@
  * SPILO_AGENT_<SECTION>_<KEY> env > INI file > built-in default. Every key has a type (text,
  * path, enum, DNS label/name, bucket, region, image, cron, RFC 3339 time, URL, s3:// URL, numeric
  * host:port, label selector, ConfigMap reference, uid, duration, count, bool) that checks its
- * value once, at load; commands add only rules between keys. A loaded config is immutable and reference counted,
- * so a check run keeps the config it started with while SIGHUP swaps in a new one. */
+ * value once, at load; commands add only rules between keys. A loaded config is immutable and
+ * reference counted, so a check run keeps the config it started with while SIGHUP swaps in a new
+ * one. */
 #ifndef AGENT_CONFIG_H
 #define AGENT_CONFIG_H
 
