@@ -4,8 +4,10 @@
 #include "daemon.h"
 
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "check.h"
@@ -81,22 +83,39 @@ static void daemon_stop(struct daemon *d, int signum)
     (void)uv_timer_start(&d->drain, drain_cb, 0, 20);
 }
 
+static void http_limits_from(const struct config *c, struct http_limits *limits)
+{
+    limits->request_timeout_ms = c->request_timeout_ms;
+    limits->idle_timeout_ms = c->idle_timeout_ms;
+    limits->max_connections = (size_t)c->max_connections;
+}
+
+static void log_config_warnings(const struct config *c)
+{
+    for (size_t i = 0; i < c->n_warnings; i++)
+        log_warn("config", "%s", c->warnings[i]);
+}
+
 static void daemon_reload(struct daemon *d)
 {
+    struct http_limits limits;
     struct config *n;
-    char err[1024];
+    char err[1024], changed[1024];
 
     if (config_load(d->config_file, d->ovr, d->n_ovr, environ, &n, err, sizeof(err)) < 0) {
         log_error("config", "reload failed, keeping the running configuration: %s", err);
         return;
     }
-    if (strcmp(n->listen, d->cfg->listen) != 0)
-        log_warn("config",
-                 "[agent] listen changed to %s; it takes effect at the next restart, "
-                 "still serving on %s",
-                 n->listen, d->cfg->listen);
+    if (config_restart_changes(d->cfg, n, changed, sizeof(changed)) > 0)
+        log_warn("config", "%s; a reload does not apply this, it takes effect at the next restart",
+                 changed);
     log_setup(n->log_level, n->log_format);
+    log_config_warnings(n);
     checks_set_config(d->checks, n);
+    if (d->http) {
+        http_limits_from(n, &limits);
+        http_server_set_limits(d->http, &limits);
+    }
     config_unref(d->cfg);
     d->cfg = n;
     log_info("config", "reloaded%s%s", n->file ? " from " : "", n->file ? n->file : "");
@@ -127,13 +146,16 @@ int daemon_run(const char *config_file, const struct config_override *ovr, size_
     int rc;
 
     if (config_load(config_file, ovr, n_ovr, environ, &d.cfg, err, sizeof(err)) < 0) {
-        log_error("config", "%s", err);
+        /* A person at a terminal reads a sentence; a pod's log gets the JSON line. */
+        if (isatty(STDERR_FILENO))
+            fprintf(stderr, "spilo-agent: configuration error: %s\n", err);
+        else
+            log_error("config", "%s", err);
         return 78;
     }
     log_setup(d.cfg->log_level, d.cfg->log_format);
-    limits.request_timeout_ms = d.cfg->request_timeout_ms;
-    limits.idle_timeout_ms = d.cfg->idle_timeout_ms;
-    limits.max_connections = (size_t)d.cfg->max_connections;
+    log_config_warnings(d.cfg);
+    http_limits_from(d.cfg, &limits);
     signal(SIGPIPE, SIG_IGN);
     uv_loop_init(&d.loop);
     d.curlm = curlm_new(&d.loop);

@@ -513,6 +513,13 @@ static void connection_cb(uv_stream_t *server, int status)
     conn_resume_reading(c);
 }
 
+void http_server_set_limits(struct http_server *srv, const struct http_limits *limits)
+{
+    srv->limits.request_timeout_ms = limits->request_timeout_ms;
+    srv->limits.idle_timeout_ms = limits->idle_timeout_ms;
+    srv->limits.max_connections = limits->max_connections;
+}
+
 int http_server_start(uv_loop_t *loop, const char *host, int port, const struct http_limits *limits,
                       http_handler_fn handler, void *arg, struct http_server **out)
 {

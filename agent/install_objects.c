@@ -1,7 +1,9 @@
-/* install_objects.c - owns what `spilo-agent install` applies: the validation of the [install]
+/* install_objects.c - owns what `spilo-agent install` applies: the reading of the [install]
  * settings and the JSON of every object, in apply order, following deploy/ (the sidecar, the
  * PodMonitor and the alert rules are deploy/'s own content, kept equal by test_install.sh), and
- * the pure decisions of the run. It reads no file and talks to no server: install.c does. */
+ * the pure decisions of the run. The values of the keys were checked at load; here are only the
+ * keys a mode requires and the rules between keys. It reads no file and talks to no server:
+ * install.c does. */
 #include "install_objects.h"
 
 #include <ctype.h>
@@ -11,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "schedule.h"
 #include "util.h"
 
 /* deploy/operator/operatorconfiguration-sidecar.yaml, configuration.sidecars[0] (as JSON). */
@@ -177,31 +178,6 @@ static bool empty(const char *s)
     return !s || !*s;
 }
 
-/* DNS-1123 label (max 63) or subdomain (max 253). */
-static bool dns_name_ok(const char *s, size_t max, bool dots)
-{
-    size_t n = s ? strlen(s) : 0;
-
-    if (n == 0 || n > max)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-
-        if (!(islower(c) || isdigit(c) || c == '-' || (dots && c == '.')))
-            return false;
-        if (c == '.' && (i == 0 || s[i - 1] == '.' || s[i - 1] == '-' || s[i + 1] == '-'))
-            return false;
-    }
-    return isalnum((unsigned char)s[0]) && isalnum((unsigned char)s[n - 1]);
-}
-
-static bool bucket_ok(const char *s)
-{
-    size_t n = s ? strlen(s) : 0;
-
-    return n >= 3 && n <= 63 && dns_name_ok(s, 63, true);
-}
-
 static bool aws_region_ok(const char *s)
 {
     const char *p = s;
@@ -227,72 +203,6 @@ static bool aws_region_ok(const char *s)
     return false;
 }
 
-static bool image_ok(const char *s)
-{
-    if (empty(s))
-        return false;
-    for (const char *p = s; *p; p++) {
-        if (isspace((unsigned char)*p) || (unsigned char)*p < 0x20 || *p == '"' || *p == '\'')
-            return false;
-    }
-    return true;
-}
-
-bool install_endpoint_ok(const char *url)
-{
-    const char *host;
-
-    if (empty(url))
-        return false;
-    if (strncmp(url, "https://", 8) == 0)
-        host = url + 8;
-    else if (strncmp(url, "http://", 7) == 0)
-        host = url + 7;
-    else
-        return false;
-    if (!*host || *host == '/' || *host == ':')
-        return false;
-    for (const char *p = url; *p; p++) {
-        if (isspace((unsigned char)*p) || (unsigned char)*p < 0x20)
-            return false;
-    }
-    return true;
-}
-
-static bool label_part_ok(const char *s, size_t n)
-{
-    if (n == 0 || n > 253)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        if (!isalnum((unsigned char)s[i]) && !strchr("-_./", s[i]))
-            return false;
-    }
-    return true;
-}
-
-int install_selector_check(const char *selector)
-{
-    const char *p = selector;
-
-    if (empty(selector))
-        return -EINVAL;
-    while (*p) {
-        const char *comma = strchr(p, ',');
-        const char *end = comma ? comma : p + strlen(p);
-        const char *eq = memchr(p, '=', (size_t)(end - p));
-
-        if (!eq || !label_part_ok(p, (size_t)(eq - p)) ||
-            (eq + 1 < end && !label_part_ok(eq + 1, (size_t)(end - eq - 1))))
-            return -EINVAL;
-        if (!comma)
-            break;
-        p = comma + 1;
-        if (!*p)
-            return -EINVAL;
-    }
-    return 0;
-}
-
 struct verr {
     char *err;
     size_t errlen;
@@ -309,64 +219,32 @@ static int bad(struct verr *v, const char *fmt, ...)
     return -EINVAL;
 }
 
-#define ENV(key) "SPILO_AGENT_INSTALL_" key
-
-static int need(struct verr *v, const char *value, const char *key, const char *env,
-                const char *what)
-{
-    if (empty(value))
-        return bad(v, "[install] %s is not set (env %s); it is required: %s", key, env, what);
-    return 0;
-}
-
-static int check_dns(struct verr *v, const char *value, const char *key, const char *env,
-                     bool label)
-{
-    if (!dns_name_ok(value, label ? 63 : 253, !label))
-        return bad(v,
-                   "[install] %s = '%s' is not valid (env %s); accepted: a Kubernetes name, "
-                   "lower case letters, digits and '-'%s, at most %d characters",
-                   key, value, env, label ? "" : " and '.'", label ? 63 : 253);
-    return 0;
-}
-
+/* The config checked every value's form at load; what is left are the keys a mode requires and
+ * the rules between keys. */
 int install_settings_load(const struct config *cfg, enum install_mode mode,
                           struct install_settings *s, char *err, size_t errlen)
 {
     struct verr v = {err, errlen};
-    struct cron_schedule cs;
-    char why[200];
-    char longest[600];
-    int64_t target_s;
+    char longest[600], env[64], env2[64];
     int rc;
 
     memset(s, 0, sizeof(*s));
     err[0] = '\0';
     s->mode = mode;
-    if (empty(cfg->install_target))
-        return bad(&v, "[install] target is not set (env " ENV(
-                           "TARGET") "); accepted: "
-                                     "harbor-operator or postgres-operator");
-    if (strcmp(cfg->install_target, "harbor-operator") == 0)
-        s->target = INSTALL_TARGET_HARBOR;
-    else if (strcmp(cfg->install_target, "postgres-operator") == 0)
-        s->target = INSTALL_TARGET_POSTGRES;
-    else
-        return bad(&v,
-                   "[install] target = '%s' is not valid (env " ENV(
-                       "TARGET") "); accepted: "
-                                 "harbor-operator or postgres-operator",
-                   cfg->install_target);
-
+    rc = config_require(cfg, "install", "target", "harbor-operator or postgres-operator", err,
+                        errlen);
+    if (rc < 0)
+        return rc;
+    s->target = (enum install_target)cfg->install_target;
     s->namespace = cfg->install_namespace;
     s->operator_namespace = cfg->install_operator_namespace;
     s->cluster = cfg->install_cluster;
     s->bucket = cfg->install_bucket;
-    s->region = cfg->install_region ? cfg->install_region : "";
-    s->endpoint = cfg->install_endpoint ? cfg->install_endpoint : "";
+    s->region = cfg->install_region;
+    s->endpoint = cfg->install_endpoint;
     s->credentials_secret = cfg->install_credentials_secret;
-    s->access_key_file = cfg->install_access_key_file ? cfg->install_access_key_file : "";
-    s->secret_key_file = cfg->install_secret_key_file ? cfg->install_secret_key_file : "";
+    s->access_key_file = cfg->install_access_key_file;
+    s->secret_key_file = cfg->install_secret_key_file;
     s->spilo_image = cfg->install_spilo_image;
     s->agent_image = cfg->install_agent_image;
     s->backup_schedule = cfg->install_backup_schedule;
@@ -380,134 +258,62 @@ int install_settings_load(const struct config *cfg, enum install_mode mode,
     s->operator_selector = cfg->install_operator_selector;
     s->restart_timeout_ms = cfg->install_restart_timeout_ms;
     s->pg_hba = cfg->install_pg_hba;
-    s->clone_cluster = cfg->install_clone_cluster ? cfg->install_clone_cluster : "";
-    s->clone_target_time = cfg->install_clone_target_time ? cfg->install_clone_target_time : "";
-    s->clone_endpoint = cfg->install_clone_endpoint ? cfg->install_clone_endpoint : "";
-
-    rc = need(&v, s->namespace, "namespace", ENV("NAMESPACE"), "the cluster's namespace");
-    if (rc == 0)
-        rc = check_dns(&v, s->namespace, "namespace", ENV("NAMESPACE"), true);
-    if (rc == 0)
-        rc = need(&v, s->operator_namespace, "operator_namespace", ENV("OPERATOR_NAMESPACE"),
-                  "the postgres-operator's namespace");
-    if (rc == 0)
-        rc = check_dns(&v, s->operator_namespace, "operator_namespace", ENV("OPERATOR_NAMESPACE"),
-                       true);
-    if (rc == 0)
-        rc = need(&v, s->cluster, "cluster", ENV("CLUSTER"),
-                  "the postgresql resource's name, e.g. postgresql-harbor-harborcluster");
-    if (rc == 0)
-        rc = check_dns(&v, s->cluster, "cluster", ENV("CLUSTER"), false);
-    if (rc == 0)
-        rc = need(&v, s->bucket, "bucket", ENV("BUCKET"), "the S3 bucket for WAL-G");
-    if (rc < 0)
-        return rc;
-    if (!bucket_ok(s->bucket))
-        return bad(&v,
-                   "[install] bucket = '%s' is not a valid S3 bucket name (env " ENV(
-                       "BUCKET") "); accepted: 3 to 63 lower case letters, digits, '.' and '-'",
-                   s->bucket);
-    if (*s->endpoint && !install_endpoint_ok(s->endpoint))
-        return bad(&v,
-                   "[install] endpoint = '%s' is not valid (env " ENV(
-                       "ENDPOINT") "); accepted: http://host:port or https://host:port of an "
-                                   "S3-compatible store "
-                                   "(not WAL-E's https+path://, which WAL-G rejects); leave it "
-                                   "unset for AWS S3",
-                   s->endpoint);
-    if (!*s->region && !*s->endpoint)
-        return bad(
-            &v,
-            "[install] region is not set (env " ENV(
-                "REGION") "); it is required for AWS S3 (without it Spilo guesses from the node's "
-                          "zone, 'loca' off-cloud), e.g. eu-central-1");
-    if (*s->region && !*s->endpoint && !aws_region_ok(s->region))
-        return bad(&v,
-                   "[install] region = '%s' is not an AWS region (env " ENV(
-                       "REGION") "); accepted: e.g. eu-central-1 or us-east-1",
-                   s->region);
-    if (*s->region) {
-        for (const char *p = s->region; *p; p++) {
-            if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p) && *p != '-')
-                return bad(&v,
-                           "[install] region = '%s' is not valid (env " ENV(
-                               "REGION") "); accepted: lower case letters, digits and '-'",
-                           s->region);
-        }
-    }
-    rc = check_dns(&v, s->credentials_secret, "credentials_secret", ENV("CREDENTIALS_SECRET"),
-                   false);
-    if (rc < 0)
-        return rc;
-    if (!*s->access_key_file != !*s->secret_key_file)
-        return bad(&v, "[install] access_key_file and secret_key_file go together (env " ENV(
-                           "ACCESS_KEY_FILE") ", " ENV("SECRET_KEY_FILE") "): set both to create "
-                                                                          "the credentials Secret, "
-                                                                          "or neither to use an "
-                                                                          "existing one");
-    if (!image_ok(s->spilo_image))
-        return bad(&v,
-                   "[install] spilo_image = '%s' is not valid (env " ENV(
-                       "SPILO_IMAGE") "); accepted: an image reference, e.g. "
-                                      "ghcr.io/zalando/spilo-16:3.2-p3",
-                   s->spilo_image);
-    rc = need(&v, s->agent_image, "agent_image", ENV("AGENT_IMAGE"),
-              "the spilo-agent image built from container/Dockerfile, e.g. "
-              "registry.example.com/spilo-agent:0.1.0");
-    if (rc < 0)
-        return rc;
-    if (!image_ok(s->agent_image))
-        return bad(&v,
-                   "[install] agent_image = '%s' is not valid (env " ENV(
-                       "AGENT_IMAGE") "); accepted: an image reference without blanks or quotes",
-                   s->agent_image);
-    if (cron_parse(s->backup_schedule, &cs, why, sizeof(why)) < 0)
-        return bad(&v,
-                   "[install] backup_schedule = '%s' is not valid (env " ENV(
-                       "BACKUP_SCHEDULE") "): %s; accepted: 5 cron fields (UTC), e.g. '0 1 * * *'",
-                   s->backup_schedule, why);
-    rc = check_dns(&v, s->pod_config, "pod_config", ENV("POD_CONFIG"), false);
-    if (rc == 0)
-        rc = check_dns(&v, s->pod_service_account, "pod_service_account",
-                       ENV("POD_SERVICE_ACCOUNT"), false);
-    if (rc == 0)
-        rc = check_dns(&v, s->operator_configuration, "operator_configuration",
-                       ENV("OPERATOR_CONFIGURATION"), false);
-    if (rc < 0)
-        return rc;
-    if (install_selector_check(s->operator_selector) < 0)
-        return bad(&v,
-                   "[install] operator_selector = '%s' is not valid (env " ENV(
-                       "OPERATOR_SELECTOR") "); accepted: label=value pairs separated by ',', e.g. "
-                                            "app.kubernetes.io/name=postgres-operator",
-                   s->operator_selector);
+    s->clone_cluster = cfg->install_clone_cluster;
+    s->clone_target_time = cfg->install_clone_target_time;
+    s->clone_endpoint = cfg->install_clone_endpoint;
     s->monitoring_namespace = !empty(cfg->install_monitoring_namespace)
                                   ? cfg->install_monitoring_namespace
                                   : s->namespace;
-    rc = check_dns(&v, s->monitoring_namespace, "monitoring_namespace", ENV("MONITORING_NAMESPACE"),
-                   true);
-    if (rc < 0)
-        return rc;
     s->source_namespace =
         !empty(cfg->install_source_namespace) ? cfg->install_source_namespace : s->namespace;
+
+    rc = config_require(cfg, "install", "namespace", "the cluster's namespace", err, errlen);
+    if (rc == 0)
+        rc = config_require(cfg, "install", "operator_namespace",
+                            "the postgres-operator's namespace", err, errlen);
+    if (rc == 0)
+        rc = config_require(cfg, "install", "cluster",
+                            "the postgresql resource's name, e.g. postgresql-harbor-harborcluster",
+                            err, errlen);
+    if (rc == 0)
+        rc = config_require(cfg, "install", "bucket", "the S3 bucket for WAL-G", err, errlen);
+    if (rc < 0)
+        return rc;
+    if (!*s->region && !*s->endpoint)
+        return bad(&v,
+                   "[install] region is not set (env %s); it is required for AWS S3 (without it "
+                   "Spilo guesses from the node's zone, 'loca' off-cloud), e.g. eu-central-1",
+                   config_env_name("install", "region", env, sizeof(env)));
+    if (*s->region && !*s->endpoint && !aws_region_ok(s->region))
+        return bad(&v,
+                   "[install] region = '%s' is not an AWS region (env %s); accepted without "
+                   "[install] endpoint: e.g. eu-central-1 or us-east-1",
+                   s->region, config_env_name("install", "region", env, sizeof(env)));
+    if (!*s->access_key_file != !*s->secret_key_file)
+        return bad(&v,
+                   "[install] access_key_file and secret_key_file go together (env %s, %s): set "
+                   "both to create the credentials Secret, or neither to use an existing one",
+                   config_env_name("install", "access_key_file", env, sizeof(env)),
+                   config_env_name("install", "secret_key_file", env2, sizeof(env2)));
+    rc = config_require(cfg, "install", "agent_image",
+                        "the spilo-agent image built from container/Dockerfile, e.g. "
+                        "registry.example.com/spilo-agent:0.1.0",
+                        err, errlen);
+    if (rc < 0)
+        return rc;
     /* The longest Secret name the operator will use must fit. */
     install_secret_name(s->target, "standby", s->cluster, longest, sizeof(longest));
     if (strlen(longest) > 253)
-        return bad(
-            &v,
-            "[install] cluster = '%s' is too long (env " ENV(
-                "CLUSTER") "): the operator's Secret names (%.40s...) would pass 253 characters",
-            s->cluster, longest);
+        return bad(&v,
+                   "[install] cluster = '%s' is too long (env %s): the operator's Secret names "
+                   "(%.40s...) would pass 253 characters",
+                   s->cluster, config_env_name("install", "cluster", env, sizeof(env)), longest);
     if (mode == INSTALL_MODE_BACKUP)
         return 0;
 
     /* restore mode */
-    rc = need(&v, s->clone_cluster, "clone_cluster", ENV("CLONE_CLUSTER"),
-              "the source cluster's name (CLONE_SCOPE) in --mode restore");
-    if (rc == 0)
-        rc = check_dns(&v, s->clone_cluster, "clone_cluster", ENV("CLONE_CLUSTER"), false);
-    if (rc == 0)
-        rc = check_dns(&v, s->source_namespace, "source_namespace", ENV("SOURCE_NAMESPACE"), true);
+    rc = config_require(cfg, "install", "clone_cluster",
+                        "the source cluster's name (CLONE_SCOPE) in --mode restore", err, errlen);
     if (rc < 0)
         return rc;
     if (!empty(cfg->install_clone_uid)) {
@@ -515,49 +321,7 @@ int install_settings_load(const struct config *cfg, enum install_mode mode,
 
         while (*uid == '/')
             uid++;
-        if (!*uid || strlen(uid) > 64)
-            return bad(
-                &v,
-                "[install] clone_uid = '%s' is not valid (env " ENV(
-                    "CLONE_UID") "); accepted: the source postgresql resource's metadata.uid",
-                cfg->install_clone_uid);
-        for (const char *p = uid; *p; p++) {
-            if (!isalnum((unsigned char)*p) && *p != '-')
-                return bad(
-                    &v,
-                    "[install] clone_uid = '%s' is not valid (env " ENV(
-                        "CLONE_UID") "); accepted: the source postgresql resource's metadata.uid "
-                                     "(letters, digits and '-')",
-                    cfg->install_clone_uid);
-        }
         snprintf(s->clone_suffix, sizeof(s->clone_suffix), "/%s", uid);
-    }
-    if (*s->clone_target_time && util_parse_rfc3339(s->clone_target_time, &target_s, NULL) < 0)
-        return bad(&v,
-                   "[install] clone_target_time = '%s' is not valid (env " ENV(
-                       "CLONE_TARGET_TIME") "); accepted: an RFC 3339 time with zone, e.g. "
-                                            "2030-01-01T00:00:00+00:00, or "
-                                            "unset for the latest state",
-                   s->clone_target_time);
-    if (*s->clone_endpoint && !install_endpoint_ok(s->clone_endpoint)) {
-        const char *ep = s->clone_endpoint;
-        const char *sep = strstr(ep, "://");
-        const char *plus = strchr(ep, '+');
-        char fix[300];
-
-        if (sep && plus && plus < sep &&
-            (strncmp(ep, "http+", 5) == 0 || strncmp(ep, "https+", 6) == 0))
-            snprintf(fix, sizeof(fix), "%.*s://%s", (int)(plus - ep), ep, sep + 3);
-        else
-            snprintf(fix, sizeof(fix), "https://host:port");
-        snprintf(err, errlen,
-                 "[install] clone_endpoint = '%s' cannot work: WAL-G (the clone tool for S3) "
-                 "takes CLONE_AWS_ENDPOINT as it is and accepts only http:// or https:// "
-                 "(\"unsupported protocol scheme\" otherwise, WAL-E's +path form included), so "
-                 "the new cluster would never come up; set clone_endpoint = %s (for AWS S3 leave "
-                 "it unset and set region); nothing was applied",
-                 ep, fix);
-        return -EPERM;
     }
     return 0;
 }
@@ -999,8 +763,9 @@ bool install_labels_match(const json_t *obj, const char *selector)
 {
     json_t *labels = json_object_get(json_object_get(obj, "metadata"), "labels");
     const char *p = selector;
+    char err[512];
 
-    if (install_selector_check(selector) < 0)
+    if (config_check_value("install", "operator_selector", selector, err, sizeof(err)) < 0)
         return false;
     while (*p) {
         const char *comma = strchr(p, ',');

@@ -234,6 +234,13 @@ static void close_loop(uv_loop_t *loop, struct curlm *cm)
         log_error("main", "event loop still had open handles at exit");
 }
 
+/* What the load accepted but doubts, for the person who ran the command. */
+static void print_config_warnings(const struct config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_warnings; i++)
+        fprintf(stderr, "spilo-agent: configuration warning: %s\n", cfg->warnings[i]);
+}
+
 static int cmd_check(int argc, char **argv)
 {
     struct cli cli = {0};
@@ -279,6 +286,7 @@ static int cmd_check(int argc, char **argv)
         fprintf(stderr, "spilo-agent: configuration error: %s\n", err);
         return EXIT_CONFIG;
     }
+    print_config_warnings(cfg);
     /* Logs go to stderr as text for a person at a terminal; the report is stdout. */
     log_setup(cfg->log_level < LOG_LEVEL_WARN ? cfg->log_level : LOG_LEVEL_WARN, LOG_FORMAT_TEXT);
     uv_loop_init(&loop);
@@ -402,6 +410,7 @@ static int cmd_cleanup(int argc, char **argv)
         fprintf(stderr, "spilo-agent: configuration error: %s\n", err);
         return EXIT_CONFIG;
     }
+    print_config_warnings(cfg);
     log_setup(cfg->log_level < LOG_LEVEL_WARN ? cfg->log_level : LOG_LEVEL_WARN, LOG_FORMAT_TEXT);
     uv_loop_init(&loop);
     cm = curlm_new(&loop);
@@ -468,13 +477,9 @@ static int cmd_install(int argc, char **argv)
         fprintf(stderr, "spilo-agent: configuration error: %s\n", err);
         return EXIT_CONFIG;
     }
+    print_config_warnings(cfg);
     log_setup(cfg->log_level < LOG_LEVEL_WARN ? cfg->log_level : LOG_LEVEL_WARN, LOG_FORMAT_TEXT);
     rc = install_settings_load(cfg, mode, &s, err, sizeof(err));
-    if (rc == -EPERM) {
-        fprintf(stderr, "spilo-agent install: refused: %s\n", err);
-        config_unref(cfg);
-        return 1;
-    }
     if (rc < 0) {
         fprintf(stderr, "spilo-agent install: configuration error: %s\n", err);
         config_unref(cfg);

@@ -1,7 +1,11 @@
-/* config.h - the agent's configuration: one key table is the single source for parsing, defaults,
- * validation and docs/config.md. Precedence: flag (--set) > SPILO_AGENT_<SECTION>_<KEY> env > INI
- * file > built-in default. A loaded config is immutable and reference counted, so a check run keeps
- * the config it started with while SIGHUP swaps in a new one. */
+/* config.h - the agent's configuration: one key table (agent/config.c) is the single source for
+ * parsing, defaults, validation and docs/config.md. Precedence: flag (--set) >
+ * SPILO_AGENT_<SECTION>_<KEY> env > INI file > built-in default. Every key has a type (text,
+ * path, enum, DNS label/name, bucket, region, image, cron, RFC 3339 time, URL, s3:// URL, numeric
+ * host:port, label selector, ConfigMap reference, uid, duration, count, bool) that checks its
+ * value once, at load; commands add only rules between keys. A loaded config is immutable and
+ * reference counted, so a check run keeps the config it started with while SIGHUP swaps in a new
+ * one. */
 #ifndef AGENT_CONFIG_H
 #define AGENT_CONFIG_H
 
@@ -15,7 +19,10 @@
 
 struct config {
     int refs;
-    char *file; /* the INI file read, NULL when none */
+    char *file;        /* the INI file read, NULL when none */
+    char **text;       /* every key's text as set (default, file, env or flag), in table order */
+    char **warnings;   /* what load noticed but accepted (e.g. an envdir one level too high) */
+    size_t n_warnings; /* the caller shows them: a log line, or stderr for a command */
 
     /* [agent] */
     char *listen;
@@ -26,7 +33,7 @@ struct config {
     uint64_t request_timeout_ms;
     uint64_t idle_timeout_ms;
     int64_t max_connections;
-    enum log_format log_format;
+    enum log_format log_format; /* stored as the index of the key's values */
     enum log_level log_level;
 
     /* [postgres] */
@@ -63,8 +70,9 @@ struct config {
     char *cleanup_token;     /* read from cleanup_token_file at load; never printed */
     char *cleanup_configmap; /* "name" or "namespace/name" */
 
-    /* [install] (validated by `install` itself: the daemon does not need them) */
-    char *install_target; /* "harbor-operator" | "postgres-operator" */
+    /* [install] (values checked at load; `install` adds what is required and the rules between
+     * keys) */
+    int install_target; /* -1 unset, else enum install_target: harbor-operator, postgres-operator */
     char *install_namespace;
     char *install_operator_namespace;
     char *install_cluster;
@@ -108,5 +116,24 @@ void config_unref(struct config *c); /* NULL is fine */
 
 /* Writes the key table as the Markdown table of docs/config.md. */
 void config_write_doc(FILE *out);
+
+/* The environment variable of a key in the table, e.g. SPILO_AGENT_INSTALL_TARGET, into buf. A
+ * name that is not in the table aborts (a bug). */
+const char *config_env_name(const char *section, const char *name, char *buf, size_t len);
+
+/* Checks value against the type of [section] name as a load would. 0, -EINVAL with the load's
+ * sentence in err ("[s] k = 'v' is not valid (env E): why; accepted: ..."), -ENOENT for no key. */
+MUSTCHECK int config_check_value(const char *section, const char *name, const char *value,
+                                 char *err, size_t errlen);
+
+/* For a command that needs [section] name: 0 when it is set, else -EINVAL and "[s] k is not set
+ * (env E); it is required: <what>" in err. */
+MUSTCHECK int config_require(const struct config *c, const char *section, const char *name,
+                             const char *what, char *err, size_t errlen);
+
+/* Keys marked restart-only in the table whose text differs from old to cur: returns how many and
+ * writes "[agent] listen changed from 'a' to 'b'" sentences, "; "-separated, into buf. */
+size_t config_restart_changes(const struct config *old, const struct config *cur, char *buf,
+                              size_t len);
 
 #endif

@@ -54,6 +54,9 @@ struct http_server;
 MUSTCHECK int http_server_start(uv_loop_t *loop, const char *host, int port,
                                 const struct http_limits *limits, http_handler_fn handler,
                                 void *arg, struct http_server **out);
+/* Takes limits' request_timeout_ms, idle_timeout_ms and max_connections (a reload): a timer armed
+ * from now on and the next accepted connection use them; open connections stay open. */
+void http_server_set_limits(struct http_server *srv, const struct http_limits *limits);
 /* The port actually bound (useful with port 0). */
 int http_server_port(const struct http_server *srv);
 /* Stops accepting and closes every connection; http_server_closed() tells when all are gone. */

@@ -62,14 +62,12 @@ struct install_settings {
     char clone_suffix[80];         /* "" or "/<uid>" (CLONE_WAL_BUCKET_SCOPE_SUFFIX) */
 };
 
-/* Validates cfg's [install] keys for mode. Returns 0; -EINVAL (a configuration error, exit 78)
- * with a sentence naming the key, its environment variable and what is accepted; or -EPERM (a
- * refusal, exit 1: a clone_endpoint WAL-G cannot use) with the fix. */
+/* Reads cfg's [install] keys for mode: their values were checked at load (config.c's key table),
+ * here come the keys the mode requires and the rules between keys. Returns 0, or -EINVAL (a
+ * configuration error, exit 78) with a sentence naming the key, its environment variable and
+ * what is accepted. */
 MUSTCHECK int install_settings_load(const struct config *cfg, enum install_mode mode,
                                     struct install_settings *s, char *err, size_t errlen);
-
-/* Whether WAL-G can use url as AWS_ENDPOINT: http:// or https:// and a host. */
-bool install_endpoint_ok(const char *url);
 
 /* ---- the plan ---------------------------------------------------------------------------- */
 
@@ -167,8 +165,8 @@ enum install_outcome install_decide(long http_status, const char *rv_before, con
 /* metadata.resourceVersion, or NULL. */
 const char *install_rv(const json_t *obj);
 
-/* "k=v,k2=v2" (equality only). 0 or -EINVAL. */
-MUSTCHECK int install_selector_check(const char *selector);
+/* Whether obj's labels hold every k=v of selector ("k=v,k2=v2", equality only, the form of
+ * [install] operator_selector). */
 bool install_labels_match(const json_t *obj, const char *selector);
 /* A Pod with condition Ready=True and no deletionTimestamp. */
 bool install_pod_ready(const json_t *pod);

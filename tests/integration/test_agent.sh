@@ -144,7 +144,7 @@ printf '[agent]\ninterval = soon\n' >"$conf"
 out=$("$AGENT" run -c "$conf" 2>&1); rc=$?
 eq "a bad config at start exits 78" "78" "$rc"
 contains "the error names file, line, key and accepted values" "$out" \
-    "agent.ini:2: [agent] interval = 'soon' is not valid; accepted: a number with an s, m, h or d suffix"
+    "agent.ini:2: [agent] interval = 'soon' is not valid (env SPILO_AGENT_AGENT_INTERVAL); accepted: a number with an s, m, h or d suffix"
 out=$(SPILO_AGENT_AGENT_INTERVL=5s "$AGENT" check --only walg_env 2>&1); rc=$?
 eq "a misspelt SPILO_AGENT_ variable exits 78" "78" "$rc"
 contains "and is named" "$out" "SPILO_AGENT_AGENT_INTERVL"

@@ -144,19 +144,23 @@ static const char *const base_sets[] = {
     "install.agent_image=registry.example.com/spilo-agent:0.1.0",
 };
 
-/* Loads the base settings plus extra --set assignments; returns install_settings_load's rc. */
+/* Loads the base settings plus extra --set assignments; returns config_load's rc when the load
+ * refuses a value, else install_settings_load's. */
 static int load(enum install_mode mode, const char *const *extra, size_t n_extra,
                 struct config **cfg, struct install_settings *s, char *err, size_t errlen)
 {
     struct config_override ovr[32];
     char *envp[] = {NULL};
     size_t n = 0;
+    int rc;
 
     for (size_t i = 0; i < sizeof(base_sets) / sizeof(base_sets[0]); i++)
         ovr[n++].assignment = base_sets[i];
     for (size_t i = 0; i < n_extra; i++)
         ovr[n++].assignment = extra[i];
-    assert_int_equal(config_load(NULL, ovr, n, envp, cfg, err, errlen), 0);
+    rc = config_load(NULL, ovr, n, envp, cfg, err, errlen);
+    if (rc < 0)
+        return rc;
     return install_settings_load(*cfg, mode, s, err, errlen);
 }
 
@@ -211,12 +215,21 @@ static void test_settings_errors(void **state)
     expect_error(INSTALL_MODE_BACKUP, "install.namespace=", -EINVAL, "[install] namespace");
     expect_error(INSTALL_MODE_BACKUP, "install.namespace=Harbor", -EINVAL,
                  "[install] namespace = 'Harbor' is not valid");
-    expect_error(INSTALL_MODE_BACKUP, "install.bucket=A_B", -EINVAL, "not a valid S3 bucket name");
+    expect_error(INSTALL_MODE_BACKUP, "install.bucket=A_B", -EINVAL,
+                 "--set install.bucket: [install] bucket = 'A_B' is not valid (env "
+                 "SPILO_AGENT_INSTALL_BUCKET); accepted: an S3 bucket name");
     expect_error(INSTALL_MODE_BACKUP, "install.region=", -EINVAL, "[install] region is not set");
     expect_error(INSTALL_MODE_BACKUP, "install.region=loca", -EINVAL, "is not an AWS region");
     expect_error(INSTALL_MODE_BACKUP, "install.endpoint=https+path://m:9000", -EINVAL,
-                 "[install] endpoint");
-    expect_error(INSTALL_MODE_BACKUP, "install.agent_image=", -EINVAL, "[install] agent_image");
+                 "[install] endpoint = 'https+path://m:9000' is not valid (env "
+                 "SPILO_AGENT_INSTALL_ENDPOINT): WAL-G takes the endpoint as it is");
+    expect_error(INSTALL_MODE_BACKUP, "install.endpoint=https+path://m:9000", -EINVAL,
+                 "set endpoint = https://m:9000");
+    expect_error(INSTALL_MODE_BACKUP, "install.agent_image=", -EINVAL,
+                 "[install] agent_image is not set (env SPILO_AGENT_INSTALL_AGENT_IMAGE)");
+    expect_error(INSTALL_MODE_BACKUP, "install.agent_image=Registry.example/Agent:1", -EINVAL,
+                 "[install] agent_image = 'Registry.example/Agent:1' is not valid (env "
+                 "SPILO_AGENT_INSTALL_AGENT_IMAGE); accepted: an image reference");
     expect_error(INSTALL_MODE_BACKUP, "install.backup_schedule=61 * * * *", -EINVAL,
                  "[install] backup_schedule");
     expect_error(INSTALL_MODE_BACKUP, "install.operator_selector=novalue", -EINVAL,
@@ -249,21 +262,23 @@ static void test_settings_restore(void **state)
     assert_int_equal(load(INSTALL_MODE_RESTORE, badtime, 2, &cfg, &s, err, sizeof(err)), -EINVAL);
     assert_non_null(strstr(err, "[install] clone_target_time"));
     config_unref(cfg);
-    assert_int_equal(load(INSTALL_MODE_RESTORE, walep, 2, &cfg, &s, err, sizeof(err)), -EPERM);
+    /* A clone_endpoint WAL-G cannot use is refused at load (exit 78), whatever the mode. */
+    assert_int_equal(load(INSTALL_MODE_RESTORE, walep, 2, &cfg, &s, err, sizeof(err)), -EINVAL);
+    assert_null(cfg);
     assert_non_null(strstr(err, "set clone_endpoint = https://minio.example:9000"));
-    assert_non_null(strstr(err, "nothing was applied"));
-    config_unref(cfg);
-    assert_int_equal(load(INSTALL_MODE_RESTORE, ftp, 2, &cfg, &s, err, sizeof(err)), -EPERM);
-    assert_non_null(strstr(err, "https://host:port"));
-    config_unref(cfg);
-    /* the same endpoint is no concern in backup mode */
-    assert_int_equal(load(INSTALL_MODE_BACKUP, walep, 2, &cfg, &s, err, sizeof(err)), 0);
-    config_unref(cfg);
-    assert_true(install_endpoint_ok("http://127.0.0.1:9000"));
-    assert_true(install_endpoint_ok("https://minio"));
-    assert_false(install_endpoint_ok("https+path://minio"));
-    assert_false(install_endpoint_ok("minio:9000"));
-    assert_false(install_endpoint_ok("https://"));
+    assert_int_equal(load(INSTALL_MODE_RESTORE, ftp, 2, &cfg, &s, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "accepted: an http:// or https:// URL with a host"));
+    assert_int_equal(load(INSTALL_MODE_BACKUP, walep, 2, &cfg, &s, err, sizeof(err)), -EINVAL);
+    assert_int_equal(
+        config_check_value("install", "endpoint", "http://127.0.0.1:9000", err, sizeof(err)), 0);
+    assert_int_equal(config_check_value("install", "endpoint", "https://minio", err, sizeof(err)),
+                     0);
+    assert_int_equal(
+        config_check_value("install", "endpoint", "https+path://minio", err, sizeof(err)), -EINVAL);
+    assert_int_equal(config_check_value("install", "endpoint", "minio:9000", err, sizeof(err)),
+                     -EINVAL);
+    assert_int_equal(config_check_value("install", "endpoint", "https://", err, sizeof(err)),
+                     -EINVAL);
 }
 
 /* ---- objects ------------------------------------------------------------------------------- */
@@ -493,6 +508,7 @@ static void test_decisions(void **state)
                              "\"postgres-operator\",\"x\":\"1\"}},\"status\":{\"conditions\":["
                              "{\"type\":\"Ready\",\"status\":\"True\"}]}}",
                              0, NULL);
+    char err[512];
 
     (void)state;
     assert_int_equal(install_decide(201, NULL, "5"), INSTALL_CREATED);
@@ -500,10 +516,14 @@ static void test_decisions(void **state)
     assert_int_equal(install_decide(200, "5", "5"), INSTALL_UNCHANGED);
     assert_int_equal(install_decide(200, "5", "6"), INSTALL_CONFIGURED);
     assert_string_equal(install_outcome_name(INSTALL_SKIPPED), "skipped");
-    assert_int_equal(install_selector_check("a=b,c.d/e=f"), 0);
-    assert_int_equal(install_selector_check("a"), -EINVAL);
-    assert_int_equal(install_selector_check("a=b,"), -EINVAL);
-    assert_int_equal(install_selector_check("a b=c"), -EINVAL);
+    assert_int_equal(
+        config_check_value("install", "operator_selector", "a=b,c.d/e=f", err, sizeof(err)), 0);
+    assert_int_equal(config_check_value("install", "operator_selector", "a", err, sizeof(err)),
+                     -EINVAL);
+    assert_int_equal(config_check_value("install", "operator_selector", "a=b,", err, sizeof(err)),
+                     -EINVAL);
+    assert_int_equal(config_check_value("install", "operator_selector", "a b=c", err, sizeof(err)),
+                     -EINVAL);
     assert_true(install_labels_match(pod, "app.kubernetes.io/name=postgres-operator"));
     assert_true(install_labels_match(pod, "app.kubernetes.io/name=postgres-operator,x=1"));
     assert_false(install_labels_match(pod, "app.kubernetes.io/name=postgres"));
