@@ -65,12 +65,36 @@ static void age_text(int64_t s, char *buf, size_t len)
         snprintf(buf, len, "%lldd", (long long)(s / 86400));
 }
 
+/* Whether a word of the command (quotes stripped, any directory dropped) is the program NAME.
+ * Spilo's command is `envdir "/run/etc/wal-e.d/env" wal-g wal-push "%p"`: the envdir's path
+ * holds "wal-e" whichever program archives (spilo configure_spilo.py: archive_command is
+ * 'envdir "{WALE_ENV_DIR}" {WALE_BINARY} wal-push "%p"'), so a substring test is not enough. */
+static bool command_runs(const char *cmd, const char *name)
+{
+    size_t n = strlen(name);
+    const char *p = cmd;
+    while (*p) {
+        while (*p == ' ' || *p == '\t' || *p == '"' || *p == '\'')
+            p++;
+        const char *w = p;
+        while (*p && *p != ' ' && *p != '\t' && *p != '"' && *p != '\'')
+            p++;
+        const char *base = w;
+        for (const char *q = w; q < p; q++)
+            if (*q == '/')
+                base = q + 1;
+        if ((size_t)(p - base) == n && memcmp(base, name, n) == 0)
+            return true;
+    }
+    return false;
+}
+
 void walarchive_evaluate(const struct walarchive_facts *f, struct check_result *out)
 {
     json_t *d = out->details;
     char at[32], at2[32], age[32];
-    bool walg = strstr(f->archive_command, "wal-g") != NULL;
-    bool wale = strstr(f->archive_command, "wal-e") != NULL;
+    bool walg = command_runs(f->archive_command, "wal-g");
+    bool wale = !walg && command_runs(f->archive_command, "wal-e");
     bool noop =
         (strcmp(f->archive_command, "/bin/true") == 0 || strcmp(f->archive_command, "true") == 0 ||
          strcmp(f->archive_command, "") == 0 || strcmp(f->archive_command, ":") == 0) &&

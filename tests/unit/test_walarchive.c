@@ -163,6 +163,21 @@ static void test_s3_and_wale(void **state)
     assert_int_equal(judge(&f, &r), VERDICT_WARNING);
     assert_contains(r.summary, "WAL-E, not WAL-G");
     check_result_cleanup(&r);
+    /* Spilo's own WAL-G command names the wal-e.d envdir: still WAL-G, no warning
+     * (spilo postgres-appliance/scripts/configure_spilo.py, archive_command
+     * 'envdir "{WALE_ENV_DIR}" {WALE_BINARY} wal-push "%p"', WALE_BINARY "wal-g" with
+     * USE_WALG_BACKUP). */
+    healthy(&f);
+    f.archive_command = "envdir \"/run/etc/wal-e.d/env\" wal-g wal-push \"%p\"";
+    assert_int_equal(judge(&f, &r), VERDICT_OK);
+    assert_string_equal(json_string_value(dget(r.details, "archiver")), "wal-g");
+    check_result_cleanup(&r);
+    healthy(&f);
+    f.archive_command =
+        "envdir \"/run/etc/wal-e.d/env\" /usr/local/bin/wal-e --aws-instance-profile "
+        "wal-push \"%p\"";
+    assert_int_equal(judge(&f, &r), VERDICT_WARNING);
+    check_result_cleanup(&r);
     healthy(&f);
     f.last_archived_at_s = WALARCHIVE_UNKNOWN_TIME;
     assert_int_equal(judge(&f, &r), VERDICT_OK);
