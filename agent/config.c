@@ -839,16 +839,29 @@ static const char *shown(const struct config_key *k, const char *value, char *bu
     return buf;
 }
 
+/* The sections as "[agent] [postgres] ..." (brackets) or "agent, postgres, ..." (commas). */
+static void section_list(bool brackets, char *buf, size_t len)
+{
+    size_t j = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < ARRAY_LEN(sections); i++)
+        j += (size_t)snprintf(buf + j, j < len ? len - j : 0, brackets ? "%s[%s]" : "%s%s",
+                              i == 0     ? ""
+                              : brackets ? " "
+                                         : ", ",
+                              sections[i]);
+}
+
 /* The sentence for an unknown section, with the nearest one. */
 static void section_error(char *err, size_t errlen, const char *where, const char *section)
 {
-    char hint[160];
+    char hint[160], list[256];
 
     suggest_section(section, hint, sizeof(hint));
-    snprintf(err, errlen,
-             "%s%sunknown section [%s]%s%sknown sections: [agent] [postgres] [walg] [backups] "
-             "[s3] [kubernetes] [cleanup] [install]",
-             where ? where : "", where ? ": " : "", section, hint, *hint ? " " : "; ");
+    section_list(true, list, sizeof(list));
+    snprintf(err, errlen, "%s%sunknown section [%s]%s%sknown sections: %s", where ? where : "",
+             where ? ": " : "", section, hint, *hint ? " " : "; ", list);
 }
 
 /* The one sentence for a value a key does not accept. */
@@ -923,7 +936,7 @@ static bool service_link(const char *e)
  * ignored. Section names may hold '_', so the whole name is matched against the table. */
 static void check_env_typos(struct load_ctx *ctx, char *const *envp)
 {
-    char name[160], best_name[160] = "", var[160];
+    char name[160], best_name[160] = "", var[160], list[256];
 
     for (size_t i = 0; envp && envp[i] && !ctx->failed; i++) {
         const char *e = envp[i], *eq = strchr(e, '=');
@@ -951,12 +964,13 @@ static void check_env_typos(struct load_ctx *ctx, char *const *envp)
         if (known)
             continue;
         near = close_enough(best_d, strlen(var) - 12);
-        fail(ctx, "environment variable %s names no configuration key%s%s%s%ssee docs/config.md",
+        section_list(false, list, sizeof(list));
+        fail(ctx,
+             "environment variable %s names no configuration key%s%s%s%s%s%ssee docs/config.md",
              var,
-             in_section ? ""
-                        : " (SPILO_AGENT_<SECTION>_<KEY>, and no section is spelt like this: "
-                          "agent, postgres, walg, backups, s3, kubernetes, cleanup, install)",
-             near ? "; did you mean " : "", near ? best_name : "", near ? "? " : "; ");
+             in_section ? "" : " (SPILO_AGENT_<SECTION>_<KEY>, and no section is spelt like this: ",
+             in_section ? "" : list, in_section ? "" : ")", near ? "; did you mean " : "",
+             near ? best_name : "", near ? "? " : "; ");
     }
 }
 
