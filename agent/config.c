@@ -221,10 +221,14 @@ static const struct config_key keys[] = {
         "`install --mode restore`: namespace of the source cluster's credentials Secrets."),
 };
 
-static const char *const sections[] = {"agent", "postgres",   "walg",    "backups",
-                                       "s3",    "kubernetes", "cleanup", "install"};
-
 #define N_KEYS ARRAY_LEN(keys)
+
+/* The sections are those of the keys, in table order (the keys of a section stay together; a load
+ * aborts otherwise): keys[i] is the first key of its section. */
+static bool section_starts(size_t i)
+{
+    return i == 0 || strcmp(keys[i - 1].section, keys[i].section) != 0;
+}
 
 /* inih reads a line into a 200-byte buffer (INI_MAX_LINE) and parses whatever does not fit as a
  * line of its own; its header asks for 3 bytes of room ('\r', '\n', '\0'). */
@@ -710,8 +714,8 @@ static const struct config_key *find_key(const char *section, const char *name, 
 
 static bool known_section(const char *section)
 {
-    for (size_t i = 0; i < ARRAY_LEN(sections); i++) {
-        if (strcmp(sections[i], section) == 0)
+    for (size_t i = 0; i < N_KEYS; i++) {
+        if (strcmp(keys[i].section, section) == 0)
             return true;
     }
     return false;
@@ -796,8 +800,8 @@ static void suggest_section(const char *section, char *buf, size_t len)
     size_t best = 0, best_d = 99;
 
     buf[0] = '\0';
-    for (size_t i = 0; i < ARRAY_LEN(sections); i++) {
-        size_t d = distance(section, sections[i]);
+    for (size_t i = 0; i < N_KEYS; i++) {
+        size_t d = section_starts(i) ? distance(section, keys[i].section) : 99;
 
         if (d < best_d) {
             best_d = d;
@@ -805,7 +809,7 @@ static void suggest_section(const char *section, char *buf, size_t len)
         }
     }
     if (close_enough(best_d, strlen(section)))
-        snprintf(buf, len, "; did you mean [%s]?", sections[best]);
+        snprintf(buf, len, "; did you mean [%s]?", keys[best].section);
 }
 
 static void fail(struct load_ctx *ctx, const char *fmt, ...) PRINTF(2, 3);
@@ -845,12 +849,14 @@ static void section_list(bool brackets, char *buf, size_t len)
     size_t j = 0;
 
     buf[0] = '\0';
-    for (size_t i = 0; i < ARRAY_LEN(sections); i++)
-        j += (size_t)snprintf(buf + j, j < len ? len - j : 0, brackets ? "%s[%s]" : "%s%s",
-                              i == 0     ? ""
-                              : brackets ? " "
-                                         : ", ",
-                              sections[i]);
+    for (size_t i = 0; i < N_KEYS; i++) {
+        if (section_starts(i))
+            j += (size_t)snprintf(buf + j, j < len ? len - j : 0, brackets ? "%s[%s]" : "%s%s",
+                                  j == 0     ? ""
+                                  : brackets ? " "
+                                             : ", ",
+                                  keys[i].section);
+    }
 }
 
 /* The sentence for an unknown section, with the nearest one. */
@@ -1342,6 +1348,10 @@ int config_load(const char *file, const struct config_override *ovr, size_t n_ov
     for (size_t i = 0; i < N_KEYS; i++) {
         if (check_value(&keys[i], keys[i].def, why, sizeof(why)) < 0)
             abort(); /* a default that does not parse is a bug */
+        for (size_t j = 0; section_starts(i) && j < i; j++) {
+            if (strcmp(keys[j].section, keys[i].section) == 0)
+                abort(); /* a section split in two parts of the table is a bug */
+        }
         store_value(c, i, keys[i].def);
     }
 
