@@ -221,10 +221,14 @@ static const struct config_key keys[] = {
         "`install --mode restore`: namespace of the source cluster's credentials Secrets."),
 };
 
-static const char *const sections[] = {"agent", "postgres",   "walg",    "backups",
-                                       "s3",    "kubernetes", "cleanup", "install"};
-
 #define N_KEYS ARRAY_LEN(keys)
+
+/* The sections are those of the keys, in table order (the keys of a section stay together; a load
+ * aborts otherwise): keys[i] is the first key of its section. */
+static bool section_starts(size_t i)
+{
+    return i == 0 || strcmp(keys[i - 1].section, keys[i].section) != 0;
+}
 
 /* inih reads a line into a 200-byte buffer (INI_MAX_LINE) and parses whatever does not fit as a
  * line of its own; its header asks for 3 bytes of room ('\r', '\n', '\0'). */
@@ -710,8 +714,8 @@ static const struct config_key *find_key(const char *section, const char *name, 
 
 static bool known_section(const char *section)
 {
-    for (size_t i = 0; i < ARRAY_LEN(sections); i++) {
-        if (strcmp(sections[i], section) == 0)
+    for (size_t i = 0; i < N_KEYS; i++) {
+        if (strcmp(keys[i].section, section) == 0)
             return true;
     }
     return false;
@@ -796,8 +800,8 @@ static void suggest_section(const char *section, char *buf, size_t len)
     size_t best = 0, best_d = 99;
 
     buf[0] = '\0';
-    for (size_t i = 0; i < ARRAY_LEN(sections); i++) {
-        size_t d = distance(section, sections[i]);
+    for (size_t i = 0; i < N_KEYS; i++) {
+        size_t d = section_starts(i) ? distance(section, keys[i].section) : 99;
 
         if (d < best_d) {
             best_d = d;
@@ -805,7 +809,7 @@ static void suggest_section(const char *section, char *buf, size_t len)
         }
     }
     if (close_enough(best_d, strlen(section)))
-        snprintf(buf, len, "; did you mean [%s]?", sections[best]);
+        snprintf(buf, len, "; did you mean [%s]?", keys[best].section);
 }
 
 static void fail(struct load_ctx *ctx, const char *fmt, ...) PRINTF(2, 3);
@@ -839,16 +843,31 @@ static const char *shown(const struct config_key *k, const char *value, char *bu
     return buf;
 }
 
+/* The sections as "[agent] [postgres] ..." (brackets) or "agent, postgres, ..." (commas). */
+static void section_list(bool brackets, char *buf, size_t len)
+{
+    size_t j = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < N_KEYS; i++) {
+        if (section_starts(i))
+            j += (size_t)snprintf(buf + j, j < len ? len - j : 0, brackets ? "%s[%s]" : "%s%s",
+                                  j == 0     ? ""
+                                  : brackets ? " "
+                                             : ", ",
+                                  keys[i].section);
+    }
+}
+
 /* The sentence for an unknown section, with the nearest one. */
 static void section_error(char *err, size_t errlen, const char *where, const char *section)
 {
-    char hint[160];
+    char hint[160], list[256];
 
     suggest_section(section, hint, sizeof(hint));
-    snprintf(err, errlen,
-             "%s%sunknown section [%s]%s%sknown sections: [agent] [postgres] [walg] [backups] "
-             "[s3] [kubernetes] [cleanup] [install]",
-             where ? where : "", where ? ": " : "", section, hint, *hint ? " " : "; ");
+    section_list(true, list, sizeof(list));
+    snprintf(err, errlen, "%s%sunknown section [%s]%s%sknown sections: %s", where ? where : "",
+             where ? ": " : "", section, hint, *hint ? " " : "; ", list);
 }
 
 /* The one sentence for a value a key does not accept. */
@@ -923,7 +942,7 @@ static bool service_link(const char *e)
  * ignored. Section names may hold '_', so the whole name is matched against the table. */
 static void check_env_typos(struct load_ctx *ctx, char *const *envp)
 {
-    char name[160], best_name[160] = "", var[160];
+    char name[160], best_name[160] = "", var[160], list[256];
 
     for (size_t i = 0; envp && envp[i] && !ctx->failed; i++) {
         const char *e = envp[i], *eq = strchr(e, '=');
@@ -951,12 +970,13 @@ static void check_env_typos(struct load_ctx *ctx, char *const *envp)
         if (known)
             continue;
         near = close_enough(best_d, strlen(var) - 12);
-        fail(ctx, "environment variable %s names no configuration key%s%s%s%ssee docs/config.md",
+        section_list(false, list, sizeof(list));
+        fail(ctx,
+             "environment variable %s names no configuration key%s%s%s%s%s%ssee docs/config.md",
              var,
-             in_section ? ""
-                        : " (SPILO_AGENT_<SECTION>_<KEY>, and no section is spelt like this: "
-                          "agent, postgres, walg, backups, s3, kubernetes, cleanup, install)",
-             near ? "; did you mean " : "", near ? best_name : "", near ? "? " : "; ");
+             in_section ? "" : " (SPILO_AGENT_<SECTION>_<KEY>, and no section is spelt like this: ",
+             in_section ? "" : list, in_section ? "" : ")", near ? "; did you mean " : "",
+             near ? best_name : "", near ? "? " : "; ");
     }
 }
 
@@ -1328,6 +1348,10 @@ int config_load(const char *file, const struct config_override *ovr, size_t n_ov
     for (size_t i = 0; i < N_KEYS; i++) {
         if (check_value(&keys[i], keys[i].def, why, sizeof(why)) < 0)
             abort(); /* a default that does not parse is a bug */
+        for (size_t j = 0; section_starts(i) && j < i; j++) {
+            if (strcmp(keys[j].section, keys[i].section) == 0)
+                abort(); /* a section split in two parts of the table is a bug */
+        }
         store_value(c, i, keys[i].def);
     }
 
