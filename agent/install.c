@@ -17,6 +17,7 @@
 #include "k8s.h"
 #include "log.h"
 #include "s3.h"
+#include "secret.h"
 #include "util.h"
 #include "walg_env.h"
 #include "yaml.h"
@@ -31,31 +32,14 @@
 
 static char *read_key_file(const char *path, const char *key, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "r");
-    char *buf;
-    size_t n;
-    char *nl;
+    char why[512];
+    char *v;
 
-    if (!f) {
-        snprintf(err, errlen, "[install] %s '%s' cannot be read: %s", key, path, strerror(errno));
+    if (secret_file_read(path, KEY_FILE_MAX, &v, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "[install] %s %s", key, why);
         return NULL;
     }
-    buf = xcalloc(1, KEY_FILE_MAX + 1);
-    n = fread(buf, 1, KEY_FILE_MAX, f);
-    fclose(f);
-    nl = strchr(buf, '\n');
-    if (nl)
-        *nl = '\0';
-    n = strlen(buf);
-    while (n > 0 && isspace((unsigned char)buf[n - 1]))
-        buf[--n] = '\0';
-    if (n == 0) {
-        free(buf);
-        snprintf(err, errlen, "[install] %s '%s' is empty; it must hold the key on its first line",
-                 key, path);
-        return NULL;
-    }
-    return buf;
+    return v;
 }
 
 int install_keys_read(const struct install_settings *s, struct install_key_files *k, char *err,
@@ -77,10 +61,7 @@ int install_keys_read(const struct install_settings *s, struct install_key_files
 
 static void wipe_free(char *p)
 {
-    if (!p)
-        return;
-    explicit_bzero(p, strlen(p));
-    free(p);
+    secret_free(p);
 }
 
 void install_keys_cleanup(struct install_key_files *k)
@@ -858,30 +839,22 @@ static int delete_start(struct install_run *r, const char *name, char *err, size
 {
     struct k8s_ref ref = {
         .resource = "pods", .kind = "Pod", .namespace = r->s.operator_namespace, .name = name};
-    char url[4096];
-    FILE *f;
+    char url[4096], why[512];
     char *token, *auth;
-    size_t n;
     int rc;
 
     if (k8s_build_url(r->cfg->k8s_api, K8S_GET, &ref, url, sizeof(url)) < 0) {
         snprintf(err, errlen, "cannot build the URL to delete pod %s", name);
         return -EINVAL;
     }
-    f = fopen(r->cfg->k8s_token_file, "r");
-    if (!f) {
+    rc = secret_file_read(r->cfg->k8s_token_file, 65536, &token, why, sizeof(why));
+    if (rc < 0) {
         snprintf(err, errlen, "cannot read the service account token %s (%s)",
-                 r->cfg->k8s_token_file, strerror(errno));
-        return -EIO;
+                 r->cfg->k8s_token_file, why);
+        return rc;
     }
-    token = xcalloc(1, 65537);
-    n = fread(token, 1, 65536, f);
-    fclose(f);
-    while (n > 0 && isspace((unsigned char)token[n - 1]))
-        token[--n] = '\0';
     auth = xasprintf("Authorization: Bearer %s", token);
-    explicit_bzero(token, 65537);
-    free(token);
+    secret_free(token);
     buf_init(&r->del_resp, 1u << 20);
     r->del_easy = curl_easy_init();
     if (!r->del_easy)

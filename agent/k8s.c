@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "secret.h"
 #include "log.h"
 #include "util.h"
 
@@ -729,31 +730,17 @@ int k8s_request(struct k8s_client *kc, enum k8s_verb verb, const struct k8s_ref 
         snprintf(err, errlen, "cannot %s without a body", verb_phrase(verb));
         return -EINVAL;
     }
-    token = read_small_file(kc->token_file, TOKEN_MAX_BYTES);
-    if (!token) {
-        rc = -errno;
-        snprintf(err, errlen,
-                 "cannot read the service account token %s (%s); mount the service account token "
-                 "(automountServiceAccountToken) or set [kubernetes] token_file",
-                 kc->token_file, strerror(-rc));
-        return rc;
-    }
-    for (const char *p = token; *p; p++) {
-        if ((unsigned char)*p < 0x21 || (unsigned char)*p == 0x7f) {
-            explicit_bzero(token, strlen(token));
-            free(token);
+    {
+        char why[512];
+
+        rc = secret_file_read(kc->token_file, TOKEN_MAX_BYTES, &token, why, sizeof(why));
+        if (rc < 0) {
             snprintf(err, errlen,
-                     "the token file %s holds blanks or control characters; it must hold one "
-                     "bearer token",
-                     kc->token_file);
-            return -EINVAL;
+                     "cannot read the service account token %s (%s); mount the service account "
+                     "token (automountServiceAccountToken) or set [kubernetes] token_file",
+                     kc->token_file, why);
+            return rc;
         }
-    }
-    if (!*token) {
-        free(token);
-        snprintf(err, errlen, "the token file %s is empty; it must hold the bearer token",
-                 kc->token_file);
-        return -EINVAL;
     }
 
     call = xcalloc(1, sizeof(*call));
@@ -773,8 +760,7 @@ int k8s_request(struct k8s_client *kc, enum k8s_verb verb, const struct k8s_ref 
         abort();
 
     auth = xasprintf("Authorization: Bearer %s", token);
-    explicit_bzero(token, strlen(token));
-    free(token);
+    secret_free(token);
     call->headers = curl_slist_append(call->headers, auth);
     explicit_bzero(auth, strlen(auth));
     free(auth);

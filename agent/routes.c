@@ -253,7 +253,8 @@ static bool bearer_ok(const char *authorization, const char *token)
 {
     const char *t;
 
-    if (!authorization || !token || strncasecmp(authorization, "Bearer ", 7) != 0)
+    /* An empty configured token never matches (config refuses one shorter than 16 characters). */
+    if (!authorization || !token || !*token || strncasecmp(authorization, "Bearer ", 7) != 0)
         return false;
     t = authorization + 7;
     while (*t == ' ')

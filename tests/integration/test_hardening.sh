@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Attacks that once broke the agent (issue "Hardening"), each reproduced against the daemon on
+# loopback with the new behaviour asserted: secret files with NUL/binary bytes, FIFOs as token
+# files, connections that pipeline and never read, reloads faster than the interval, hostile
+# envdirs, secrets echoed by servers, and protocol corner cases. docs/security.md lists them.
+set -u
+AGENT=${AGENT:-build/spilo-agent}
+. "$(dirname "$0")/lib/common.sh"
+
+ENV_OK="$FIXTURES/envdir/walg-s3-ok/env"
+NOPG=(--set postgres.patroni_url=http://127.0.0.1:9 --set agent.log_format=json)
+
+# ---- secret files: NUL bytes, binary tokens, FIFOs ------------------------------------------
+# head -c 32 /dev/urandom as a token: a NUL first made "Authorization: Bearer " (empty) succeed.
+printf '\000%s' "0123456789abcdef0123456789" >"$TMP/nul-token"
+out=$("$AGENT" run --set agent.listen=127.0.0.1:$(free_port) --set "walg.envdir=$ENV_OK" "${NOPG[@]}" \
+    --set cleanup.allow_http=true --set "cleanup.token_file=$TMP/nul-token" 2>&1); rc=$?
+eq "a cleanup token file starting with NUL is a configuration error (78)" 78 "$rc"
+contains "... naming the file and the NUL byte" "$out" "[cleanup] token_file '$TMP/nul-token' holds a NUL byte at byte 0"
+printf '0123456789abcdef\033[2J\n' >"$TMP/ctl-token"
+out=$("$AGENT" run --set agent.listen=127.0.0.1:$(free_port) --set "walg.envdir=$ENV_OK" "${NOPG[@]}" \
+    --set cleanup.allow_http=true --set "cleanup.token_file=$TMP/ctl-token" 2>&1); rc=$?
+eq "a cleanup token with an escape sequence is refused (78)" 78 "$rc"
+contains "... as a control byte" "$out" "holds a control byte at byte 16"
+mkfifo "$TMP/cleanup-fifo"
+out=$(timeout 10 "$AGENT" run --set agent.listen=127.0.0.1:$(free_port) --set "walg.envdir=$ENV_OK" "${NOPG[@]}" \
+    --set cleanup.allow_http=true --set "cleanup.token_file=$TMP/cleanup-fifo" 2>&1); rc=$?
+eq "a FIFO as cleanup token_file is refused at once, not waited on (78)" 78 "$rc"
+contains "... saying it is a FIFO" "$out" "'$TMP/cleanup-fifo' is a FIFO"
+
+# A FIFO as AWS_WEB_IDENTITY_TOKEN_FILE and as [kubernetes] token_file: the loop keeps turning.
+mkdir -p "$TMP/env-irsa"
+cp "$ENV_OK/"* "$TMP/env-irsa/"
+rm "$TMP/env-irsa/AWS_ACCESS_KEY_ID" "$TMP/env-irsa/AWS_SECRET_ACCESS_KEY"
+printf 'arn:aws:iam::123456789012:role/walg' >"$TMP/env-irsa/AWS_ROLE_ARN"
+mkfifo "$TMP/webid-fifo" "$TMP/kube-fifo"
+printf '%s' "$TMP/webid-fifo" >"$TMP/env-irsa/AWS_WEB_IDENTITY_TOKEN_FILE"
+printf 'http://127.0.0.1:9' >"$TMP/env-irsa/AWS_ENDPOINT_URL_STS"
+CLEANUP_TOKEN="cleanup-token-$RANDOM$RANDOM$RANDOM"
+printf '%s\n' "$CLEANUP_TOKEN" >"$TMP/cleanup-token"
+agent_start fifo --set agent.interval=1s --set agent.check_timeout=900ms "${NOPG[@]}" \
+    --set "walg.envdir=$TMP/env-irsa" --set s3.endpoint=http://127.0.0.1:9 \
+    --set cleanup.allow_http=true --set "cleanup.token_file=$TMP/cleanup-token" \
+    --set kubernetes.api=https://127.0.0.1:9 --set kubernetes.namespace=default --set "kubernetes.token_file=$TMP/kube-fifo"
+check "agent with FIFO token files answers /livez" wait_http "$AGENT_URL/livez" 200 10
+sleep 2.5
+eq "/livez still answers after checks read the web identity FIFO" 200 \
+    "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$AGENT_URL/livez")"
+contains "the backups check says the token file is a FIFO" \
+    "$(curl -s --max-time 2 "$AGENT_URL/checks/backups")" "is a FIFO"
+out=$(curl -s --max-time 5 -X POST -H "Authorization: Bearer $CLEANUP_TOKEN" "$AGENT_URL/cleanup?force=1")
+contains "POST /cleanup with a FIFO as [kubernetes] token_file answers (no hang)" "$out" "is a FIFO"
+eq "/livez answers after the cleanup attempt" 200 \
+    "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$AGENT_URL/livez")"
+eq "an empty bearer is refused (401)" 401 \
+    "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 -X POST -H "Authorization: Bearer " "$AGENT_URL/cleanup?force=1")"
+start=$(date +%s%N)
+agent_stop
+eq "SIGTERM stops the agent (exit 0)" 0 "$AGENT_RC"
+check "... within 5 s" test $(( ($(date +%s%N) - start) / 1000000 )) -lt 5000
+not_contains "the cleanup token is in no log line" "$(cat "$AGENT_LOG" "$AGENT_OUT")" "$CLEANUP_TOKEN"
+
+finish
