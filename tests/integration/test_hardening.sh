@@ -60,4 +60,85 @@ eq "SIGTERM stops the agent (exit 0)" 0 "$AGENT_RC"
 check "... within 5 s" test $(( ($(date +%s%N) - start) / 1000000 )) -lt 5000
 not_contains "the cleanup token is in no log line" "$(cat "$AGENT_LOG" "$AGENT_OUT")" "$CLEANUP_TOKEN"
 
+# ---- memory: connections that pipeline and never read ---------------------------------------
+# Each once cost about 24 MB: every pipelined GET /status was answered into an unbounded queue.
+agent_start mem --set agent.interval=1s --set agent.check_timeout=900ms "${NOPG[@]}" --set "walg.envdir=$ENV_OK"
+check "agent ready for the pipelining clients" wait_http "$AGENT_URL/livez" 200 10
+rss() { awk '/^VmRSS:/ {print $2}' "/proc/$AGENT_PID/status"; }
+RSS0=$(rss)
+out=$(python3 - "$AGENT_PORT" "$AGENT_PID" <<'PY'
+import socket, sys, time, urllib.request
+port, pid = int(sys.argv[1]), sys.argv[2]
+def rss():
+    for l in open("/proc/%s/status" % pid):
+        if l.startswith("VmRSS:"):
+            return int(l.split()[1])
+req = b"GET /status HTTP/1.1\r\nHost: x\r\n\r\n"
+blob = req * (1024 * 1024 // len(req))
+socks, peak = [], 0
+for _ in range(60):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.setblocking(False)
+    socks.append([s, 0])
+deadline = time.time() + 4
+while time.time() < deadline:
+    for e in socks:
+        try:
+            e[1] += e[0].send(blob[e[1] % len(blob):])
+        except BlockingIOError:
+            pass
+    peak = max(peak, rss())
+    time.sleep(0.05)
+sent = sum(e[1] for e in socks)
+t = time.time()
+live = urllib.request.urlopen("http://127.0.0.1:%d/livez" % port, timeout=2).status
+lat = (time.time() - t) * 1000
+print("peak_kb=%d sent_mb=%d livez=%d livez_ms=%d" % (peak, sent >> 20, live, lat))
+for e in socks:
+    e[0].close()
+# A client that pipelines 3000 requests and then reads gets every answer, in order.
+s = socket.create_connection(("127.0.0.1", port))
+s.sendall(b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n" * 2999 +
+          b"GET /livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+data = b""
+s.settimeout(10)
+while True:
+    d = s.recv(1 << 16)
+    if not d:
+        break
+    data += d
+print("answers=%d" % data.count(b"HTTP/1.1 200 OK"))
+PY
+)
+peak=$(sed -n 's/.*peak_kb=\([0-9]*\).*/\1/p' <<<"$out")
+echo "# ${out//$'\n'/ } (RSS before: $RSS0 kB)"
+check "60 pipelining clients that never read keep the agent under 64 MB more RSS (+$((peak - RSS0)) kB)" \
+    test $((peak - RSS0)) -lt 65536
+contains "/livez answers while they hold their connections" "$out" "livez=200"
+contains "a client that pipelines 3000 requests then reads gets 3000 answers" "$out" "answers=3000"
+# Upgrade and CONNECT: exactly one answer (the handler's 200 and a 400 used to follow each other).
+for r in 'GET /livez HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n' \
+         'CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n'; do
+    out=$(python3 - "$AGENT_PORT" "$r" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(5)
+s.sendall(sys.argv[2].encode().decode("unicode_escape").encode())
+data = b""
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    data += d
+print(data.count(b"HTTP/1.1 "), data.split(b"\r\n")[0].decode())
+PY
+)
+    eq "${r%% *} with an upgrade gets exactly one answer, a 400" "1 HTTP/1.1 400 Bad Request" "$out"
+done
+sleep 0.5
+eq "/livez answers after they closed" 200 "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$AGENT_URL/livez")"
+agent_stop
+eq "the agent stops cleanly (exit 0)" 0 "$AGENT_RC"
+
 finish
