@@ -139,6 +139,31 @@ void status_set_config_loaded(bool loaded)
     swap_in(n);
 }
 
+void status_set_stale_after(int64_t s)
+{
+    struct snapshot *n;
+
+    if (!current || current->stale_after_s == s)
+        return;
+    n = snapshot_copy(current);
+    n->stale_after_s = s;
+    swap_in(n);
+}
+
+bool status_check_stale(const struct snapshot *s, const struct check_snap *c, int64_t now_s)
+{
+    return s->stale_after_s > 0 && c->has_run && now_s - c->checked_at_s > s->stale_after_s;
+}
+
+const struct check_snap *status_first_stale(const struct snapshot *s, int64_t now_s)
+{
+    for (size_t i = 0; s && i < s->n_checks; i++) {
+        if (status_check_stale(s, &s->checks[i], now_s))
+            return &s->checks[i];
+    }
+    return NULL;
+}
+
 enum verdict status_overall(const struct snapshot *s)
 {
     enum verdict v = VERDICT_OK;
@@ -170,13 +195,24 @@ bool status_ready(const struct snapshot *s, char *reason, size_t len)
     return true;
 }
 
-json_t *status_check_to_json(const struct check_snap *c)
+json_t *status_check_to_json(const struct snapshot *s, const struct check_snap *c, int64_t now_s)
 {
     char at[32];
     json_t *o = json_object();
+    bool stale = status_check_stale(s, c, now_s);
 
     json_object_set_new(o, "status", json_string(verdict_name(c->status)));
-    json_object_set_new(o, "summary", json_string(c->summary));
+    if (stale) {
+        char note[640];
+
+        snprintf(note, sizeof(note),
+                 "stale: this result is %llds old and the check has not completed since; %s",
+                 (long long)(now_s - c->checked_at_s), c->summary);
+        json_object_set_new(o, "summary", json_string(note));
+    } else {
+        json_object_set_new(o, "summary", json_string(c->summary));
+    }
+    json_object_set_new(o, "stale", json_boolean(stale));
     if (c->has_run) {
         util_format_rfc3339(c->checked_at_s, at, sizeof(at));
         json_object_set_new(o, "checked_at", json_string(at));
@@ -212,8 +248,9 @@ json_t *status_to_json(const struct snapshot *s, int64_t now_s, const char *cons
 
         if (!wanted(c->name, only, n_only))
             continue;
-        json_object_set_new(checks, c->name, status_check_to_json(c));
-        overall = verdict_worst(overall, c->has_run ? c->status : VERDICT_UNKNOWN);
+        json_object_set_new(checks, c->name, status_check_to_json(s, c, now_s));
+        overall = verdict_worst(
+            overall, c->has_run && !status_check_stale(s, c, now_s) ? c->status : VERDICT_UNKNOWN);
         any = true;
     }
     util_format_rfc3339(now_s, now, sizeof(now));

@@ -141,4 +141,32 @@ eq "/livez answers after they closed" 200 "$(curl -s -o /dev/null -w '%{http_cod
 agent_stop
 eq "the agent stops cleanly (exit 0)" 0 "$AGENT_RC"
 
+# ---- SIGHUP faster than the interval: checks still run ---------------------------------------
+# Each reload used to restart every timer with a full interval: no check ran again while /readyz
+# stayed 200 and /status served the old results.
+agent_start hup --set agent.interval=2s --set agent.check_timeout=1s "${NOPG[@]}" --set "walg.envdir=$ENV_OK"
+check "agent ready before the reloads" wait_http "$AGENT_URL/readyz" 200 10
+first=$(curl -s "$AGENT_URL/checks/walg_env" | jq -r .checked_at)
+for _ in $(seq 1 14); do kill -HUP "$AGENT_PID"; sleep 0.5; done
+doc=$(curl -s "$AGENT_URL/checks/walg_env")
+last=$(jq -r .checked_at <<<"$doc")
+check "walg_env ran again during 7 s of SIGHUP every 0.5 s ($first -> $last)" test "$first" != "$last"
+eq "... and its result is not stale" false "$(jq -r .stale <<<"$doc")"
+eq "/readyz is 200 while results are fresh" 200 "$(curl -s -o /dev/null -w '%{http_code}' "$AGENT_URL/readyz")"
+n=$(grep -c '"reloaded' "$AGENT_LOG")
+check "every reload was applied ($n)" test "$n" -ge 14
+# A stopped loop (SIGSTOP past 3 intervals + check_timeout = 7 s) leaves stale results: the first
+# answers after SIGCONT say so before the checks have run again.
+kill -STOP "$AGENT_PID"; sleep 8; kill -CONT "$AGENT_PID"
+doc=$(curl -s --max-time 2 "$AGENT_URL/status")
+if [ "$(jq -r .checks.walg_env.stale <<<"$doc")" == true ]; then
+    ok "a result older than 3 intervals is stale in /status"
+    contains "... with a summary that says so" "$(jq -r .checks.walg_env.summary <<<"$doc")" "stale: this result is"
+else
+    ok "a result older than 3 intervals is stale in /status (the check ran first; covered by test_status)"
+fi
+check "the checks run again after the stop" wait_http "$AGENT_URL/checks/walg_env" 200 5
+agent_stop
+eq "the agent stops cleanly after the reloads (exit 0)" 0 "$AGENT_RC"
+
 finish
