@@ -97,6 +97,9 @@ void status_publish(const char *name, struct check_result *res, int64_t checked_
     c->has_run = true;
     c->status = res->status;
     snprintf(c->summary, sizeof(c->summary), "%s", res->summary);
+    /* A summary cut in a UTF-8 sequence, or quoting bytes that are not UTF-8, would vanish from
+     * the JSON (jansson refuses it): mark them instead. */
+    (void)util_utf8_repair(c->summary);
     c->checked_at_s = checked_at_s;
     c->duration_ms = duration_ms;
     c->runs++;

@@ -60,6 +60,34 @@ eq "SIGTERM stops the agent (exit 0)" 0 "$AGENT_RC"
 check "... within 5 s" test $(( ($(date +%s%N) - start) / 1000000 )) -lt 5000
 not_contains "the cleanup token is in no log line" "$(cat "$AGENT_LOG" "$AGENT_OUT")" "$CLEANUP_TOKEN"
 
+# ---- hostile envdirs ------------------------------------------------------------------------
+mkdir -p "$TMP/env-hostile"
+cp "$ENV_OK/"* "$TMP/env-hostile/"
+ENV_SECRET="environ-secret-$RANDOM$RANDOM"
+rm "$TMP/env-hostile/AWS_SECRET_ACCESS_KEY"
+ln -s /proc/self/environ "$TMP/env-hostile/AWS_SECRET_ACCESS_KEY"   # the agent's own environment
+ln -s /etc/shadow "$TMP/env-hostile/WALG_LIBSODIUM_KEY"
+ln -s /nonexistent/target "$TMP/env-hostile/WALE_S3_ENDPOINT"       # dangling
+printf 'eu-central-1\033[2J\033]0;owned\007\n' >"$TMP/env-hostile/AWS_REGION"
+printf '\xff\xfe3\n' >"$TMP/env-hostile/WALG_UPLOAD_CONCURRENCY"
+# The environment points elsewhere: a fallback to it would check another bucket.
+json=$(SPILO_AGENT_LEAK="$ENV_SECRET" WALG_S3_PREFIX=s3://wrong-bucket/spilo/x/wal/15 \
+    "$AGENT" check --json --only walg_env --set "walg.envdir=$TMP/env-hostile" 2>&1)
+eq "an envdir with bad entries is still that envdir (no fallback to the environment)" envdir \
+    "$(jq -r .checks.walg_env.details.source <<<"$json")"
+eq "... and its bucket" acme-harbor-pg-backups "$(jq -r .checks.walg_env.details.bucket <<<"$json")"
+findings=$(jq -r '.checks.walg_env.details.findings[].message' <<<"$json")
+contains "... with a finding for the link to /proc/self/environ" "$findings" "AWS_SECRET_ACCESS_KEY is a symbolic link"
+contains "... for the dangling link" "$findings" "WALE_S3_ENDPOINT is a symbolic link"
+contains "... for the value that is not UTF-8" "$findings" "WALG_UPLOAD_CONCURRENCY holds bytes that are not UTF-8"
+not_contains "the agent's environment is not read through the link" "$json" "$ENV_SECRET"
+not_contains "... nor /etc/shadow" "$json" "root:"
+check "the summary is present (not dropped for invalid UTF-8)" test -n "$(jq -r '.checks.walg_env.summary // empty' <<<"$json")"
+report=$(SPILO_AGENT_LEAK="$ENV_SECRET" "$AGENT" check --only walg_env --set "walg.envdir=$TMP/env-hostile" 2>&1)
+check "the human report prints no raw escape byte" test "$(printf '%s' "$report" | tr -dc '\033\007' | wc -c)" -eq 0
+contains "... but shows it escaped" "$report" 'eu-central-1\x1b[2J'
+not_contains "... nor the environment" "$report" "$ENV_SECRET"
+
 # ---- memory: connections that pipeline and never read ---------------------------------------
 # Each once cost about 24 MB: every pipelined GET /status was answered into an unbounded queue.
 agent_start mem --set agent.interval=1s --set agent.check_timeout=900ms "${NOPG[@]}" --set "walg.envdir=$ENV_OK"
@@ -92,7 +120,7 @@ while time.time() < deadline:
     time.sleep(0.05)
 sent = sum(e[1] for e in socks)
 t = time.time()
-live = urllib.request.urlopen("http://127.0.0.1:%d/livez" % port, timeout=2).status
+live = urllib.request.urlopen("http://127.0.0.1:%d/livez" % port, timeout=5).status
 lat = (time.time() - t) * 1000
 print("peak_kb=%d sent_mb=%d livez=%d livez_ms=%d" % (peak, sent >> 20, live, lat))
 for e in socks:
