@@ -323,6 +323,8 @@ bool envdir_is_secret(const char *name)
         "https_proxy",
         "HTTP_PROXY",
         "HTTPS_PROXY",
+        "ALL_PROXY",
+        "all_proxy",
         "GOOGLE_APPLICATION_CREDENTIALS_JSON",
         "AZURE_STORAGE_ACCESS_KEY",
         "AZURE_STORAGE_SAS_TOKEN",

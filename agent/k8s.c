@@ -48,18 +48,24 @@ static bool str_empty(const char *s)
 
 /* Copies src into dst (at most max source bytes), turning control characters into spaces so an
  * answer from the server cannot break the one-line output. */
+/* Copies at most max bytes of src into dst, control characters as blanks. Every known secret is
+ * scrubbed from src first, so that no cut leaves a prefix of one. */
 static void copy_clean(char *dst, size_t dstlen, const char *src, size_t max)
 {
     size_t j = 0;
+    char *s;
 
     if (dstlen == 0)
         return;
-    for (size_t i = 0; src && i < max && src[i] && j + 1 < dstlen; i++) {
-        unsigned char ch = (unsigned char)src[i];
+    s = xstrndup(src ? src : "", src ? strnlen(src, max) : 0);
+    secret_scrub(s);
+    for (size_t i = 0; s[i] && j + 1 < dstlen; i++) {
+        unsigned char ch = (unsigned char)s[i];
 
         dst[j++] = (ch < 0x20 || ch == 0x7f) ? ' ' : (char)ch;
     }
     dst[j] = '\0';
+    free(s);
 }
 
 static bool segment_ok(const char *s)
@@ -158,7 +164,7 @@ static void json_str_into(json_t *obj, const char *key, char *out, size_t len)
 {
     const char *v = json_string_value(json_object_get(obj, key));
 
-    copy_clean(out, len, v ? v : "", SIZE_MAX);
+    copy_clean(out, len, v ? v : "", v ? strlen(v) : 0);
 }
 
 int k8s_status_parse(const char *body, size_t len, struct k8s_status *st)
@@ -203,7 +209,7 @@ int k8s_status_parse(const char *body, size_t len, struct k8s_status *st)
                          field ? ": " : "", msg);
             if (w < 0)
                 continue;
-            copy_clean(st->causes + n, sizeof(st->causes) - n, one, SIZE_MAX);
+            copy_clean(st->causes + n, sizeof(st->causes) - n, one, strlen(one));
             n += strlen(st->causes + n);
             if (n + 1 >= sizeof(st->causes))
                 break;
@@ -370,7 +376,28 @@ static int describe_transport(const struct k8s_failure *f, char *out, size_t len
     return -EIO;
 }
 
+static int describe_failure(const struct k8s_failure *f, char *out, size_t len);
+
 int k8s_describe_failure(const struct k8s_failure *f, char *out, size_t len)
+{
+    /* A server may echo what it was sent (the bearer token): scrub the whole body before any
+     * excerpt is cut from it, and the sentence (the API URL may carry a password) after. */
+    struct k8s_failure g = *f;
+    char *body = f->body ? xstrndup(f->body, f->body_len) : NULL;
+    int rc;
+
+    if (body) {
+        secret_scrub(body);
+        g.body = body;
+        g.body_len = strlen(body);
+    }
+    rc = describe_failure(&g, out, len);
+    secret_scrub(out);
+    free(body);
+    return rc;
+}
+
+static int describe_failure(const struct k8s_failure *f, char *out, size_t len)
 {
     static const struct k8s_ref none = {.resource = "objects"};
     const struct k8s_ref *ref = f->ref ? f->ref : &none;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "secret.h"
 #include "util.h"
 
 static struct snapshot *current;
@@ -77,6 +78,26 @@ const struct check_snap *status_find(const struct snapshot *s, const char *name)
     return find_mut((struct snapshot *)s, name);
 }
 
+/* Scrubs every string in a details tree of known secrets and URL passwords (secret.h). */
+static void scrub_json(json_t *j)
+{
+    const char *k;
+    json_t *v;
+    size_t i;
+
+    if (json_is_string(j)) {
+        char *s = xstrdup(json_string_value(j));
+
+        if (secret_scrub(s))
+            json_string_set(j, s);
+        free(s);
+    } else if (json_is_object(j)) {
+        json_object_foreach(j, k, v) scrub_json(v);
+    } else if (json_is_array(j)) {
+        json_array_foreach(j, i, v) scrub_json(v);
+    }
+}
+
 void status_publish(const char *name, struct check_result *res, int64_t checked_at_s,
                     uint64_t duration_ms)
 {
@@ -94,9 +115,10 @@ void status_publish(const char *name, struct check_result *res, int64_t checked_
     json_decref(c->details);
     c->details = res->details;
     res->details = NULL;
+    scrub_json(c->details); /* whatever a server or a file put in them */
     c->has_run = true;
     c->status = res->status;
-    snprintf(c->summary, sizeof(c->summary), "%s", res->summary);
+    secret_scrub_copy(res->summary, c->summary, sizeof(c->summary));
     /* A summary cut in a UTF-8 sequence, or quoting bytes that are not UTF-8, would vanish from
      * the JSON (jansson refuses it): mark them instead. */
     (void)util_utf8_repair(c->summary);

@@ -172,6 +172,9 @@ static void sts_done_cb(CURL *easy, CURLcode rc, void *arg)
     }
     scrub(err.message, r->token);
     scrub(err.code, r->token);
+    secret_scrub(err.message); /* every registered secret and URL password */
+    secret_scrub(err.code);
+    secret_scrub(err.request_id);
     r->cb(&err, NULL, r->arg);
     sts_free(r);
 }

@@ -5,6 +5,7 @@
 #ifndef AGENT_SECRET_H
 #define AGENT_SECRET_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -12,7 +13,7 @@
 
 #define SECRET_FILE_MAX_BYTES (64u << 10)
 /* Values shorter than this are not registered: scrubbing "a" would garble every message. */
-#define SECRET_MIN_SCRUB_LEN 4
+#define SECRET_MIN_SCRUB_LEN 8
 #define SECRET_REGISTRY_MAX  32
 
 /* Reads a secret file: opened O_NONBLOCK (a FIFO or a device never blocks the caller), must be a
@@ -39,6 +40,9 @@ void secret_forget_all(void);
 bool secret_scrub(char *s);
 /* Like secret_scrub on a copy of s cut to outlen - 1 bytes AFTER scrubbing. */
 void secret_scrub_copy(const char *s, char *out, size_t outlen);
+/* vsnprintf into out, scrubbed (secret_scrub) before it is cut to outlen - 1 bytes; a cut never
+ * splits a UTF-8 sequence. For every message that leaves the process (log lines, answers). */
+void secret_vformat(char *out, size_t outlen, const char *fmt, va_list ap) PRINTF(3, 0);
 /* A URL with its password replaced by "***" (new string); s itself when it has none, copied. */
 char *secret_redact_url(const char *url);
 

@@ -6,6 +6,8 @@
 set -u
 AGENT=${AGENT:-build/spilo-agent}
 . "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/s3.sh"
+. "$(dirname "$0")/lib/kube.sh"
 
 ENV_OK="$FIXTURES/envdir/walg-s3-ok/env"
 NOPG=(--set postgres.patroni_url=http://127.0.0.1:9 --set agent.log_format=json)
@@ -87,6 +89,77 @@ report=$(SPILO_AGENT_LEAK="$ENV_SECRET" "$AGENT" check --only walg_env --set "wa
 check "the human report prints no raw escape byte" test "$(printf '%s' "$report" | tr -dc '\033\007' | wc -c)" -eq 0
 contains "... but shows it escaped" "$report" 'eu-central-1\x1b[2J'
 not_contains "... nor the environment" "$report" "$ENV_SECRET"
+
+# ---- secrets a server reflects, and passwords in URLs ----------------------------------------
+# Each secret is planted in every fake reply; none may reach /status, /metrics, the log, the
+# report, the cleanup output or the POST /cleanup answer, not even a prefix cut at 256 bytes.
+AK="AKIAHARDEN$RANDOM$RANDOM"
+SK="hardenSecretKey/$RANDOM$RANDOM$RANDOM/wJalrXUtnFEMIK7MDENG"
+ST="hardenSessionToken$RANDOM$RANDOM$RANDOM"
+EPPW="endpointPassword$RANDOM$RANDOM"
+PXPW="proxyPassword$RANDOM$RANDOM"
+fake_s3_errors_start "$SK" "$AK" "$ST" || nok "fake failing S3 starts"
+mkdir -p "$TMP/env-echo"
+cp "$ENV_OK/"* "$TMP/env-echo/"
+printf '%s' "$AK" >"$TMP/env-echo/AWS_ACCESS_KEY_ID"
+printf '%s' "$SK" >"$TMP/env-echo/AWS_SECRET_ACCESS_KEY"
+printf '%s' "$ST" >"$TMP/env-echo/AWS_SESSION_TOKEN"
+printf 's3://echosecret/spilo/x/wal/15' >"$TMP/env-echo/WALG_S3_PREFIX"
+rm -f "$TMP/env-echo/WALE_S3_PREFIX"
+printf 'http://proxyuser:%s@127.0.0.1:9' "$PXPW" >"$TMP/env-echo/ALL_PROXY"
+agent_start echo --set agent.interval=1s --set agent.check_timeout=900ms "${NOPG[@]}" \
+    --set "walg.envdir=$TMP/env-echo" --set "s3.endpoint=http://127.0.0.1:$FAKE_S3_PORT" \
+    --set s3.force_path_style=true --set backups.grace=100000d
+check "agent with the echoing S3 ready" wait_http "$AGENT_URL/readyz" 200 10
+for _ in $(seq 1 30); do
+    [ "$(curl -s "$AGENT_URL/checks/backups" | jq -r .status)" == critical ] && break; sleep 0.2
+done
+status=$(curl -s "$AGENT_URL/status")
+contains "the backups check reports S3's refusal" "$(jq -r .checks.backups.summary <<<"$status")" "denied"
+outs="$status $(curl -s "$AGENT_URL/metrics") $(curl -s "$AGENT_URL/checks/backups")"
+agent_stop
+outs="$outs $(cat "$AGENT_LOG" "$AGENT_OUT")"
+outs="$outs $(PATH=/usr/bin:/bin "$AGENT" check --set "walg.envdir=$TMP/env-echo" "${NOPG[@]}" \
+    --set "s3.endpoint=http://127.0.0.1:$FAKE_S3_PORT" --set s3.force_path_style=true \
+    --set backups.grace=100000d --only walg_env,backups 2>&1)"
+for v in AK SK ST PXPW; do
+    not_contains "the echoed $v is in no output" "$outs" "${!v}"
+    not_contains "... nor its first 12 characters" "$outs" "${!v:0:12}"
+done
+# A password in the endpoint URL (MinIO behind basic auth): named nowhere.
+printf 'http://minio:%s@127.0.0.1:%s' "$EPPW" "$FAKE_S3_PORT" >"$TMP/env-echo/AWS_ENDPOINT"
+out=$("$AGENT" check --json --only walg_env --set "walg.envdir=$TMP/env-echo" "${NOPG[@]}" 2>&1)
+not_contains "a password in AWS_ENDPOINT is in no output" "$out" "$EPPW"
+contains "... the endpoint is shown with ***" "$out" "minio:***@127.0.0.1"
+
+# The Kubernetes API echoes the service-account token in a 500 (after 300 characters).
+if kube_certs "$TMP/k" && printf 'kubeToken%s%s%s\n' "$RANDOM" "$RANDOM" "$RANDOM" >"$TMP/k/token" &&
+    echo '{"echo_token_5xx": ["get configmaps"]}' >"$TMP/k/control.json" &&
+    kube_api_start "$TMP/k" harbor system:serviceaccount:harbor:postgres-pod; then
+    KT=$(cat "$TMP/k/token")
+    KUBE=(--set "kubernetes.api=$KUBE_API" --set "kubernetes.token_file=$TMP/k/token"
+          --set "kubernetes.ca_file=$TMP/k/ca.crt" --set kubernetes.namespace=harbor
+          --set cleanup.configmap=postgres-pod-config)
+    out=$("$AGENT" cleanup "${KUBE[@]}" "${NOPG[@]}" --set "walg.envdir=$ENV_OK" --force 2>&1)
+    contains "cleanup reports the API server's 500" "$out" "500"
+    contains "... with the echo scrubbed" "$out" "you sent: Bearer ***"
+    not_contains "... without the echoed token" "$out" "$KT"
+    not_contains "... nor its first 12 characters" "$out" "${KT:0:12}"
+    agent_start kube "${NOPG[@]}" --set "walg.envdir=$ENV_OK" "${KUBE[@]}" \
+        --set cleanup.allow_http=true --set "cleanup.token_file=$TMP/cleanup-token"
+    check "agent with cleanup over HTTP ready" wait_http "$AGENT_URL/livez" 200 10
+    out=$(curl -s --max-time 10 -X POST -H "Authorization: Bearer $CLEANUP_TOKEN" "$AGENT_URL/cleanup?force=1")
+    contains "POST /cleanup answers the 500" "$out" "500"
+    not_contains "... without the echoed token" "$out" "$KT"
+    agent_stop
+    not_contains "the log has neither the echoed token" "$(cat "$AGENT_LOG" "$AGENT_OUT")" "${KT:0:12}"
+    not_contains "... nor the cleanup token" "$(cat "$AGENT_LOG" "$AGENT_OUT")" "$CLEANUP_TOKEN"
+    out=$("$AGENT" cleanup --set "kubernetes.api=https://admin:${EPPW}@127.0.0.1:$(free_port)" \
+        --set "kubernetes.token_file=$TMP/k/token" --set kubernetes.namespace=harbor "${NOPG[@]}" 2>&1)
+    not_contains "a password in [kubernetes] api is in no error" "$out" "$EPPW"
+else
+    nok "fake Kubernetes API starts (openssl, python3)"
+fi
 
 # ---- memory: connections that pipeline and never read ---------------------------------------
 # Each once cost about 24 MB: every pipelined GET /status was answered into an unbounded queue.

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "k8s.h"
 #include "secret.h"
 
 static char tmpdir[] = "/tmp/spilo-agent-secret-XXXXXX";
@@ -175,6 +176,63 @@ static void test_scrub(void **state)
     secret_forget_all();
 }
 
+static void vformat(char *out, size_t len, const char *fmt, ...) PRINTF(3, 4);
+static void vformat(char *out, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    secret_vformat(out, len, fmt, ap);
+    va_end(ap);
+}
+
+/* Messages are scrubbed before they are cut (log lines, cleanup output, summaries), and a
+ * Kubernetes error body that echoes the token loses it before any excerpt is taken. */
+static void test_scrub_before_cut(void **state)
+{
+    char out[40], msg[1024], body[1200];
+    static const char token[] = "eyJhbGciOiJSUzI1NiJ9.kubeServiceAccountToken.signature";
+    struct k8s_ref ref = {
+        .resource = "configmaps", .kind = "ConfigMap", .namespace = "ns", .name = "cm"};
+    struct k8s_failure f = {.api = "https://admin:apiPassw0rd@10.0.0.1:443",
+                            .verb = K8S_GET,
+                            .ref = &ref,
+                            .http_status = 500,
+                            .timeout_ms = 1000};
+
+    (void)state;
+    secret_forget_all();
+    secret_register(token);
+    vformat(out, sizeof(out), "%.30s %s", "012345678901234567890123456789", token);
+    assert_string_equal(out, "012345678901234567890123456789 ***");
+    vformat(out, sizeof(out), "%.34s %s", "0123456789012345678901234567890123", token);
+    assert_null(strstr(out, "eyJ"));
+
+    snprintf(
+        body, sizeof(body),
+        "{\"kind\":\"Status\",\"code\":500,\"reason\":\"InternalError\",\"message\":\"%.390s "
+        "you sent: Bearer %s\"}",
+        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+        "x"
+        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+        token);
+    f.body = body;
+    f.body_len = strlen(body);
+    (void)k8s_describe_failure(&f, msg, sizeof(msg));
+    assert_null(strstr(msg, "eyJhbG"));
+    assert_null(strstr(msg, "apiPassw0rd"));
+    assert_non_null(strstr(msg, "admin:***@10.0.0.1"));
+    /* Without a Status: the raw excerpt of 160 bytes cuts through the token, still scrubbed. */
+    snprintf(body, sizeof(body), "%.150s%s", msg, token);
+    f.body_len = strlen(body);
+    (void)k8s_describe_failure(&f, msg, sizeof(msg));
+    assert_null(strstr(msg, "eyJhbG"));
+    secret_forget_all();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -183,6 +241,7 @@ int main(void)
         cmocka_unit_test(test_reader_not_regular),
         cmocka_unit_test(test_reader_size),
         cmocka_unit_test(test_scrub),
+        cmocka_unit_test(test_scrub_before_cut),
     };
     return cmocka_run_group_tests_name("secret", tests, setup, teardown);
 }
