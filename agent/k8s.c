@@ -757,6 +757,14 @@ int k8s_request(struct k8s_client *kc, enum k8s_verb verb, const struct k8s_ref 
         snprintf(err, errlen, "cannot %s without a body", verb_phrase(verb));
         return -EINVAL;
     }
+    if (*kc->ca_file && util_regular_file(kc->ca_file) == -EINVAL) {
+        /* curl would read it on the loop thread: a FIFO would block it */
+        snprintf(err, errlen,
+                 "[kubernetes] ca_file %s is not a regular file; point it to the cluster's CA "
+                 "certificate",
+                 kc->ca_file);
+        return -EINVAL;
+    }
     {
         char why[512];
 

@@ -456,6 +456,12 @@ int s3_client_new(struct uv_loop_s *loop, struct curlm *cm, const struct s3_conf
             rc = -EINVAL;
             goto fail;
         }
+        if (util_regular_file(cfg->ca_file) < 0) { /* a FIFO would block the loop in TLS setup */
+            snprintf(err, errlen, "WALG_S3_CA_CERT_FILE %.200s is not a regular file",
+                     cfg->ca_file);
+            rc = -EINVAL;
+            goto fail;
+        }
         c->ca_file = xstrdup(cfg->ca_file);
     }
     c->connect_timeout_ms = cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 5000;

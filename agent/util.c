@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <sys/stat.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -305,6 +306,15 @@ bool util_utf8_valid(const char *s)
         i += l;
     }
     return true;
+}
+
+int util_regular_file(const char *path)
+{
+    struct stat st;
+
+    if (stat(path, &st) < 0)
+        return -errno;
+    return S_ISREG(st.st_mode) ? 0 : -EINVAL;
 }
 
 bool util_const_eq(const char *a, const char *b)

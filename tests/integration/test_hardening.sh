@@ -59,6 +59,12 @@ eq "an empty bearer is refused (401)" 401 \
 start=$(date +%s%N)
 agent_stop
 eq "SIGTERM stops the agent (exit 0)" 0 "$AGENT_RC"
+mkfifo "$TMP/ca-fifo"
+printf 'kube-token-%s%s\n' "$RANDOM" "$RANDOM" >"$TMP/kube-token"
+out=$(timeout 10 "$AGENT" cleanup --set kubernetes.api=https://127.0.0.1:9 --set kubernetes.namespace=default \
+    --set "kubernetes.token_file=$TMP/kube-token" --set "kubernetes.ca_file=$TMP/ca-fifo" "${NOPG[@]}" 2>&1); rc=$?
+check "a FIFO as [kubernetes] ca_file fails at once (not killed by the timeout: rc $rc)" test "$rc" -ne 124
+contains "... saying it is not a regular file" "$out" "ca_file $TMP/ca-fifo is not a regular file"
 check "... within 5 s" test $(( ($(date +%s%N) - start) / 1000000 )) -lt 5000
 not_contains "the cleanup token is in no log line" "$(cat "$AGENT_LOG" "$AGENT_OUT")" "$CLEANUP_TOKEN"
 
