@@ -342,7 +342,7 @@ static void fail(struct load_ctx *ctx, const char *fmt, ...)
         return; /* keep the first error: it is the one to fix first */
     ctx->failed = true;
     va_start(ap, fmt);
-    vsnprintf(ctx->err, ctx->errlen, fmt, ap);
+    secret_vformat(ctx->err, ctx->errlen, fmt, ap); /* a URL's password never shows */
     va_end(ap);
 }
 

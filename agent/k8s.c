@@ -580,6 +580,7 @@ int k8s_client_new(struct curlm *cm, const struct config *cfg, struct k8s_client
                  "[kubernetes] api '%s' is not an https:// URL; the agent sends a bearer token "
                  "and only talks to the API server over verified TLS",
                  cfg->k8s_api);
+        secret_scrub(err); /* a password in the URL */
         return -EINVAL;
     }
     if (!str_empty(cfg->k8s_namespace)) {

@@ -163,6 +163,9 @@ if kube_certs "$TMP/k" && printf 'kubeToken%s%s%s\n' "$RANDOM" "$RANDOM" "$RANDO
     out=$("$AGENT" cleanup --set "kubernetes.api=https://admin:${EPPW}@127.0.0.1:$(free_port)" \
         --set "kubernetes.token_file=$TMP/k/token" --set kubernetes.namespace=harbor "${NOPG[@]}" 2>&1)
     not_contains "a password in [kubernetes] api is in no error" "$out" "$EPPW"
+    out=$("$AGENT" cleanup --set "kubernetes.api=http://admin:${EPPW}@127.0.0.1:9" \
+        --set "kubernetes.token_file=$TMP/k/token" --set kubernetes.namespace=harbor "${NOPG[@]}" 2>&1)
+    contains "... nor in the configuration error of an http:// api" "$out" "'http://admin:***@127.0.0.1:9' is not an https:// URL"
 else
     nok "fake Kubernetes API starts (openssl, python3)"
 fi
