@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,9 @@
 
 #include "util.h"
 
+/* The registry is read by check work on the thread pool (summaries are scrubbed there too) and
+ * changed on the loop thread: one lock. */
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static char *registry[SECRET_REGISTRY_MAX];
 static size_t registry_len;
 
@@ -140,36 +144,45 @@ void secret_register(const char *value)
 {
     if (!value || strlen(value) < SECRET_MIN_SCRUB_LEN)
         return;
-    for (size_t i = 0; i < registry_len; i++)
-        if (strcmp(registry[i], value) == 0)
+    pthread_mutex_lock(&registry_lock);
+    for (size_t i = 0; i < registry_len; i++) {
+        if (strcmp(registry[i], value) == 0) {
+            pthread_mutex_unlock(&registry_lock);
             return;
+        }
+    }
     if (registry_len == SECRET_REGISTRY_MAX) {
         secret_free(registry[0]);
         memmove(registry, registry + 1, (registry_len - 1) * sizeof(registry[0]));
         registry_len--;
     }
     registry[registry_len++] = xstrdup(value);
+    pthread_mutex_unlock(&registry_lock);
 }
 
 void secret_forget(const char *value)
 {
     if (!value)
         return;
+    pthread_mutex_lock(&registry_lock);
     for (size_t i = 0; i < registry_len; i++) {
         if (strcmp(registry[i], value) == 0) {
             secret_free(registry[i]);
             memmove(registry + i, registry + i + 1, (registry_len - i - 1) * sizeof(registry[0]));
             registry_len--;
-            return;
+            break;
         }
     }
+    pthread_mutex_unlock(&registry_lock);
 }
 
 void secret_forget_all(void)
 {
+    pthread_mutex_lock(&registry_lock);
     for (size_t i = 0; i < registry_len; i++)
         secret_free(registry[i]);
     registry_len = 0;
+    pthread_mutex_unlock(&registry_lock);
 }
 
 /* Replaces [p, p + n) of the string s by "***". */
@@ -229,6 +242,7 @@ bool secret_scrub(char *s)
 
     if (!s)
         return false;
+    pthread_mutex_lock(&registry_lock);
     for (size_t i = 0; i < registry_len; i++) {
         size_t n = strlen(registry[i]);
         char *p = s;
@@ -239,6 +253,7 @@ bool secret_scrub(char *s)
             changed = true;
         }
     }
+    pthread_mutex_unlock(&registry_lock);
     if (strstr(s, "://"))
         changed |= scrub_userinfo(s);
     return changed;

@@ -1,7 +1,7 @@
 /* secret.h - the one reader for files that hold a secret (bearer tokens, web identity tokens,
  * access keys) and the registry of secret values that every string leaving the process is scrubbed
  * of. A bottom module: depends on util only, so the S3, STS and Kubernetes clients, the config and
- * the log can all use it. Not thread-safe (the agent runs one loop). */
+ * the log can all use it. The registry is locked: check work on the thread pool scrubs too. */
 #ifndef AGENT_SECRET_H
 #define AGENT_SECRET_H
 
