@@ -39,6 +39,7 @@ struct checks {
     struct config *cfg;
     int64_t now_override_s;
     bool stopping;
+    bool timers_started; /* daemon mode: results can go stale */
     int open_handles;
     unsigned int seed;
     size_t n;
@@ -259,8 +260,20 @@ void checks_set_curlm(struct checks *cs, struct curlm *cm)
     cs->curlm = cm;
 }
 
+/* A result older than this many intervals (plus one check_timeout) is reported stale. */
+#define STALE_INTERVALS 3
+
+static void set_stale_after(const struct config *cfg)
+{
+    uint64_t ms = STALE_INTERVALS * cfg->interval_ms + cfg->check_timeout_ms;
+
+    status_set_stale_after((int64_t)((ms + 999) / 1000));
+}
+
 void checks_start_timers(struct checks *cs)
 {
+    set_stale_after(cs->cfg);
+    cs->timers_started = true;
     for (size_t i = 0; i < cs->n; i++) {
         /* Stagger the first runs so that start-up does not open every connection at once. */
         (void)uv_timer_start(&cs->checks[i].tick, check_tick_cb, 1 + 50 * i, 0);
@@ -288,10 +301,16 @@ void checks_set_config(struct checks *cs, struct config *cfg)
     cs->cfg = config_ref(cfg);
     for (size_t i = 0; i < cs->n && !cs->stopping; i++) {
         struct check *c = &cs->checks[i];
+        uint64_t next = jittered(cs, cfg->interval_ms);
 
-        if (uv_is_active((uv_handle_t *)&c->tick))
-            (void)uv_timer_start(&c->tick, check_tick_cb, jittered(cs, cfg->interval_ms), 0);
+        /* A reload never postpones a due run: only a shorter interval brings the next one
+         * forward. (Restarting every timer with a full interval meant that reloads more often
+         * than the interval stopped every check.) */
+        if (uv_is_active((uv_handle_t *)&c->tick) && next < uv_timer_get_due_in(&c->tick))
+            (void)uv_timer_start(&c->tick, check_tick_cb, next, 0);
     }
+    if (cs->timers_started)
+        set_stale_after(cfg);
 }
 
 static void check_handle_closed_cb(uv_handle_t *h)

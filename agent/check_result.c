@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "secret.h"
 #include "util.h"
 
 void check_result_init(struct check_result *r)
@@ -28,7 +29,7 @@ void check_result_set(struct check_result *r, enum verdict v, const char *fmt, .
 
     r->status = v;
     va_start(ap, fmt);
-    vsnprintf(r->summary, sizeof(r->summary), fmt, ap);
+    secret_vformat(r->summary, sizeof(r->summary), fmt, ap); /* scrubbed before the cut */
     va_end(ap);
 }
 

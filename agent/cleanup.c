@@ -14,6 +14,7 @@
 
 #include "envdir.h"
 #include "k8s.h"
+#include "secret.h"
 #include "util.h"
 
 #define MAX_BACKUP_ATTEMPTS 5
@@ -237,7 +238,7 @@ static void say(struct cleanup *c, const char *fmt, ...)
     if (!c->line)
         return;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
+    secret_vformat(line, sizeof(line), fmt, ap);
     va_end(ap);
     c->line(line, c->arg);
 }
@@ -263,7 +264,7 @@ static void finish(struct cleanup *c, enum cleanup_status st, const char *fmt, .
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    secret_vformat(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     c->call = NULL;
     res.status = st;
@@ -485,6 +486,7 @@ static void get_cb(const struct k8s_reply *r, void *arg)
             "dry run: would create ConfigMap %s/%s with the previous data (secret values "
             "shown as ***):",
             c->ns, c->backup_name);
+        secret_scrub(text);
         if (c->line && text)
             c->line(text, c->arg);
         free(text);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "schedule.h"
+#include "secret.h"
 #include "util.h"
 
 /* A key's type says how its text is checked and where the value is stored. Text types keep the
@@ -821,7 +822,7 @@ static void fail(struct load_ctx *ctx, const char *fmt, ...)
         return; /* keep the first error: it is the one to fix first */
     ctx->failed = true;
     va_start(ap, fmt);
-    vsnprintf(ctx->err, ctx->errlen, fmt, ap);
+    secret_vformat(ctx->err, ctx->errlen, fmt, ap); /* a URL's password never shows */
     va_end(ap);
 }
 
@@ -1059,31 +1060,27 @@ static void derive(struct config *c, char *const *envp)
 
 static int read_token(struct load_ctx *ctx, struct config *c)
 {
-    FILE *f;
-    char buf[4096];
-    size_t n;
+    char why[512];
+    char *tok;
+    int rc;
 
-    f = fopen(c->cleanup_token_file, "r");
-    if (!f) {
+    rc = secret_file_read(c->cleanup_token_file, 4096, &tok, why, sizeof(why));
+    if (rc < 0) {
         fail(ctx,
-             "[cleanup] token_file '%s' cannot be read (%s); create it with the bearer token "
-             "POST /cleanup must present",
-             c->cleanup_token_file, strerror(errno));
+             "[cleanup] token_file %s; create it with the bearer token POST /cleanup must present",
+             why);
         return -EINVAL;
     }
-    n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    while (n > 0 && isspace((unsigned char)buf[n - 1]))
-        buf[--n] = '\0';
-    if (n < 16) {
+    /* What is compared is the whole string (no NUL can hide inside: the reader refuses it). */
+    if (strlen(tok) < 16) {
+        secret_free(tok);
         fail(ctx,
-             "[cleanup] token_file '%s' holds %s; put a random token of at least 16 "
-             "characters in it",
-             c->cleanup_token_file, n ? "a token shorter than 16 characters" : "no token");
+             "[cleanup] token_file '%s' holds a token shorter than 16 characters; put a random "
+             "token of at least 16 characters in it (e.g. openssl rand -hex 32)",
+             c->cleanup_token_file);
         return -EINVAL;
     }
-    c->cleanup_token = xstrdup(buf);
+    c->cleanup_token = tok;
     return 0;
 }
 
@@ -1327,10 +1324,7 @@ static void config_free(struct config *c)
     free(c->file);
     free(c->listen_host);
     free(c->conninfo_effective);
-    if (c->cleanup_token) {
-        explicit_bzero(c->cleanup_token, strlen(c->cleanup_token));
-        free(c->cleanup_token);
-    }
+    secret_free(c->cleanup_token);
     free(c);
 }
 

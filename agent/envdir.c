@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,9 +26,28 @@ void envdir_free(struct envdir *e)
         free(e->vars[i].name);
         free(e->vars[i].value);
     }
+    for (size_t i = 0; i < e->n_findings; i++)
+        free(e->findings[i]);
     free(e->vars);
     free(e->path);
     memset(e, 0, sizeof(*e));
+}
+
+static void add_finding(struct envdir *e, const char *fmt, ...) PRINTF(2, 3);
+
+static void add_finding(struct envdir *e, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    if (e->n_findings == ENVDIR_MAX_FINDINGS) {
+        e->findings_dropped++;
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    e->findings[e->n_findings++] = xstrdup(msg);
 }
 
 static size_t find_slot(const struct envdir *e, const char *name, bool *found)
@@ -112,34 +132,57 @@ static bool valid_name(const char *name)
         if (*p == '=' || (unsigned char)*p < 0x20 || *p == 0x7f)
             return false;
     }
-    return true;
+    return util_utf8_valid(name);
 }
 
-static int read_value(int dirfd, const char *name, char **value, bool *is_dir)
+enum entry_kind { ENTRY_VALUE, ENTRY_NOT_A_VARIABLE, ENTRY_BAD };
+
+/* Reads one entry relative to dirfd without following a symlink. ENTRY_BAD adds a finding. */
+static enum entry_kind read_value(struct envdir *e, int dirfd, const char *name, char **value)
 {
     char buf[ENVDIR_MAX_VALUE];
     size_t len = 0;
     struct stat st;
-    int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    int fd;
 
     *value = NULL;
-    *is_dir = false;
-    if (fd < 0)
-        return -errno;
+    if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+        add_finding(e,
+                    "%s is a symbolic link; the agent reads only regular files in the envdir, as "
+                    "Spilo writes them, and ignored it",
+                    name);
+        return ENTRY_BAD;
+    }
+    fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+    if (fd < 0) {
+        if (errno == ELOOP)
+            add_finding(e,
+                        "%s is a symbolic link; the agent reads only regular files in the "
+                        "envdir and ignored it",
+                        name);
+        else
+            add_finding(e, "%s cannot be read (%s) and was ignored; give the agent read access",
+                        name, strerror(errno));
+        return ENTRY_BAD;
+    }
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        *is_dir = true; /* directories, fifos, sockets: not variables */
         close(fd);
-        return 0;
+        if (S_ISDIR(st.st_mode))
+            return ENTRY_NOT_A_VARIABLE;
+        add_finding(e, "%s is not a regular file (a FIFO, socket or device) and was ignored", name);
+        return ENTRY_BAD;
     }
     for (;;) {
         ssize_t r = read(fd, buf + len, sizeof(buf) - len);
 
         if (r < 0) {
-            if (errno == EINTR)
+            int err = errno;
+
+            if (err == EINTR)
                 continue;
-            r = -errno;
             close(fd);
-            return (int)r;
+            add_finding(e, "%s cannot be read (%s) and was ignored", name, strerror(err));
+            return ENTRY_BAD;
         }
         if (r == 0)
             break;
@@ -149,13 +192,45 @@ static int read_value(int dirfd, const char *name, char **value, bool *is_dir)
     }
     close(fd);
     *value = envdir_value_from_bytes(buf, len);
-    return 0;
+    explicit_bzero(buf, len);
+    if (*value && util_utf8_repair(*value))
+        add_finding(e, "%s holds bytes that are not UTF-8; they are shown as '?'", name);
+    return ENTRY_VALUE;
+}
+
+/* The variables the agent reads, kept first when the directory holds more than it keeps. */
+static bool wanted_first(const char *name)
+{
+    static const char *const prefixes[] = {"AWS_",     "WALG_",    "WALE_",   "WAL_", "CLONE_",
+                                           "STANDBY_", "USE_WALG", "BACKUP_", "PG"};
+    static const char *const exact[] = {"http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY",
+                                        "ALL_PROXY",  "all_proxy",   "NO_PROXY",   "no_proxy"};
+
+    for (size_t i = 0; i < ARRAY_LEN(prefixes); i++)
+        if (strncmp(name, prefixes[i], strlen(prefixes[i])) == 0)
+            return true;
+    for (size_t i = 0; i < ARRAY_LEN(exact); i++)
+        if (strcmp(name, exact[i]) == 0)
+            return true;
+    return false;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+    bool wx = wanted_first(x), wy = wanted_first(y);
+
+    if (wx != wy)
+        return wx ? -1 : 1;
+    return strcmp(x, y);
 }
 
 int envdir_load(const char *path, struct envdir *out, char *err, size_t errlen)
 {
     DIR *d;
     struct dirent *de;
+    char **names = NULL;
+    size_t n_names = 0, cap = 0, seen = 0, kept = 0, dropped = 0;
     int rc = 0;
 
     envdir_init(out, path);
@@ -172,39 +247,57 @@ int envdir_load(const char *path, struct envdir *out, char *err, size_t errlen)
         return rc;
     }
     while ((de = readdir(d)) != NULL) {
-        char *value;
-        bool is_dir;
-        int r;
-
         if (de->d_name[0] == '.') /* chpst skips dot files, and so do "." and ".." */
             continue;
-        if (!valid_name(de->d_name) || out->n >= ENVDIR_MAX_VARS) {
+        if (++seen > ENVDIR_MAX_ENTRIES)
+            continue;
+        if (!valid_name(de->d_name)) {
             out->skipped++;
             continue;
         }
-        r = read_value(dirfd(d), de->d_name, &value, &is_dir);
-        if (r < 0) {
-            snprintf(err, errlen, "envdir %s: %s cannot be read (%s)", path, de->d_name,
-                     strerror(-r));
-            rc = r;
+        if (n_names == cap) {
+            cap = cap ? cap * 2 : 64;
+            names = xrealloc(names, cap * sizeof(*names));
+        }
+        names[n_names++] = xstrdup(de->d_name);
+    }
+    /* Directory order must not decide what is kept: the variables the agent reads come first. */
+    if (n_names)
+        qsort(names, n_names, sizeof(*names), cmp_names);
+    for (size_t i = 0; i < n_names; i++) {
+        char *value;
+
+        if (kept >= ENVDIR_MAX_VARS) {
+            dropped++;
+            continue;
+        }
+        switch (read_value(out, dirfd(d), names[i], &value)) {
+        case ENTRY_VALUE:
+            if (value) /* a 0-byte file unsets */
+                envdir_set(out, names[i], value);
+            kept++;
+            break;
+        case ENTRY_NOT_A_VARIABLE:
+            out->skipped++;
+            break;
+        case ENTRY_BAD:
+            out->skipped++;
             break;
         }
-        if (is_dir) {
-            out->skipped++;
-            continue;
-        }
-        if (value) /* a 0-byte file unsets */
-            envdir_set(out, de->d_name, value);
+        if (value)
+            explicit_bzero(value, strlen(value));
         free(value);
     }
+    if (seen > ENVDIR_MAX_ENTRIES || dropped)
+        add_finding(out,
+                    "the envdir holds %zu entries, more than the %d variables the agent reads; "
+                    "it kept the WAL-G, AWS and Spilo ones and ignored %zu others",
+                    seen, ENVDIR_MAX_VARS,
+                    dropped + (seen > ENVDIR_MAX_ENTRIES ? seen - ENVDIR_MAX_ENTRIES : 0));
+    for (size_t i = 0; i < n_names; i++)
+        free(names[i]);
+    free(names);
     closedir(d);
-    if (rc < 0) {
-        char *p = xstrdup(out->path);
-
-        envdir_free(out);
-        envdir_init(out, p);
-        free(p);
-    }
     return rc;
 }
 
@@ -230,6 +323,8 @@ bool envdir_is_secret(const char *name)
         "https_proxy",
         "HTTP_PROXY",
         "HTTPS_PROXY",
+        "ALL_PROXY",
+        "all_proxy",
         "GOOGLE_APPLICATION_CREDENTIALS_JSON",
         "AZURE_STORAGE_ACCESS_KEY",
         "AZURE_STORAGE_SAS_TOKEN",

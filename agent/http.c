@@ -26,7 +26,9 @@ struct http_server {
     struct http_limits limits;
     size_t n_conns;
     struct http_conn *conns; /* doubly linked list of open connections */
-    char read_buf[65536];    /* shared: reads are consumed synchronously in read_cb */
+    size_t queued;        /* bytes of answers written but not yet taken by the kernel, all conns */
+    size_t n_paused;      /* connections not parsed because of queued answers */
+    char read_buf[65536]; /* shared: reads are consumed synchronously in read_cb */
     bool read_buf_busy;
 };
 
@@ -40,8 +42,13 @@ struct http_conn {
     bool in_message;
     bool close_after_write;
     bool reading;
+    bool paused;   /* parser paused: too many answers queued (here or in the whole process) */
+    size_t queued; /* bytes of this connection's answers not yet taken by the kernel */
+    char *pending; /* bytes read but not parsed while paused (at most one read) */
+    size_t pending_len;
     http_parser parser;
-    int error_status; /* set by a callback that stops the parser: 413, 414, 431 */
+    int error_status; /* set by a callback that stops the parser: 400, 413, 414, 431 */
+    bool upgrade_refused;
     size_t head_bytes;
     char url[HTTP_URL_MAX + 1];
     size_t url_len;
@@ -64,9 +71,17 @@ struct write_req {
     uv_write_t req;
     struct http_conn *conn;
     char *data;
+    size_t len;
 };
 
-#define WRITE_QUEUE_HIGH (1u << 20)
+/* What answers may wait for a client that pipelines and does not read: past CONN_QUEUE_HIGH on one
+ * connection, or PROCESS_QUEUE_HIGH over all of them, a connection's requests are no longer parsed
+ * (nor its socket read) until its answers drain below the low marks. One answer is always sent
+ * whole, so one connection holds at most CONN_QUEUE_HIGH + one answer + one read. */
+#define CONN_QUEUE_HIGH    (256u << 10)
+#define CONN_QUEUE_LOW     (64u << 10)
+#define PROCESS_QUEUE_HIGH (16u << 20)
+#define PROCESS_QUEUE_LOW  (8u << 20)
 
 static http_parser_settings parser_settings;
 
@@ -111,6 +126,7 @@ static void conn_closed_cb(uv_handle_t *h)
     buf_cleanup(&c->field);
     buf_cleanup(&c->auth);
     buf_cleanup(&c->body);
+    free(c->pending);
     free(c);
 }
 
@@ -129,6 +145,10 @@ static void conn_close(struct http_conn *c)
         if (d->on_abort)
             d->on_abort(d->arg);
         free(d);
+    }
+    if (c->paused) {
+        c->paused = false;
+        srv->n_paused--;
     }
     if (c->prev)
         c->prev->next = c->next;
@@ -160,11 +180,55 @@ static void conn_resume_reading(struct http_conn *c)
     }
 }
 
+static void conn_parse(struct http_conn *c, const char *data, size_t len);
+
+static bool conn_over(const struct http_conn *c)
+{
+    return c->queued >= CONN_QUEUE_HIGH || c->srv->queued >= PROCESS_QUEUE_HIGH;
+}
+
+static bool conn_under(const struct http_conn *c)
+{
+    return c->queued < CONN_QUEUE_LOW && c->srv->queued < PROCESS_QUEUE_LOW;
+}
+
+static void conn_stop_reading(struct http_conn *c)
+{
+    if (c->reading) {
+        (void)uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = false;
+    }
+}
+
+/* Parses what was read while paused, then reads again (unless it paused once more). */
+static void conn_unpause(struct http_conn *c)
+{
+    char *data = c->pending;
+    size_t len = c->pending_len;
+
+    if (!c->paused || c->closing)
+        return;
+    c->paused = false;
+    c->srv->n_paused--;
+    c->pending = NULL;
+    c->pending_len = 0;
+    http_parser_pause(&c->parser, 0);
+    if (len)
+        conn_parse(c, data, len);
+    free(data);
+    if (!c->closing && !c->paused && !c->close_after_write && !conn_over(c))
+        conn_resume_reading(c);
+}
+
 static void write_cb(uv_write_t *req, int status)
 {
     struct write_req *w = (struct write_req *)req;
     struct http_conn *c = w->conn;
+    struct http_server *srv = c->srv;
+    bool was_over = srv->queued >= PROCESS_QUEUE_LOW;
 
+    srv->queued -= w->len;
+    c->queued -= w->len;
     free(w->data);
     free(w);
     if (c->closing)
@@ -177,9 +241,20 @@ static void write_cb(uv_write_t *req, int status)
         conn_close(c);
         return;
     }
-    if (!c->close_after_write &&
-        uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) < WRITE_QUEUE_HIGH)
+    if (c->paused && conn_under(c))
+        conn_unpause(c);
+    else if (!c->paused && !c->close_after_write && !c->deferred && !conn_over(c))
         conn_resume_reading(c);
+    /* The process dropped below its mark: the connections it paused may go on. */
+    if (was_over && srv->queued < PROCESS_QUEUE_LOW && srv->n_paused) {
+        struct http_conn *n;
+
+        for (struct http_conn *p = srv->conns; p && srv->queued < PROCESS_QUEUE_LOW; p = n) {
+            n = p->next;
+            if (p->paused && conn_under(p))
+                conn_unpause(p);
+        }
+    }
 }
 
 static void conn_send(struct http_conn *c, struct http_response *resp, bool head_only)
@@ -209,19 +284,22 @@ static void conn_send(struct http_conn *c, struct http_response *resp, bool head
     w = xcalloc(1, sizeof(*w));
     w->conn = c;
     w->data = out.data;
+    w->len = out.len;
     b = uv_buf_init(out.data, (unsigned int)out.len);
+    c->queued += w->len;
+    c->srv->queued += w->len;
     rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, write_cb);
     if (rc < 0) {
+        c->queued -= w->len;
+        c->srv->queued -= w->len;
         free(w->data);
         free(w);
         conn_close(c);
         return;
     }
     /* Backpressure: a client that pipelines without reading stops being read. */
-    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) >= WRITE_QUEUE_HIGH && c->reading) {
-        (void)uv_read_stop((uv_stream_t *)&c->tcp);
-        c->reading = false;
-    }
+    if (conn_over(c))
+        conn_stop_reading(c);
 }
 
 static void send_error(struct http_conn *c, int status, const char *msg)
@@ -332,6 +410,13 @@ static int on_headers_complete(http_parser *p)
     struct http_conn *c = p->data;
 
     buf_reset(&c->body);
+    if (p->upgrade) {
+        /* "Connection: Upgrade" with "Upgrade:", or CONNECT: refused before any handler answers,
+         * so the client gets exactly one answer. */
+        c->error_status = 400;
+        c->upgrade_refused = true;
+        return -1;
+    }
     if (p->content_length != ULLONG_MAX && p->content_length > HTTP_BODY_MAX) {
         c->error_status = 413;
         return -1; /* http-parser: error */
@@ -394,6 +479,13 @@ static int on_message_complete(http_parser *p)
     conn_arm_timer(c, srv->limits.idle_timeout_ms);
     if (c->close_after_write)
         return 1; /* stop parsing whatever follows */
+    if (!c->closing && conn_over(c)) {
+        /* Answers pile up unread: parse no further until they drain (write_cb). */
+        http_parser_pause(p, 1);
+        c->paused = true;
+        srv->n_paused++;
+        conn_stop_reading(c);
+    }
     return 0;
 }
 
@@ -437,10 +529,37 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     buf->len = sizeof(c->srv->read_buf);
 }
 
+static void conn_parse(struct http_conn *c, const char *data, size_t len)
+{
+    size_t parsed = http_parser_execute(&c->parser, &parser_settings, data, len);
+
+    if (c->closing || c->close_after_write)
+        return;
+    if (HTTP_PARSER_ERRNO(&c->parser) == HPE_PAUSED) {
+        /* Keep what follows for conn_unpause(); at most one read's worth. */
+        c->pending_len = len - parsed;
+        c->pending = c->pending_len ? xmalloc(c->pending_len) : NULL;
+        if (c->pending_len)
+            memcpy(c->pending, data + parsed, c->pending_len);
+        return;
+    }
+    if (HTTP_PARSER_ERRNO(&c->parser) != HPE_OK || parsed != len) {
+        int st = c->error_status ? c->error_status : 400;
+
+        log_debug("http", "bad request status=%d error=%s", st,
+                  http_errno_name(HTTP_PARSER_ERRNO(&c->parser)));
+        send_error(c, st,
+                   st == 431            ? "request head too large (limit 8 KiB)"
+                   : st == 413          ? "request body too large (limit 64 KiB)"
+                   : st == 414          ? "request URI too long (limit 2 KiB)"
+                   : c->upgrade_refused ? "protocol upgrades and CONNECT are not supported"
+                                        : "malformed HTTP request");
+    }
+}
+
 static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     struct http_conn *c = s->data;
-    size_t parsed;
 
     if (buf->base == c->srv->read_buf)
         c->srv->read_buf_busy = false;
@@ -452,24 +571,15 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     if (c->close_after_write)
         return; /* already answering the last request */
-    parsed = http_parser_execute(&c->parser, &parser_settings, buf->base, (size_t)nread);
-    if (c->closing || c->close_after_write)
-        return;
-    if (c->parser.upgrade) {
-        send_error(c, 400, "protocol upgrades are not supported");
+    if (c->paused) {
+        /* Not expected (reading stops on pause), but never drop a client's bytes. */
+        c->pending = xrealloc(c->pending, c->pending_len + (size_t)nread);
+        memcpy(c->pending + c->pending_len, buf->base, (size_t)nread);
+        c->pending_len += (size_t)nread;
+        conn_stop_reading(c);
         return;
     }
-    if (HTTP_PARSER_ERRNO(&c->parser) != HPE_OK || parsed != (size_t)nread) {
-        int st = c->error_status ? c->error_status : 400;
-
-        log_debug("http", "bad request status=%d error=%s", st,
-                  http_errno_name(HTTP_PARSER_ERRNO(&c->parser)));
-        send_error(c, st,
-                   st == 431   ? "request head too large (limit 8 KiB)"
-                   : st == 413 ? "request body too large (limit 64 KiB)"
-                   : st == 414 ? "request URI too long (limit 2 KiB)"
-                               : "malformed HTTP request");
-    }
+    conn_parse(c, buf->base, (size_t)nread);
 }
 
 static void connection_cb(uv_stream_t *server, int status)

@@ -17,6 +17,7 @@
 #include "k8s.h"
 #include "log.h"
 #include "s3.h"
+#include "secret.h"
 #include "util.h"
 #include "walg_env.h"
 #include "yaml.h"
@@ -30,31 +31,14 @@
 
 static char *read_key_file(const char *path, const char *key, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "r");
-    char *buf;
-    size_t n;
-    char *nl;
+    char why[512];
+    char *v;
 
-    if (!f) {
-        snprintf(err, errlen, "[install] %s '%s' cannot be read: %s", key, path, strerror(errno));
+    if (secret_file_read(path, KEY_FILE_MAX, &v, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "[install] %s %s", key, why);
         return NULL;
     }
-    buf = xcalloc(1, KEY_FILE_MAX + 1);
-    n = fread(buf, 1, KEY_FILE_MAX, f);
-    fclose(f);
-    nl = strchr(buf, '\n');
-    if (nl)
-        *nl = '\0';
-    n = strlen(buf);
-    while (n > 0 && isspace((unsigned char)buf[n - 1]))
-        buf[--n] = '\0';
-    if (n == 0) {
-        free(buf);
-        snprintf(err, errlen, "[install] %s '%s' is empty; it must hold the key on its first line",
-                 key, path);
-        return NULL;
-    }
-    return buf;
+    return v;
 }
 
 int install_keys_read(const struct install_settings *s, struct install_key_files *k, char *err,
@@ -76,10 +60,7 @@ int install_keys_read(const struct install_settings *s, struct install_key_files
 
 static void wipe_free(char *p)
 {
-    if (!p)
-        return;
-    explicit_bzero(p, strlen(p));
-    free(p);
+    secret_free(p);
 }
 
 void install_keys_cleanup(struct install_key_files *k)

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "secret.h"
 #include "log.h"
 #include "util.h"
 
@@ -47,18 +48,24 @@ static bool str_empty(const char *s)
 
 /* Copies src into dst (at most max source bytes), turning control characters into spaces so an
  * answer from the server cannot break the one-line output. */
+/* Copies at most max bytes of src into dst, control characters as blanks. Every known secret is
+ * scrubbed from src first, so that no cut leaves a prefix of one. */
 static void copy_clean(char *dst, size_t dstlen, const char *src, size_t max)
 {
     size_t j = 0;
+    char *s;
 
     if (dstlen == 0)
         return;
-    for (size_t i = 0; src && i < max && src[i] && j + 1 < dstlen; i++) {
-        unsigned char ch = (unsigned char)src[i];
+    s = xstrndup(src ? src : "", src ? strnlen(src, max) : 0);
+    secret_scrub(s);
+    for (size_t i = 0; s[i] && j + 1 < dstlen; i++) {
+        unsigned char ch = (unsigned char)s[i];
 
         dst[j++] = (ch < 0x20 || ch == 0x7f) ? ' ' : (char)ch;
     }
     dst[j] = '\0';
+    free(s);
 }
 
 static bool segment_ok(const char *s)
@@ -162,7 +169,7 @@ static void json_str_into(json_t *obj, const char *key, char *out, size_t len)
 {
     const char *v = json_string_value(json_object_get(obj, key));
 
-    copy_clean(out, len, v ? v : "", SIZE_MAX);
+    copy_clean(out, len, v ? v : "", v ? strlen(v) : 0);
 }
 
 int k8s_status_parse(const char *body, size_t len, struct k8s_status *st)
@@ -207,7 +214,7 @@ int k8s_status_parse(const char *body, size_t len, struct k8s_status *st)
                          field ? ": " : "", msg);
             if (w < 0)
                 continue;
-            copy_clean(st->causes + n, sizeof(st->causes) - n, one, SIZE_MAX);
+            copy_clean(st->causes + n, sizeof(st->causes) - n, one, strlen(one));
             n += strlen(st->causes + n);
             if (n + 1 >= sizeof(st->causes))
                 break;
@@ -374,7 +381,28 @@ static int describe_transport(const struct k8s_failure *f, char *out, size_t len
     return -EIO;
 }
 
+static int describe_failure(const struct k8s_failure *f, char *out, size_t len);
+
 int k8s_describe_failure(const struct k8s_failure *f, char *out, size_t len)
+{
+    /* A server may echo what it was sent (the bearer token): scrub the whole body before any
+     * excerpt is cut from it, and the sentence (the API URL may carry a password) after. */
+    struct k8s_failure g = *f;
+    char *body = f->body ? xstrndup(f->body, f->body_len) : NULL;
+    int rc;
+
+    if (body) {
+        secret_scrub(body);
+        g.body = body;
+        g.body_len = strlen(body);
+    }
+    rc = describe_failure(&g, out, len);
+    secret_scrub(out);
+    free(body);
+    return rc;
+}
+
+static int describe_failure(const struct k8s_failure *f, char *out, size_t len)
 {
     static const struct k8s_ref none = {.resource = "objects"};
     const struct k8s_ref *ref = f->ref ? f->ref : &none;
@@ -557,6 +585,7 @@ int k8s_client_new(struct curlm *cm, const struct config *cfg, struct k8s_client
                  "[kubernetes] api '%s' is not an https:// URL; the agent sends a bearer token "
                  "and only talks to the API server over verified TLS",
                  cfg->k8s_api);
+        secret_scrub(err); /* a password in the URL */
         return -EINVAL;
     }
     if (!str_empty(cfg->k8s_namespace)) {
@@ -726,31 +755,25 @@ int k8s_request(struct k8s_client *kc, enum k8s_verb verb, const struct k8s_ref 
         snprintf(err, errlen, "cannot %s without a body", verb_phrase(verb));
         return -EINVAL;
     }
-    token = read_small_file(kc->token_file, TOKEN_MAX_BYTES);
-    if (!token) {
-        rc = -errno;
+    if (*kc->ca_file && util_regular_file(kc->ca_file) == -EINVAL) {
+        /* curl would read it on the loop thread: a FIFO would block it */
         snprintf(err, errlen,
-                 "cannot read the service account token %s (%s); mount the service account token "
-                 "(automountServiceAccountToken) or set [kubernetes] token_file",
-                 kc->token_file, strerror(-rc));
-        return rc;
-    }
-    for (const char *p = token; *p; p++) {
-        if ((unsigned char)*p < 0x21 || (unsigned char)*p == 0x7f) {
-            explicit_bzero(token, strlen(token));
-            free(token);
-            snprintf(err, errlen,
-                     "the token file %s holds blanks or control characters; it must hold one "
-                     "bearer token",
-                     kc->token_file);
-            return -EINVAL;
-        }
-    }
-    if (!*token) {
-        free(token);
-        snprintf(err, errlen, "the token file %s is empty; it must hold the bearer token",
-                 kc->token_file);
+                 "[kubernetes] ca_file %s is not a regular file; point it to the cluster's CA "
+                 "certificate",
+                 kc->ca_file);
         return -EINVAL;
+    }
+    {
+        char why[512];
+
+        rc = secret_file_read(kc->token_file, TOKEN_MAX_BYTES, &token, why, sizeof(why));
+        if (rc < 0) {
+            snprintf(err, errlen,
+                     "cannot read the service account token %s (%s); mount the service account "
+                     "token (automountServiceAccountToken) or set [kubernetes] token_file",
+                     kc->token_file, why);
+            return rc;
+        }
     }
 
     call = xcalloc(1, sizeof(*call));
@@ -770,8 +793,7 @@ int k8s_request(struct k8s_client *kc, enum k8s_verb verb, const struct k8s_ref 
         abort();
 
     auth = xasprintf("Authorization: Bearer %s", token);
-    explicit_bzero(token, strlen(token));
-    free(token);
+    secret_free(token);
     call->headers = curl_slist_append(call->headers, auth);
     explicit_bzero(auth, strlen(auth));
     free(auth);

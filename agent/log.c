@@ -10,6 +10,8 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "secret.h"
+
 static enum log_level cur_level = LOG_LEVEL_INFO;
 static enum log_format cur_format = LOG_FORMAT_JSON;
 
@@ -36,7 +38,7 @@ void log_write(enum log_level level, const char *comp, const char *fmt, ...)
     if (!log_enabled(level))
         return;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    secret_vformat(msg, sizeof(msg), fmt, ap); /* no known secret leaves in a log line */
     va_end(ap);
     gettimeofday(&tv, NULL);
     gmtime_r(&tv.tv_sec, &tm);

@@ -17,6 +17,26 @@ static const char *upper(const char *s, char *buf, size_t len)
     return buf;
 }
 
+/* Writes s with every control character (C0, DEL, C1) as \xNN: a value quoted
+ * from an envdir or a server must not move the cursor or recolour the operator's terminal. */
+static void put_text(FILE *out, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            fprintf(out, "\\x%02x", *p);
+        else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+            fprintf(out, "\\u%04x", p[1]), p++;
+        else
+            fputc(*p, out);
+    }
+}
+
+static void put_line(FILE *out, const char *s)
+{
+    put_text(out, s);
+    fputc('\n', out);
+}
+
 static const char *paint(enum verdict v, bool color)
 {
     if (!color)
@@ -46,8 +66,10 @@ static void findings(FILE *out, json_t *list, const char *indent)
         const char *sev = json_string_value(json_object_get(f, "severity"));
         const char *msg = json_string_value(json_object_get(f, "message"));
 
-        if (msg)
-            fprintf(out, "%s- %s: %s\n", indent, sev ? sev : "note", msg);
+        if (msg) {
+            fprintf(out, "%s- %s: ", indent, sev ? sev : "note");
+            put_line(out, msg);
+        }
     }
 }
 
@@ -70,8 +92,9 @@ void report_write(FILE *out, const struct snapshot *s, int64_t now_s, bool color
         size_t j;
         json_t *cl;
 
-        fprintf(out, "%s%-8s%s  %-12s %s\n", paint(v, color),
-                upper(verdict_name(v), up, sizeof(up)), reset, c->name, c->summary);
+        fprintf(out, "%s%-8s%s  %-12s ", paint(v, color), upper(verdict_name(v), up, sizeof(up)),
+                reset, c->name);
+        put_line(out, c->summary);
         if (!c->details)
             continue;
         findings(out, json_object_get(c->details, "findings"), "                        ");
@@ -82,17 +105,20 @@ void report_write(FILE *out, const struct snapshot *s, int64_t now_s, bool color
                 json_t *fl = json_object_get(cl, "findings");
 
                 if (json_is_array(fl) && json_array_size(fl) > 0) {
-                    fprintf(out, "                        clone envdir %s:\n",
-                            json_string_value(json_object_get(cl, "envdir"))
-                                ? json_string_value(json_object_get(cl, "envdir"))
-                                : "?");
+                    const char *ed = json_string_value(json_object_get(cl, "envdir"));
+
+                    fprintf(out, "                        clone envdir ");
+                    put_text(out, ed ? ed : "?");
+                    fprintf(out, ":\n");
                     findings(out, fl, "                          ");
                     if (json_array_size(fl) == 1) {
                         const char *m =
                             json_string_value(json_object_get(json_array_get(fl, 0), "message"));
 
-                        if (m)
-                            fprintf(out, "                          - %s\n", m);
+                        if (m) {
+                            fprintf(out, "                          - ");
+                            put_line(out, m);
+                        }
                     }
                 }
             }

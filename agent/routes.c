@@ -53,6 +53,7 @@ static void route_readyz(const struct http_request *req, struct http_response *r
 
     (void)req;
     (void)ctx;
+    /* Stale results do not fail readiness either (docs/endpoints.md): /status and /checks say. */
     if (status_ready(s, reason, sizeof(reason))) {
         text(resp, 200, "ok\n");
         return;
@@ -132,9 +133,14 @@ static void route_check(const struct http_request *req, struct http_response *re
         text(resp, 404, "no such check; see /status for the check names\n");
         return;
     }
-    doc = status_check_to_json(c);
+    doc = status_check_to_json(status_current(), c, util_now_s());
     json_object_set_new(doc, "name", json_string(c->name));
-    json_body(resp, c->has_run && c->status <= VERDICT_WARNING ? 200 : 503, doc);
+    json_body(resp,
+              c->has_run && c->status <= VERDICT_WARNING &&
+                      !status_check_stale(status_current(), c, util_now_s())
+                  ? 200
+                  : 503,
+              doc);
 }
 
 static void route_metrics(const struct http_request *req, struct http_response *resp,
@@ -253,7 +259,8 @@ static bool bearer_ok(const char *authorization, const char *token)
 {
     const char *t;
 
-    if (!authorization || !token || strncasecmp(authorization, "Bearer ", 7) != 0)
+    /* An empty configured token never matches (config refuses one shorter than 16 characters). */
+    if (!authorization || !token || !*token || strncasecmp(authorization, "Bearer ", 7) != 0)
         return false;
     t = authorization + 7;
     while (*t == ' ')

@@ -24,6 +24,7 @@
 #include "curlm.h"
 #include "log.h"
 #include "s3xml.h"
+#include "secret.h"
 #include "sts.h"
 #include "util.h"
 
@@ -101,7 +102,9 @@ struct s3_request {
     char *prefix;
     char *delimiter;
     char *start_after;
-    char *token; /* NextContinuationToken of the previous page */
+    char *token;           /* NextContinuationToken of the previous page */
+    uint64_t *seen_tokens; /* hashes of every token sent: a repeat is a loop */
+    size_t n_seen_tokens;
     unsigned page_size;
     unsigned max_pages;
     size_t max_objects;
@@ -264,6 +267,9 @@ static int setup_credentials(struct s3_client *c, const struct s3_credentials *c
         c->access_key = xstrdup(cr->access_key);
         c->secret_key = xstrdup(cr->secret_key);
         c->session_token = dup_or_null(cr->session_token);
+        secret_register(c->access_key);
+        secret_register(c->secret_key);
+        secret_register(c->session_token);
         return 0;
     }
     if (set(cr->role_arn) || set(cr->web_identity_token_file)) {
@@ -371,6 +377,12 @@ int s3_client_new(struct uv_loop_s *loop, struct curlm *cm, const struct s3_conf
             rc = -EINVAL;
             goto fail;
         }
+        if (util_regular_file(cfg->ca_file) < 0) { /* a FIFO would block the loop in TLS setup */
+            snprintf(err, errlen, "WALG_S3_CA_CERT_FILE %.200s is not a regular file",
+                     cfg->ca_file);
+            rc = -EINVAL;
+            goto fail;
+        }
         c->ca_file = xstrdup(cfg->ca_file);
     }
     c->connect_timeout_ms = cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 5000;
@@ -454,8 +466,13 @@ static void scrub(char *s, const char *secret)
 
 static void scrub_all(const struct s3_client *c, struct aws_error *e)
 {
-    const char *secrets[] = {c->secret_key, c->session_token};
+    const char *secrets[] = {c->secret_key, c->session_token, c->access_key};
+    char *fields[] = {e->code,          e->message, e->request_id, e->region_hint,
+                      e->endpoint_hint, e->host,    e->summary};
 
+    /* Every registered secret and URL password (secret.h), then this client's own keys. */
+    for (size_t i = 0; i < ARRAY_LEN(fields); i++)
+        secret_scrub(fields[i]);
     for (size_t i = 0; i < ARRAY_LEN(secrets); i++) {
         scrub(e->code, secrets[i]);
         scrub(e->message, secrets[i]);
@@ -816,6 +833,7 @@ static void req_free(struct s3_request *r)
     free(r->delimiter);
     free(r->start_after);
     free(r->token);
+    free(r->seen_tokens);
     free(r->key);
     s3_listing_cleanup(&r->listing);
     free(r);
@@ -947,6 +965,9 @@ static void sts_done_cb(const struct aws_error *err, struct s3xml_sts_creds *cre
         c->access_key = creds->access_key_id;
         c->secret_key = creds->secret_access_key;
         c->session_token = creds->session_token;
+        secret_register(c->access_key);
+        secret_register(c->secret_key);
+        secret_register(c->session_token);
         creds->access_key_id = creds->secret_access_key = creds->session_token = NULL;
         c->expires_s = creds->expiration_s;
         {
@@ -1130,6 +1151,26 @@ static void list_append(struct s3_request *r, struct s3xml_list_page *pg)
     }
 }
 
+/* FNV-1a: tokens are compared by hash (a collision only ends a listing early, with a reason). */
+static uint64_t token_hash(const char *s)
+{
+    uint64_t h = 14695981039346656037ull;
+
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static bool token_seen(const struct s3_request *r, const char *token)
+{
+    uint64_t h = token_hash(token);
+
+    for (size_t i = 0; i < r->n_seen_tokens; i++)
+        if (r->seen_tokens[i] == h)
+            return true;
+    return false;
+}
+
 static void list_page_done(struct s3_request *r)
 {
     struct s3_client *c = r->c;
@@ -1156,9 +1197,30 @@ static void list_page_done(struct s3_request *r)
     }
     r->listing.pages++;
     list_append(r, &pg);
+    if (r->token) {
+        r->seen_tokens = xrealloc(r->seen_tokens, (r->n_seen_tokens + 1) * sizeof(uint64_t));
+        r->seen_tokens[r->n_seen_tokens++] = token_hash(r->token);
+    }
     free(r->token);
     r->token = pg.next_token;
     pg.next_token = NULL;
+    if (pg.is_truncated && r->token && token_seen(r, r->token)) {
+        struct aws_error e;
+
+        memset(&e, 0, sizeof(e));
+        e.kind = AWS_ERR_MALFORMED;
+        e.http_status = 200;
+        snprintf(e.host, sizeof(e.host), "%s", c->host);
+        snprintf(e.message, sizeof(e.message),
+                 "page %u of the listing gave a NextContinuationToken that S3 already gave "
+                 "before: the server's ListObjectsV2 continuation loops, so the listing can "
+                 "never finish",
+                 r->listing.pages);
+        s3xml_list_page_cleanup(&pg);
+        s3_error_explain(c, &e, "list", req_what(r));
+        req_finish(r, &e);
+        return;
+    }
     if (pg.is_truncated && !r->token) {
         struct aws_error e;
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "secret.h"
 #include "util.h"
 
 struct walker;
@@ -186,8 +187,18 @@ static int walk(struct walker *w, const char *data, size_t len)
  * sequence. */
 static void copy_field(char *dst, size_t dstlen, const char *src)
 {
+    char *scrubbed = NULL;
     size_t n = strlen(src);
 
+    /* A server may echo a secret (the secret key, a token): scrub before the cut, so that no
+     * prefix of one survives it. */
+    if (n >= SECRET_MIN_SCRUB_LEN) {
+        scrubbed = xstrdup(src);
+        if (secret_scrub(scrubbed)) {
+            src = scrubbed;
+            n = strlen(src);
+        }
+    }
     if (n >= dstlen) {
         n = dstlen - 1;
         while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
@@ -199,6 +210,7 @@ static void copy_field(char *dst, size_t dstlen, const char *src)
         dst[i] = ch < 0x20 || ch == 0x7F ? ' ' : (char)ch;
     }
     dst[n] = '\0';
+    free(scrubbed);
 }
 
 /* ---- ListBucketResult --------------------------------------------------------------------- */

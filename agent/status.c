@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "secret.h"
 #include "util.h"
 
 static struct snapshot *current;
@@ -77,6 +78,26 @@ const struct check_snap *status_find(const struct snapshot *s, const char *name)
     return find_mut((struct snapshot *)s, name);
 }
 
+/* Scrubs every string in a details tree of known secrets and URL passwords (secret.h). */
+static void scrub_json(json_t *j)
+{
+    const char *k;
+    json_t *v;
+    size_t i;
+
+    if (json_is_string(j)) {
+        char *s = xstrdup(json_string_value(j));
+
+        if (secret_scrub(s))
+            json_string_set(j, s);
+        free(s);
+    } else if (json_is_object(j)) {
+        json_object_foreach(j, k, v) scrub_json(v);
+    } else if (json_is_array(j)) {
+        json_array_foreach(j, i, v) scrub_json(v);
+    }
+}
+
 void status_publish(const char *name, struct check_result *res, int64_t checked_at_s,
                     uint64_t duration_ms)
 {
@@ -94,9 +115,13 @@ void status_publish(const char *name, struct check_result *res, int64_t checked_
     json_decref(c->details);
     c->details = res->details;
     res->details = NULL;
+    scrub_json(c->details); /* whatever a server or a file put in them */
     c->has_run = true;
     c->status = res->status;
-    snprintf(c->summary, sizeof(c->summary), "%s", res->summary);
+    secret_scrub_copy(res->summary, c->summary, sizeof(c->summary));
+    /* A summary cut in a UTF-8 sequence, or quoting bytes that are not UTF-8, would vanish from
+     * the JSON (jansson refuses it): mark them instead. */
+    (void)util_utf8_repair(c->summary);
     c->checked_at_s = checked_at_s;
     c->duration_ms = duration_ms;
     c->runs++;
@@ -130,6 +155,31 @@ void status_set_config_loaded(bool loaded)
     swap_in(n);
 }
 
+void status_set_stale_after(int64_t s)
+{
+    struct snapshot *n;
+
+    if (!current || current->stale_after_s == s)
+        return;
+    n = snapshot_copy(current);
+    n->stale_after_s = s;
+    swap_in(n);
+}
+
+bool status_check_stale(const struct snapshot *s, const struct check_snap *c, int64_t now_s)
+{
+    return s->stale_after_s > 0 && c->has_run && now_s - c->checked_at_s > s->stale_after_s;
+}
+
+const struct check_snap *status_first_stale(const struct snapshot *s, int64_t now_s)
+{
+    for (size_t i = 0; s && i < s->n_checks; i++) {
+        if (status_check_stale(s, &s->checks[i], now_s))
+            return &s->checks[i];
+    }
+    return NULL;
+}
+
 enum verdict status_overall(const struct snapshot *s)
 {
     enum verdict v = VERDICT_OK;
@@ -161,13 +211,24 @@ bool status_ready(const struct snapshot *s, char *reason, size_t len)
     return true;
 }
 
-json_t *status_check_to_json(const struct check_snap *c)
+json_t *status_check_to_json(const struct snapshot *s, const struct check_snap *c, int64_t now_s)
 {
     char at[32];
     json_t *o = json_object();
+    bool stale = status_check_stale(s, c, now_s);
 
     json_object_set_new(o, "status", json_string(verdict_name(c->status)));
-    json_object_set_new(o, "summary", json_string(c->summary));
+    if (stale) {
+        char note[640];
+
+        snprintf(note, sizeof(note),
+                 "stale: this result is %llds old and the check has not completed since; %s",
+                 (long long)(now_s - c->checked_at_s), c->summary);
+        json_object_set_new(o, "summary", json_string(note));
+    } else {
+        json_object_set_new(o, "summary", json_string(c->summary));
+    }
+    json_object_set_new(o, "stale", json_boolean(stale));
     if (c->has_run) {
         util_format_rfc3339(c->checked_at_s, at, sizeof(at));
         json_object_set_new(o, "checked_at", json_string(at));
@@ -203,8 +264,9 @@ json_t *status_to_json(const struct snapshot *s, int64_t now_s, const char *cons
 
         if (!wanted(c->name, only, n_only))
             continue;
-        json_object_set_new(checks, c->name, status_check_to_json(c));
-        overall = verdict_worst(overall, c->has_run ? c->status : VERDICT_UNKNOWN);
+        json_object_set_new(checks, c->name, status_check_to_json(s, c, now_s));
+        overall = verdict_worst(
+            overall, c->has_run && !status_check_stale(s, c, now_s) ? c->status : VERDICT_UNKNOWN);
         any = true;
     }
     util_format_rfc3339(now_s, now, sizeof(now));

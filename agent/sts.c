@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "curlm.h"
+#include "secret.h"
 #include "util.h"
 
 #define STS_MAX_ANSWER_BYTES (256u << 10)
@@ -34,62 +35,7 @@ struct sts_request {
 
 int sts_read_token(const char *path, char **token, char *err, size_t errlen)
 {
-    int fd, rc = 0;
-    struct stat st;
-    char *data = NULL;
-    size_t len = 0;
-
-    *token = NULL;
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
-        rc = -errno;
-        snprintf(err, errlen, "cannot open %s: %s", path, strerror(-rc));
-        return rc;
-    }
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        rc = -EINVAL;
-        snprintf(err, errlen, "%s is not a regular file", path);
-        goto out;
-    }
-    data = xmalloc(STS_MAX_TOKEN_BYTES + 2);
-    for (;;) {
-        ssize_t n = read(fd, data + len, STS_MAX_TOKEN_BYTES + 1 - len);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = -errno;
-            snprintf(err, errlen, "cannot read %s: %s", path, strerror(-rc));
-            goto out;
-        }
-        if (n == 0)
-            break;
-        len += (size_t)n;
-        if (len > STS_MAX_TOKEN_BYTES) {
-            rc = -E2BIG;
-            snprintf(err, errlen, "%s holds more than %u bytes: not a web identity token", path,
-                     STS_MAX_TOKEN_BYTES);
-            goto out;
-        }
-    }
-    while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r' || data[len - 1] == ' ' ||
-                       data[len - 1] == '\t'))
-        len--;
-    data[len] = '\0';
-    if (len == 0 || strlen(data) != len) {
-        rc = -EINVAL;
-        snprintf(err, errlen, "%s is %s", path, len == 0 ? "empty" : "not a text token");
-        goto out;
-    }
-    *token = data;
-    data = NULL;
-out:
-    if (data) {
-        explicit_bzero(data, STS_MAX_TOKEN_BYTES + 2);
-        free(data);
-    }
-    close(fd);
-    return rc;
+    return secret_file_read(path, STS_MAX_TOKEN_BYTES, token, err, errlen);
 }
 
 char *sts_form(const char *role_arn, const char *session_name, const char *token)
@@ -218,6 +164,9 @@ static void sts_done_cb(CURL *easy, CURLcode rc, void *arg)
     }
     scrub(err.message, r->token);
     scrub(err.code, r->token);
+    secret_scrub(err.message); /* every registered secret and URL password */
+    secret_scrub(err.code);
+    secret_scrub(err.request_id);
     r->cb(&err, NULL, r->arg);
     sts_free(r);
 }

@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <sys/stat.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -244,6 +245,76 @@ int util_parse_bool(const char *s, bool *out)
         }
     }
     return -EINVAL;
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 when it is not one. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    size_t len;
+    unsigned int cp;
+
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf)
+        len = 2, cp = s[0] & 0x1f;
+    else if (s[0] >= 0xe0 && s[0] <= 0xef)
+        len = 3, cp = s[0] & 0x0f;
+    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+        len = 4, cp = s[0] & 0x07;
+    else
+        return 0;
+    if (len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0;
+    return len;
+}
+
+/* Replaces every byte that is not part of valid UTF-8 by '?'. Returns how many were replaced. */
+size_t util_utf8_repair(char *v)
+{
+    size_t n = strlen(v), bad = 0;
+
+    for (size_t i = 0; i < n;) {
+        size_t l = utf8_seq((const unsigned char *)v + i, n - i);
+
+        if (l == 0) {
+            v[i++] = '?';
+            bad++;
+        } else {
+            i += l;
+        }
+    }
+    return bad;
+}
+
+bool util_utf8_valid(const char *s)
+{
+    size_t n = strlen(s);
+
+    for (size_t i = 0; i < n;) {
+        size_t l = utf8_seq((const unsigned char *)s + i, n - i);
+
+        if (l == 0)
+            return false;
+        i += l;
+    }
+    return true;
+}
+
+int util_regular_file(const char *path)
+{
+    struct stat st;
+
+    if (stat(path, &st) < 0)
+        return -errno;
+    return S_ISREG(st.st_mode) ? 0 : -EINVAL;
 }
 
 bool util_const_eq(const char *a, const char *b)

@@ -860,6 +860,12 @@ static void eval_one(const struct envdir *e, const struct scope_info *s,
                      json_t *d)
 {
     fill_target(e, in, !s->clone, t);
+    /* Entries the envdir reader left out (symlinks, unreadable files, too many files). */
+    for (size_t i = 0; i < e->n_findings; i++)
+        finding(f, VERDICT_WARNING, NULL, "%senvdir %s: %s", s->label, e->path, e->findings[i]);
+    if (e->findings_dropped)
+        finding(f, VERDICT_WARNING, NULL, "%senvdir %s: %zu more entries were ignored", s->label,
+                e->path, e->findings_dropped);
     /* Whether WAL-G reaches S3 at all comes first: it leads the summary when several fail. */
     eval_endpoint(e, s, t, f);
     eval_credentials(e, s, t, f);

@@ -54,7 +54,8 @@ void checks_start_timers(struct checks *cs);
 /* One-shot mode: starts every check once; checks_all_done() tells when they have finished. */
 void checks_run_once(struct checks *cs);
 bool checks_all_done(const struct checks *cs);
-/* Replaces the config used from the next run on and re-arms the timers. */
+/* Replaces the config used from the next run on. A timer is re-armed only when the new interval
+ * brings its next run forward: a reload never postpones a due run. */
 void checks_set_config(struct checks *cs, struct config *cfg);
 /* Stops the timers and cancels running checks; closes its handles. checks_free() once closed. */
 void checks_stop(struct checks *cs);

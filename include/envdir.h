@@ -1,6 +1,9 @@
 /* envdir.h - a WAL-G/WAL-E envdir read the way Spilo's `envdir` (runit `chpst -e`) reads it:
  * one file per variable, the value is the file's first line with trailing blanks (spaces, tabs)
- * removed, NUL bytes read as newlines, a 0-byte file unsets the variable. Also the list of
+ * removed, NUL bytes read as newlines, a 0-byte file unsets the variable. Entries are read as Spilo
+ * writes them: regular files in the directory, opened relative to it without following links (a
+ * link to /proc/self/environ or /etc/shadow is never read). A bad entry is a finding, never a
+ * reason to treat the envdir as absent. Also the list of
  * variable names whose values are secrets, and the redaction every output goes through. Pure file
  * reading: no uv, no logging. */
 #ifndef AGENT_ENVDIR_H
@@ -11,9 +14,11 @@
 
 #include "common.h"
 
-#define ENVDIR_REDACTED  "***"
-#define ENVDIR_MAX_VARS  256
-#define ENVDIR_MAX_VALUE 65536 /* bytes read of one file; longer first lines are cut here */
+#define ENVDIR_REDACTED     "***"
+#define ENVDIR_MAX_VARS     256
+#define ENVDIR_MAX_VALUE    65536 /* bytes read of one file; longer first lines are cut here */
+#define ENVDIR_MAX_ENTRIES  4096  /* directory entries looked at; more is a finding */
+#define ENVDIR_MAX_FINDINGS 16
 
 struct envdir_var {
     char *name;
@@ -25,10 +30,19 @@ struct envdir {
     struct envdir_var *vars; /* sorted by name */
     size_t n;
     size_t skipped; /* entries that are not variables: dot files, directories, bad names */
+    /* What was wrong with single entries (symlinks, unreadable files, values that are not UTF-8,
+     * too many files): one sentence each naming the entry, never its value. */
+    char *findings[ENVDIR_MAX_FINDINGS];
+    size_t n_findings;
+    size_t findings_dropped;
 };
 
 /* Reads the directory at path. Returns 0, -ENOENT when it does not exist, -ENOTDIR, or another
- * -errno; err then names the path and the cause. out is empty (but valid) on error. */
+ * -errno; err then names the path and the cause. out is empty (but valid) on error. A bad entry
+ * does not fail the load: it is left out and described in out->findings. When there are more than
+ * ENVDIR_MAX_VARS variables, the ones the agent reads (AWS_*, WALG_*, WALE_*, CLONE_*, STANDBY_*,
+ * USE_WALG_*, BACKUP_*, PG*, proxies) are kept first, whatever the directory order. Bytes that are
+ * not UTF-8 are replaced by '?'. */
 MUSTCHECK int envdir_load(const char *path, struct envdir *out, char *err, size_t errlen);
 /* The value of name, or NULL when unset. */
 const char *envdir_get(const struct envdir *e, const char *name);

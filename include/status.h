@@ -30,7 +30,8 @@ struct snapshot {
     uint64_t generation;
     int64_t started_at_s;
     bool config_loaded;
-    char role[16]; /* "leader", "replica" or "unknown" */
+    int64_t stale_after_s; /* a result older than this is stale; 0: never (one-shot runs) */
+    char role[16];         /* "leader", "replica" or "unknown" */
     size_t n_checks;
     struct check_snap checks[STATUS_MAX_CHECKS];
 };
@@ -46,16 +47,23 @@ void status_publish(const char *name, struct check_result *res, int64_t checked_
                     uint64_t duration_ms);
 void status_count_overlap(const char *name);
 void status_set_config_loaded(bool loaded);
+/* Daemon mode: results older than s seconds are stale (the check has not completed since). */
+void status_set_stale_after(int64_t s);
 
 const struct check_snap *status_find(const struct snapshot *s, const char *name);
 /* Worst verdict of the checks that have run; unknown when none has. */
 enum verdict status_overall(const struct snapshot *s);
 /* Readiness: true once the config is loaded and every check has run once; else the reason. */
 bool status_ready(const struct snapshot *s, char *reason, size_t len);
+/* Whether c's last result is older than s->stale_after_s at now_s. */
+bool status_check_stale(const struct snapshot *s, const struct check_snap *c, int64_t now_s);
+/* The first check whose result is stale at now_s, or NULL. */
+const struct check_snap *status_first_stale(const struct snapshot *s, int64_t now_s);
 
-/* The /status document (SPEC section 5); `only` (NULL for all) limits the checks shown. */
+/* The /status document (SPEC section 5); `only` (NULL for all) limits the checks shown. A stale
+ * check has "stale": true, a summary that says so first, and counts as unknown overall. */
 json_t *status_to_json(const struct snapshot *s, int64_t now_s, const char *const *only,
                        size_t n_only);
-json_t *status_check_to_json(const struct check_snap *c);
+json_t *status_check_to_json(const struct snapshot *s, const struct check_snap *c, int64_t now_s);
 
 #endif

@@ -42,8 +42,8 @@ void sts_cancel(struct sts_request *r);
  * with SigV4's URI encoding. Returns a new string. Exposed for tests. */
 char *sts_form(const char *role_arn, const char *session_name, const char *token);
 
-/* Reads a token file the way the AWS SDKs do: whole file, trailing white space removed, at most
- * STS_MAX_TOKEN_BYTES. Returns 0 and a new string, or -errno with a reason in err. */
+/* Reads a token file with secret_file_read() (regular file, printable, trailing newline removed, at
+ * most STS_MAX_TOKEN_BYTES). Returns 0 and a new string, or -errno with a reason in err. */
 MUSTCHECK int sts_read_token(const char *path, char **token, char *err, size_t errlen);
 
 #endif

@@ -35,6 +35,14 @@ MUSTCHECK int util_parse_bool(const char *s, bool *out);
 /* The value of name in an environment block (envp as from main/environ), or NULL when unset. */
 const char *util_env_get(char *const *envp, const char *name);
 
+/* 0 when path names a regular file (symlinks followed), -EINVAL when it is something else (a
+ * FIFO, a device: reading it could block the loop), or -errno. Never blocks. */
+MUSTCHECK int util_regular_file(const char *path);
+
+/* Replaces every byte of s that is not part of valid UTF-8 by '?'; returns how many were. */
+size_t util_utf8_repair(char *s);
+bool util_utf8_valid(const char *s);
+
 /* Constant-time comparison of two NUL-terminated strings (length is not hidden). */
 bool util_const_eq(const char *a, const char *b);
 

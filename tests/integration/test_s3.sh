@@ -228,13 +228,13 @@ contains "STS AccessDenied: names the role and its trust policy" "$STDERR" "role
 contains "STS AccessDenied: says what to fix" "$STDERR" "trust policy"
 run webid-nofile --endpoint "$EP" --path-style --bucket "$BUCKET" --role-arn "$ROLE" \
     --token-file "$TMP/no-such-token" --sts-endpoint "http://127.0.0.1:$STS_PORT" --access-key "" --secret-key "" list "$ROOT/"
-contains "missing token file: credentials error naming the file" "$STDERR" "Cannot use AWS_WEB_IDENTITY_TOKEN_FILE: cannot open $TMP/no-such-token"
+contains "missing token file: credentials error naming the file" "$STDERR" "Cannot use AWS_WEB_IDENTITY_TOKEN_FILE: '$TMP/no-such-token' cannot be read"
 run webid-nosts --endpoint "$EP" --path-style --bucket "$BUCKET" --role-arn "$ROLE" \
     --token-file "$TMP/token" --sts-endpoint "http://127.0.0.1:$(free_port)" --access-key "" --secret-key "" list "$ROOT/"
 contains "STS unreachable: credentials error naming the STS host" "$STDERR" "Cannot reach STS endpoint 127.0.0.1:"
 
 # ---- error replies ----------------------------------------------------------------------------------
-fake_s3_errors_start || nok "fake failing S3 starts"
+fake_s3_errors_start "$SECRET" "$SESSION_TOKEN" || nok "fake failing S3 starts"
 FE=(--endpoint "http://127.0.0.1:$FAKE_S3_PORT" --path-style --session-token "$SESSION_TOKEN")
 expect_error() { # expect_error BUCKET KIND SUMMARY-PART [ARGS...]
     local b=$1 kind=$2 part=$3
@@ -262,6 +262,15 @@ expect_error huge too_large "too large"
 expect_error echo access_denied "S3 denied listing"
 not_contains "echoed session token is scrubbed from the message" "$STDERR" "$SESSION_TOKEN"
 contains "echoed session token shows as ***" "$STDERR" "token ***"
+# A continuation token that repeats: detected at the second page and reported as what S3 did
+# (it used to take about 900 LIST requests and end in a misleading "did not finish").
+expect_error looptoken malformed "NextContinuationToken that S3 already gave before"
+contains "looptoken: stopped at the second page" "$STDERR" "page 2 of the listing"
+# The secret key echoed past 240 characters: scrubbed before the 256-byte cut, so no prefix is left.
+expect_error echosecret access_denied "S3 denied listing"
+not_contains "secret key echoed at the cut: no prefix of it is left" "$STDERR" "${SECRET:0:12}"
+not_contains "... nor of the session token" "$STDERR" "${SESSION_TOKEN:0:12}"
+contains "... both show as ***" "$STDERR" " *** ***"
 run err-get-denied "${FE[@]}" --bucket denied get "spilo/x/metadata.json"
 contains "get AccessDenied: s3:GetObject on the key" "$STDERR" "lack s3:GetObject on arn:aws:s3:::denied/spilo/x/metadata.json"
 

@@ -306,6 +306,31 @@ static void test_cleanup_token(void **state)
     assert_int_equal(config_load(write_ini("p.ini", ini), NULL, 0, envp, &c, err, sizeof(err)), 0);
     assert_string_equal(c->cleanup_token, "0123456789abcdef0123");
     config_unref(c);
+
+    /* head -c 32 /dev/urandom: a NUL first made "Bearer " (empty) match; a NUL inside cut the
+     * token below the minimum while the bytes read passed it. Both are refused. */
+    {
+        static const char *const bins[] = {"\0"
+                                           "0123456789abcdef0123456789",
+                                           "0123\0"
+                                           "456789abcdef0123456789"};
+        char path[300];
+
+        for (size_t i = 0; i < ARRAY_LEN(bins); i++) {
+            FILE *f;
+
+            snprintf(path, sizeof(path), "%s/bin-token", tmpdir);
+            f = fopen(path, "w");
+            assert_non_null(f);
+            fwrite(bins[i], 1, 27, f);
+            fclose(f);
+            snprintf(ini, sizeof(ini), "[cleanup]\nallow_http = true\ntoken_file = %s\n", path);
+            assert_int_equal(
+                config_load(write_ini("p.ini", ini), NULL, 0, envp, &c, err, sizeof(err)), -EINVAL);
+            assert_non_null(strstr(err, "a NUL byte"));
+            assert_non_null(strstr(err, path));
+        }
+    }
 }
 
 /* What inih would read differently from the file is refused; what it reads as written is not. */

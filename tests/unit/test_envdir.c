@@ -119,6 +119,77 @@ static void test_load_errors(void **state)
     envdir_free(&e);
 }
 
+static bool has_finding(const struct envdir *e, const char *part)
+{
+    for (size_t i = 0; i < e->n_findings; i++)
+        if (strstr(e->findings[i], part))
+            return true;
+    return false;
+}
+
+/* A dangling symlink once made the whole envdir "not mounted" (and the agent check another bucket);
+ * a link to /proc/self/environ put the environment into /status. Both are findings now, the rest
+ * of the envdir is read, and nothing outside the directory is. */
+static void test_load_hostile_entries(void **state)
+{
+    struct envdir e;
+    char err[256], hd[600], path[700];
+    static char tmpl[] = "/tmp/test_envdir_hostile.XXXXXX";
+    char *h = mkdtemp(tmpl);
+    int fd;
+
+    (void)state;
+    assert_non_null(h);
+    snprintf(hd, sizeof(hd), "%s", h);
+#define HPUT(name, data)                                                                           \
+    do {                                                                                           \
+        snprintf(path, sizeof(path), "%s/%s", hd, name);                                           \
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);                                       \
+        assert_true(fd >= 0);                                                                      \
+        assert_int_equal(write(fd, data, strlen(data)), (ssize_t)strlen(data));                    \
+        close(fd);                                                                                 \
+    } while (0)
+    HPUT("WALG_S3_PREFIX", "s3://right-bucket/spilo/x/wal/15\n");
+    HPUT("AWS_REGION", "eu-\xff\xfe-1\n");
+    snprintf(path, sizeof(path), "%s/AWS_SECRET_ACCESS_KEY", hd);
+    assert_int_equal(symlink("/proc/self/environ", path), 0);
+    snprintf(path, sizeof(path), "%s/WALE_S3_ENDPOINT", hd);
+    assert_int_equal(symlink("/nonexistent/dangling", path), 0);
+    snprintf(path, sizeof(path), "%s/AWS_ENDPOINT", hd);
+    assert_int_equal(mkfifo(path, 0600), 0);
+
+    assert_int_equal(envdir_load(hd, &e, err, sizeof(err)), 0);
+    assert_string_equal(envdir_get(&e, "WALG_S3_PREFIX"), "s3://right-bucket/spilo/x/wal/15");
+    assert_null(envdir_get(&e, "AWS_SECRET_ACCESS_KEY"));
+    assert_null(envdir_get(&e, "WALE_S3_ENDPOINT"));
+    assert_null(envdir_get(&e, "AWS_ENDPOINT"));
+    assert_string_equal(envdir_get(&e, "AWS_REGION"), "eu-?"
+                                                      "?-1");
+    assert_true(has_finding(&e, "AWS_SECRET_ACCESS_KEY is a symbolic link"));
+    assert_true(has_finding(&e, "WALE_S3_ENDPOINT is a symbolic link"));
+    assert_true(has_finding(&e, "AWS_ENDPOINT is not a regular file"));
+    assert_true(has_finding(&e, "AWS_REGION holds bytes that are not UTF-8"));
+    envdir_free(&e);
+
+    /* Too many files: the variables the agent reads are kept whatever the directory order. */
+    for (int i = 0; i < ENVDIR_MAX_VARS + 40; i++) {
+        char name[32];
+
+        snprintf(name, sizeof(name), "A_FILLER_%03d", i);
+        HPUT(name, "x\n");
+    }
+    HPUT("AWS_SESSION_TOKEN", "session\n");
+    HPUT("ZZ_NOT_NEEDED", "z\n");
+    assert_int_equal(envdir_load(hd, &e, err, sizeof(err)), 0);
+    assert_string_equal(envdir_get(&e, "AWS_SESSION_TOKEN"), "session");
+    assert_string_equal(envdir_get(&e, "WALG_S3_PREFIX"), "s3://right-bucket/spilo/x/wal/15");
+    assert_true(has_finding(&e, "more than the 256 variables"));
+    envdir_free(&e);
+#undef HPUT
+    snprintf(path, sizeof(path), "rm -rf '%s'", hd);
+    assert_int_equal(system(path), 0);
+}
+
 static void test_fixture(void **state)
 {
     struct envdir e;
@@ -195,8 +266,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_value_rules), cmocka_unit_test(test_load_directory),
-        cmocka_unit_test(test_load_errors), cmocka_unit_test(test_fixture),
-        cmocka_unit_test(test_set_unset),   cmocka_unit_test(test_secrets),
+        cmocka_unit_test(test_load_errors), cmocka_unit_test(test_load_hostile_entries),
+        cmocka_unit_test(test_fixture),     cmocka_unit_test(test_set_unset),
+        cmocka_unit_test(test_secrets),
     };
     return cmocka_run_group_tests_name("envdir", tests, setup, teardown);
 }

@@ -73,6 +73,37 @@ static void test_role_from_results(void **state)
     status_shutdown();
 }
 
+/* A result older than stale_after_s says so: in its summary, "stale": true, an unknown overall
+ * status and /readyz (status_first_stale). Reloads more often than the interval once froze every
+ * result while /readyz stayed 200. */
+static void test_stale(void **state)
+{
+    json_t *doc, *c;
+
+    (void)state;
+    status_init(names, 1, 1741598000);
+    status_set_config_loaded(true);
+    publish("walg_env", VERDICT_OK, "fine", NULL);
+    /* One-shot mode: never stale. */
+    assert_null(status_first_stale(status_current(), 1741599000 + 100000));
+    status_set_stale_after(100);
+    assert_null(status_first_stale(status_current(), 1741599000 + 100));
+    doc = status_to_json(status_current(), 1741599000 + 100, NULL, 0);
+    assert_string_equal(json_string_value(json_object_get(doc, "status")), "ok");
+    json_decref(doc);
+    assert_non_null(status_first_stale(status_current(), 1741599000 + 101));
+    doc = status_to_json(status_current(), 1741599000 + 101, NULL, 0);
+    assert_string_equal(json_string_value(json_object_get(doc, "status")), "unknown");
+    c = json_object_get(json_object_get(doc, "checks"), "walg_env");
+    assert_true(json_is_true(json_object_get(c, "stale")));
+    assert_string_equal(json_string_value(json_object_get(c, "status")), "ok");
+    assert_string_equal(json_string_value(json_object_get(c, "summary")),
+                        "stale: this result is 101s old and the check has not completed since; "
+                        "fine");
+    json_decref(doc);
+    status_shutdown();
+}
+
 static void test_status_json(void **state)
 {
     json_t *doc;
@@ -88,7 +119,8 @@ static void test_status_json(void **state)
     assert_string_equal(json_string_value(json_object_get(doc, "role")), "leader");
     text = json_dumps(json_object_get(json_object_get(doc, "checks"), "backups"),
                       JSON_COMPACT | JSON_PRESERVE_ORDER);
-    assert_string_equal(text, "{\"status\":\"ok\",\"summary\":\"3 backups\",\"checked_at\":"
+    assert_string_equal(text, "{\"status\":\"ok\",\"summary\":\"3 backups\",\"stale\":false,"
+                              "\"checked_at\":"
                               "\"2025-03-10T09:30:00Z\",\"duration_ms\":12,\"details\":"
                               "{\"count\":3,\"missed\":false}}");
     free(text);
@@ -172,6 +204,7 @@ int main(void)
         cmocka_unit_test(test_readiness_and_overall),
         cmocka_unit_test(test_role_from_results),
         cmocka_unit_test(test_status_json),
+        cmocka_unit_test(test_stale),
         cmocka_unit_test(test_metrics),
         cmocka_unit_test(test_report),
     };

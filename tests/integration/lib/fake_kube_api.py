@@ -25,6 +25,8 @@ for ConfigMaps in the core group:
 * "delay_ms": N in the control file: every API request is answered N ms late.
 * "fail_5xx": ["VERB RESOURCE", ...] in the control file: those requests answer 500
   InternalError, as an API server with a failing etcd does.
+* "echo_token_5xx": ["VERB RESOURCE", ...]: those requests answer 500 InternalError whose message
+  echoes the Authorization header after 300 characters (the client must scrub it).
 
 Added for `spilo-agent install` (what a real API server does that the installer needs):
 
@@ -365,6 +367,11 @@ class Kube(http.server.BaseHTTPRequestHandler):
                           "requested resource", {})
         if verb == "delete" and res != "configmaps" and res != "pods":
             return status(405, "MethodNotAllowed", "this fake deletes configmaps and pods only", {})
+        if f"{verb} {res}" in control().get("echo_token_5xx", []):
+            # A hostile or buggy server reflecting what it was sent, past a 300-character pad so
+            # that any cut of the message lands inside the token.
+            return status(500, "InternalError", "x" * 300 + " you sent: " +
+                          self.headers.get("Authorization", ""), {})
         if f"{verb} {res}" in control().get("fail_5xx", []):
             return status(500, "InternalError", "Internal error occurred: etcdserver: request "
                           "timed out", {})

@@ -12,8 +12,11 @@ bucket name picks the failure:
   huge           200 with a 20 MiB body                 blackhole     reads the request, never answers
   echo           403 whose <Message> echoes the x-amz-security-token and Authorization headers
                  (the client must scrub them)
+  echosecret     403 whose <Message> is 240 characters, then every SECRET given on the command line
+                 (the client must scrub them before it cuts the message to 256 bytes)
+  looptoken      200 listings that are always truncated with the same NextContinuationToken
 
-usage: fake_s3_errors.py PORT
+usage: fake_s3_errors.py PORT [SECRET...]
 """
 import http.server
 import sys
@@ -93,6 +96,13 @@ class Fake(http.server.BaseHTTPRequestHandler):
             tok = self.headers.get("x-amz-security-token", "")
             auth = self.headers.get("Authorization", "")
             self._send(403, err("AccessDenied", f"token {tok} auth {auth}"), xml)
+        elif bucket == "echosecret":
+            self._send(403, err("AccessDenied", "x" * 240 + " " + " ".join(sys.argv[2:])), xml)
+        elif bucket == "looptoken":
+            self._send(200, '<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>looptoken'
+                            '</Name><Prefix></Prefix><KeyCount>0</KeyCount><MaxKeys>1000</MaxKeys>'
+                            '<IsTruncated>true</IsTruncated><NextContinuationToken>same-token'
+                            '</NextContinuationToken></ListBucketResult>', xml)
         else:
             self._send(404, err("NoSuchBucket", "unknown fake bucket"), xml)
 

@@ -84,10 +84,11 @@ fake_sts_start() {
     wait_port "$STS_PORT" 10
 }
 
-# fake_s3_errors_start: fake_s3_errors.py on a free port; sets FAKE_S3_PORT.
+# fake_s3_errors_start [SECRET...]: fake_s3_errors.py on a free port (the secrets are echoed by
+# the "echosecret" bucket); sets FAKE_S3_PORT.
 fake_s3_errors_start() {
     FAKE_S3_PORT=$(free_port)
-    "$S3_PY" "$S3_LIB_DIR/fake_s3_errors.py" "$FAKE_S3_PORT" >"$TMP/fake-s3.log" 2>&1 &
+    "$S3_PY" "$S3_LIB_DIR/fake_s3_errors.py" "$FAKE_S3_PORT" "$@" >"$TMP/fake-s3.log" 2>&1 &
     on_exit "kill $!"
     wait_port "$FAKE_S3_PORT" 10
 }
