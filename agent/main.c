@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "causes.h"
 #include "check.h"
 #include "cleanup.h"
 #include "config.h"
@@ -46,7 +47,8 @@ static const char usage_main[] =
     "  -h, --help              help for the command\n"
     "\n"
     "Configuration precedence: --set > SPILO_AGENT_<SECTION>_<KEY> > file > default.\n"
-    "Keys: spilo-agent --help-config, or docs/config.md.\n";
+    "Keys: spilo-agent --help-config, or docs/config.md.\n"
+    "Critical causes and their alerts: spilo-agent --help-causes, or docs/checks/catalogue.md.\n";
 
 static const char usage_run[] =
     "Usage: spilo-agent run [-c FILE] [--set SECTION.KEY=VALUE]...\n"
@@ -540,6 +542,10 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "--help-config") == 0) {
         config_write_doc(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--help-causes") == 0) {
+        cause_write_table(stdout);
         return 0;
     }
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

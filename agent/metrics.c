@@ -129,6 +129,35 @@ static const struct detail_metric detail_metrics[] = {
      "1 when a finished restore left CLONE_* settings to remove."},
 };
 
+/* One 0/1 series per catalogued cause of every check that has run (the state-set pattern of
+ * kube_pod_status_phase): the alert for a cause selects it, and the series stays put when the
+ * cause goes away, so the alert resolves on the next evaluation. */
+static void causes_render(const struct snapshot *s, struct buf *out)
+{
+    bool any = false;
+
+    for (size_t i = 0; i < s->n_checks; i++) {
+        const struct check_snap *c = &s->checks[i];
+
+        if (!c->has_run)
+            continue;
+        for (size_t k = 0; k < CAUSE_COUNT; k++) {
+            if (strcmp(cause_catalogue[k].check, c->name) != 0)
+                continue;
+            if (!any)
+                family(out, "spilo_agent_check_cause", "gauge",
+                       "1 while this catalogued cause makes the check critical, else 0 "
+                       "(docs/checks/catalogue.md).");
+            any = true;
+            buf_printf(out, "spilo_agent_check_cause{check=\"");
+            label_value(out, c->name);
+            buf_puts(out, "\",cause=\"");
+            label_value(out, cause_catalogue[k].id);
+            buf_printf(out, "\"} %d\n", c->causes[k] ? 1 : 0);
+        }
+    }
+}
+
 void metrics_render(const struct snapshot *s, struct buf *out)
 {
     char reason[128];
@@ -170,6 +199,7 @@ void metrics_render(const struct snapshot *s, struct buf *out)
         sample(out, "spilo_agent_check_overlaps_total", "check", s->checks[i].name,
                (double)s->checks[i].overlaps);
 
+    causes_render(s, out);
     {
         const struct check_snap *hba = status_find(s, "pg_hba");
 

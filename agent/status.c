@@ -96,6 +96,7 @@ void status_publish(const char *name, struct check_result *res, int64_t checked_
     res->details = NULL;
     c->has_run = true;
     c->status = res->status;
+    memcpy(c->causes, res->causes, sizeof(c->causes));
     snprintf(c->summary, sizeof(c->summary), "%s", res->summary);
     c->checked_at_s = checked_at_s;
     c->duration_ms = duration_ms;

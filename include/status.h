@@ -22,8 +22,9 @@ struct check_snap {
     int64_t checked_at_s;
     uint64_t duration_ms;
     uint64_t runs;
-    uint64_t overlaps; /* ticks skipped because the previous run was still going */
-    json_t *details;   /* immutable once published; NULL before the first run */
+    uint64_t overlaps;        /* ticks skipped because the previous run was still going */
+    json_t *details;          /* immutable once published; NULL before the first run */
+    bool causes[CAUSE_COUNT]; /* catalogued causes of a critical verdict */
 };
 
 struct snapshot {
