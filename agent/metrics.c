@@ -173,6 +173,11 @@ void metrics_render(const struct snapshot *s, struct buf *out)
     family(out, "spilo_agent_start_time_seconds", "gauge", "Start time of the agent.");
     sample(out, "spilo_agent_start_time_seconds", NULL, NULL, (double)s->started_at_s);
 
+    family(
+        out, "spilo_agent_status", "gauge",
+        "Overall status, as /status and the exit code of `check`: 0 ok, 1 warning, 2 critical, 3 "
+        "unknown (critical > warning > unknown > ok).");
+    sample(out, "spilo_agent_status", NULL, NULL, status_overall(s, NULL, 0));
     family(out, "spilo_agent_check_status", "gauge",
            "Verdict of the last run: 0 ok, 1 warning, 2 critical, 3 unknown.");
     for (size_t i = 0; i < s->n_checks; i++)

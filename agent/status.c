@@ -140,16 +140,20 @@ void status_set_config_loaded(bool loaded)
     swap_in(n);
 }
 
-enum verdict status_overall(const struct snapshot *s)
+static bool wanted(const char *name, const char *const *only, size_t n_only);
+
+enum verdict status_overall(const struct snapshot *s, const char *const *only, size_t n_only)
 {
     enum verdict v = VERDICT_OK;
     bool any = false;
 
-    for (size_t i = 0; i < s->n_checks; i++) {
-        if (!s->checks[i].has_run)
+    for (size_t i = 0; s && i < s->n_checks; i++) {
+        const struct check_snap *c = &s->checks[i];
+
+        if (!wanted(c->name, only, n_only))
             continue;
         any = true;
-        v = verdict_worst(v, s->checks[i].status);
+        v = verdict_worst(v, c->has_run ? c->status : VERDICT_UNKNOWN);
     }
     return any ? v : VERDICT_UNKNOWN;
 }
@@ -205,8 +209,6 @@ json_t *status_to_json(const struct snapshot *s, int64_t now_s, const char *cons
 {
     char now[32];
     json_t *o = json_object(), *checks = json_object();
-    enum verdict overall = VERDICT_OK;
-    bool any = false;
 
     for (size_t i = 0; i < s->n_checks; i++) {
         const struct check_snap *c = &s->checks[i];
@@ -214,11 +216,9 @@ json_t *status_to_json(const struct snapshot *s, int64_t now_s, const char *cons
         if (!wanted(c->name, only, n_only))
             continue;
         json_object_set_new(checks, c->name, status_check_to_json(c));
-        overall = verdict_worst(overall, c->has_run ? c->status : VERDICT_UNKNOWN);
-        any = true;
     }
     util_format_rfc3339(now_s, now, sizeof(now));
-    json_object_set_new(o, "status", json_string(verdict_name(any ? overall : VERDICT_UNKNOWN)));
+    json_object_set_new(o, "status", json_string(verdict_name(status_overall(s, only, n_only))));
     json_object_set_new(o, "version", json_string(agent_version));
     json_object_set_new(o, "now", json_string(now));
     json_object_set_new(o, "role", json_string(s->role));

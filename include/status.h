@@ -49,8 +49,10 @@ void status_set_role(const char *role);
 void status_set_config_loaded(bool loaded);
 
 const struct check_snap *status_find(const struct snapshot *s, const char *name);
-/* Worst verdict of the checks that have run; unknown when none has. */
-enum verdict status_overall(const struct snapshot *s);
+/* THE overall status (/status, the report header, the exit code of `check`, the
+ * spilo_agent_status metric): verdict_worst() over the checks in `only` (NULL: all), a check
+ * that has not run counting as unknown; unknown when no check is selected. */
+enum verdict status_overall(const struct snapshot *s, const char *const *only, size_t n_only);
 /* Readiness: true once the config is loaded and every check has run once; else the reason. */
 bool status_ready(const struct snapshot *s, char *reason, size_t len);
 

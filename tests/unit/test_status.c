@@ -34,7 +34,7 @@ static void test_readiness_and_overall(void **state)
     s = status_current();
     assert_false(status_ready(s, reason, sizeof(reason)));
     assert_string_equal(reason, "configuration not loaded yet");
-    assert_int_equal(status_overall(s), VERDICT_UNKNOWN);
+    assert_int_equal(status_overall(s, NULL, 0), VERDICT_UNKNOWN);
     status_set_config_loaded(true);
     publish("walg_env", VERDICT_OK, "fine", NULL);
     s = status_current();
@@ -44,7 +44,12 @@ static void test_readiness_and_overall(void **state)
     publish("pg_hba", VERDICT_WARNING, "hmm", NULL);
     s = status_current();
     assert_true(status_ready(s, reason, sizeof(reason)));
-    assert_int_equal(status_overall(s), VERDICT_CRITICAL);
+    assert_int_equal(status_overall(s, NULL, 0), VERDICT_CRITICAL);
+    {
+        static const char *const only[] = {"pg_hba"};
+
+        assert_int_equal(status_overall(s, only, 1), VERDICT_WARNING);
+    }
     assert_int_equal(s->checks[1].runs, 1);
     status_count_overlap("backups");
     assert_int_equal(status_current()->checks[1].overlaps, 1);
