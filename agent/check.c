@@ -111,11 +111,17 @@ static void log_transition(struct check *c, const struct check_result *res, uint
     else
         snprintf(msg, sizeof(msg), "check %s changed from %s to %s", c->def->name,
                  verdict_name(before), verdict_name(res->status));
-    log_fields(level, "check", msg, LOG_S("check", c->def->name),
-               LOG_S("status", verdict_name(res->status)),
-               LOG_S("previous", first ? "none" : verdict_name(before)),
-               LOG_I("duration_ms", took_ms), LOG_S("summary", res->summary),
-               LOG_S("cause", causes));
+    if (causes[0])
+        log_fields(level, "check", msg, LOG_S("check", c->def->name),
+                   LOG_S("status", verdict_name(res->status)),
+                   LOG_S("previous", first ? "none" : verdict_name(before)),
+                   LOG_I("duration_ms", took_ms), LOG_S("summary", res->summary),
+                   LOG_S("cause", causes));
+    else
+        log_fields(level, "check", msg, LOG_S("check", c->def->name),
+                   LOG_S("status", verdict_name(res->status)),
+                   LOG_S("previous", first ? "none" : verdict_name(before)),
+                   LOG_I("duration_ms", took_ms), LOG_S("summary", res->summary));
 }
 
 static void check_deadline_cb(uv_timer_t *t)
