@@ -1808,6 +1808,14 @@ static void write_details(struct eval *e, json_t *d, const struct findings *fs)
     for (size_t i = 0; i < e->nf; i++)
         json_array_append_new(e->f[i].abandoned ? ab : run, folder_json(e->f[i].b, e->now));
     json_object_set_new(d, "abandoned", ab);
+    {
+        const struct backups_backup *na = newest_abandoned(e);
+
+        json_object_set_new(d, "last_abandoned_at",
+                            na && na->folder_newest_s != BACKUPS_NO_TIME
+                                ? time_json(na->folder_newest_s)
+                                : json_null());
+    }
     json_object_set_new(d, "running", run);
     for (size_t i = 0; i < e->nc; i++) {
         if (e->excess[i])

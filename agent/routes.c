@@ -150,7 +150,12 @@ static void route_metrics(const struct http_request *req, struct http_response *
         buf_append(&resp->body, metrics_cache.body.data, metrics_cache.body.len);
         return;
     }
-    metrics_render(s, &resp->body);
+    {
+        struct procstat ps;
+
+        procstat_read(&ps);
+        metrics_render(s, &ps, &resp->body);
+    }
     rendered_keep(&metrics_cache, s, 0, &resp->body);
 }
 

@@ -2,6 +2,8 @@
  * the Prometheus text, and the human report. */
 #include "harness.h"
 
+#include <math.h>
+
 #include "metrics.h"
 #include "report.h"
 #include "status.h"
@@ -97,7 +99,7 @@ static void test_metrics(void **state)
     status_init(names, 3, 1741598000);
     status_set_config_loaded(true);
     buf_init(&out, 1 << 20);
-    metrics_render(status_current(), &out);
+    metrics_render(status_current(), NULL, &out);
     assert_non_null(strstr(out.data, "# TYPE spilo_agent_up gauge\nspilo_agent_up 1\n"));
     assert_non_null(strstr(out.data, "spilo_agent_check_status{check=\"backups\"} 3\n"));
     assert_null(strstr(out.data, "spilo_agent_backup_count")); /* absent before the first run */
@@ -108,7 +110,7 @@ static void test_metrics(void **state)
             "\"compressed_size\":9007199254740993}}");
     publish("pg_hba", VERDICT_CRITICAL, "no local replication rule", NULL);
     buf_reset(&out);
-    metrics_render(status_current(), &out);
+    metrics_render(status_current(), NULL, &out);
     assert_non_null(strstr(out.data, "spilo_agent_backup_count 3\n"));
     assert_non_null(strstr(out.data, "spilo_agent_backup_retain 5\n"));
     assert_non_null(strstr(out.data, "spilo_agent_backup_missed 0\n"));
@@ -118,6 +120,41 @@ static void test_metrics(void **state)
     assert_non_null(strstr(out.data, "spilo_agent_pg_hba_ok 0\n"));
     assert_non_null(
         strstr(out.data, "spilo_agent_check_duration_seconds{check=\"backups\"} 0.012"));
+    assert_non_null(strstr(out.data, "# TYPE spilo_agent_backups gauge\nspilo_agent_backups 3\n"));
+    assert_non_null(strstr(out.data, "spilo_agent_status 2\n"));
+    {
+        char n[32];
+
+        metrics_format_number(0.1, n, sizeof(n));
+        assert_string_equal(n, "0.1"); /* %.17g says 0.10000000000000001 */
+        metrics_format_number(1.0 / 3.0, n, sizeof(n));
+        assert_string_equal(n, "0.3333333333333333");
+        metrics_format_number(1e300, n, sizeof(n));
+        assert_string_equal(n, "1e+300");
+        metrics_format_number(1741568434, n, sizeof(n));
+        assert_string_equal(n, "1741568434");
+        metrics_format_number(-0.5, n, sizeof(n));
+        assert_string_equal(n, "-0.5");
+        metrics_format_number(INFINITY, n, sizeof(n));
+        assert_string_equal(n, "+Inf");
+        metrics_format_number(NAN, n, sizeof(n));
+        assert_string_equal(n, "NaN");
+    }
+    {
+        struct procstat ps;
+
+        procstat_read(&ps);
+        assert_true(ps.ok);
+        assert_true(ps.resident_bytes > 0 && ps.open_fds >= 3);
+        buf_reset(&out);
+        metrics_render(status_current(), &ps, &out);
+        assert_non_null(strstr(out.data, "# TYPE process_cpu_seconds_total counter\n"));
+        assert_non_null(strstr(out.data, "\nprocess_resident_memory_bytes "));
+        assert_non_null(strstr(out.data, "\nprocess_start_time_seconds 1"));
+        assert_non_null(strstr(out.data, "\nprocess_open_fds "));
+        assert_non_null(strstr(out.data, "\nprocess_max_fds "));
+        assert_non_null(strstr(out.data, "\nprocess_virtual_memory_bytes "));
+    }
     /* one HELP/TYPE per family */
     {
         const char *first = strstr(out.data, "# TYPE spilo_agent_check_status ");
