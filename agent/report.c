@@ -34,7 +34,8 @@ static const char *paint(enum verdict v, bool color)
     return "\033[35m";
 }
 
-static void findings(FILE *out, json_t *list, const char *indent)
+/* The findings of a check, but the one its summary line already says (no sentence twice). */
+static void findings(FILE *out, json_t *list, const char *indent, const char *summary)
 {
     size_t i;
     json_t *f;
@@ -46,6 +47,8 @@ static void findings(FILE *out, json_t *list, const char *indent)
         const char *sev = json_string_value(json_object_get(f, "severity"));
         const char *msg = json_string_value(json_object_get(f, "message"));
 
+        if (msg && summary && *msg && strncmp(summary, msg, strlen(msg)) == 0)
+            continue;
         if (msg)
             fprintf(out, "%s- %s: %s\n", indent, sev ? sev : "note", msg);
     }
@@ -71,7 +74,8 @@ void report_write(FILE *out, const struct snapshot *s, int64_t now_s, bool color
                 upper(verdict_name(v), up, sizeof(up)), reset, c->name, c->summary);
         if (!c->details)
             continue;
-        findings(out, json_object_get(c->details, "findings"), "                        ");
+        findings(out, json_object_get(c->details, "findings"), "                        ",
+                 c->summary);
         clones = json_object_get(c->details, "clones");
         if (json_is_array(clones)) {
             json_array_foreach(clones, j, cl)
@@ -83,7 +87,7 @@ void report_write(FILE *out, const struct snapshot *s, int64_t now_s, bool color
                             json_string_value(json_object_get(cl, "envdir"))
                                 ? json_string_value(json_object_get(cl, "envdir"))
                                 : "?");
-                    findings(out, fl, "                          ");
+                    findings(out, fl, "                          ", NULL);
                     if (json_array_size(fl) == 1) {
                         const char *m =
                             json_string_value(json_object_get(json_array_get(fl, 0), "message"));

@@ -37,5 +37,16 @@ done
 for c in $(grep -ohE '\.name = "[a-z_]+"' agent/check_*.c | sed 's/.*"\(.*\)"/\1/' | sort -u); do
     if [ -f "docs/checks/$c.md" ]; then pass=$((pass + 1)); else echo "check $c has no docs/checks/$c.md"; fail=$((fail + 1)); fi
 done
+# README's sample output is what the binary prints (the fixture stands in for the envdir; the
+# revision suffix of a development build and the time are the only differences allowed)
+sample=$(sed -n '/^\$ spilo-agent check --only walg_env/,/^\$ echo/p' README.md | sed '1d;$d')
+real=$("$AGENT" check --only walg_env --set walg.envdir=tests/fixtures/envdir/broken-prefix-region/env \
+    --no-color 2>/dev/null | sed -E 's/\+g[0-9a-f]+(\.dirty)?//; s/ at [0-9T:Z-]+: / at T: /')
+sample=$(sed -E 's/ at [0-9T:Z-]+: / at T: /' <<<"$sample")
+if [ "$sample" == "$real" ]; then pass=$((pass + 1)); else
+    echo "README.md's sample of 'spilo-agent check --only walg_env' differs from the binary's output"; diff <(echo "$sample") <(echo "$real") | head -10; fail=$((fail + 1)); fi
+rel=$(cat VERSION)
+if grep -q "^spilo-agent $rel\$" README.md && "$AGENT" version | grep -qE "^spilo-agent $rel(\+g[0-9a-f]+(\.dirty)?)?\$"; then pass=$((pass + 1)); else
+    echo "README.md's 'spilo-agent version' sample or the binary's version is not the VERSION file's $rel"; fail=$((fail + 1)); fi
 echo "docs: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
