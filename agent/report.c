@@ -87,12 +87,12 @@ void report_write(FILE *out, const struct snapshot *s, int64_t now_s, bool color
                             json_string_value(json_object_get(cl, "envdir"))
                                 ? json_string_value(json_object_get(cl, "envdir"))
                                 : "?");
-                    findings(out, fl, "                          ", NULL);
+                    findings(out, fl, "                          ", c->summary);
                     if (json_array_size(fl) == 1) {
                         const char *m =
                             json_string_value(json_object_get(json_array_get(fl, 0), "message"));
 
-                        if (m)
+                        if (m && strncmp(c->summary, m, strlen(m)) != 0)
                             fprintf(out, "                          - %s\n", m);
                     }
                 }
