@@ -3,7 +3,9 @@
 # fake S3 (lib/fake_s3_errors.py) refuses turns `backups` critical; its log tells the transition
 # as JSON fields; its /metrics passes `promtool check metrics`, and fed to promtool as the series
 # of a three-pod cluster it fires BackupStorageFailing (cause s3_access_denied) after the rule's
-# `for`, not SpiloAgentCheckCritical, and resolves once the agent reports the cause gone.
+# `for`, not SpiloAgentCheckCritical, and resolves once the agent reports the cause gone. Meanwhile
+# the one-shot `check` (text, --json, --format nagios), /status and spilo_agent_status give one
+# overall status: critical beats the unknown PostgreSQL checks (max_state_alt).
 set -u
 AGENT=${AGENT:-build/spilo-agent}
 . "$(dirname "$0")/lib/common.sh"
@@ -36,6 +38,20 @@ curl -s "$AGENT_URL/metrics" >"$TMP/metrics-denied.txt"
 contains "the cause is exported" "$(cat "$TMP/metrics-denied.txt")" 'spilo_agent_check_cause{check="backups",cause="s3_access_denied"} 1'
 out=$(promtool check metrics <"$TMP/metrics-denied.txt" 2>&1); rc=$?
 eq "promtool check metrics: clean ($out)" "0:" "$rc:$out"
+# ---- the one-shot check meanwhile: critical beats the unknown PostgreSQL checks (max_state_alt) ---
+one=(--set "walg.envdir=$TMP/env" --set "s3.endpoint=http://127.0.0.1:$FAKE_S3_PORT" --set "postgres.conninfo=host=127.0.0.1 port=$(free_port) connect_timeout=1")
+nag=$("$AGENT" check --format nagios "${one[@]}" 2>/dev/null); rc=$?
+eq "check --format nagios: exit 2 (critical > unknown), one line" "2 1" "$rc $(grep -c . <<<"$nag")"
+contains "... SPILO-AGENT CRITICAL - the critical check first" "$nag" "SPILO-AGENT CRITICAL - backups critical: "
+check "... perfdata in the plugin format ('label'=value[UOM];warn;crit;min;max)" \
+    grep -qE "\| 'walg_env'=[0-3];1;2;0;3 .*'backups'=2;1;2;0;3 .*'backups_duration'=[0-9.]+s;;;0; " <<<"$nag"
+js=$("$AGENT" check --json "${one[@]}" 2>/dev/null); rc=$?
+eq "check --json: the same overall status and exit code" "2 critical" "$rc $(jq -r .status <<<"$js")"
+"$AGENT" check "${one[@]}" >"$TMP/report.txt" 2>/dev/null
+contains "the report header says CRITICAL too" "$(head -1 "$TMP/report.txt")" ": CRITICAL (role:"
+eq "the daemon's /status and spilo_agent_status agree" "critical 2" \
+    "$(curl -s "$AGENT_URL/status" | jq -r .status) $(curl -s "$AGENT_URL/metrics" | sed -n 's/^spilo_agent_status //p')"
+
 setprefix nosuchkey
 check "backups leaves critical when S3 stops refusing" wait_status unknown
 curl -s "$AGENT_URL/metrics" >"$TMP/metrics-after.txt"
