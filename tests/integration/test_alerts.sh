@@ -22,8 +22,11 @@ setprefix() { printf 's3://%s/spilo/pg/wal/15' "$1" >"$TMP/env/WALG_S3_PREFIX.ne
 setprefix nosuchkey
 rm -f "$TMP/env/WALE_S3_PREFIX"
 
+printf 'a-cleanup-token-of-32-characters' >"$TMP/token"
+chmod 600 "$TMP/token"
 agent_start alerts --set agent.interval=2s --set agent.check_timeout=2s --set "walg.envdir=$TMP/env" \
-    --set "s3.endpoint=http://127.0.0.1:$FAKE_S3_PORT" --set agent.log_format=json
+    --set "s3.endpoint=http://127.0.0.1:$FAKE_S3_PORT" --set agent.log_format=json \
+    --set cleanup.allow_http=true --set "cleanup.token_file=$TMP/token"
 check "agent answers" wait_http "$AGENT_URL/livez" 200 10
 status() { curl -s "$AGENT_URL/checks/backups" | jq -r .status; }
 wait_status() { # wait_status STATUS: until /checks/backups says it (10 s)
@@ -56,7 +59,12 @@ setprefix nosuchkey
 check "backups leaves critical when S3 stops refusing" wait_status unknown
 curl -s "$AGENT_URL/metrics" >"$TMP/metrics-after.txt"
 contains "the cause is 0 again" "$(cat "$TMP/metrics-after.txt")" 'spilo_agent_check_cause{check="backups",cause="s3_access_denied"} 0'
+for _ in $(seq 1 25); do
+    curl -s -o /dev/null -X POST -H 'Authorization: Bearer wrong' "$AGENT_URL/cleanup?dry_run=1"
+done
 agent_stop
+eq "25 wrong tokens: one warning line, the rest counted (rate-limited)" 1 \
+    "$(jq -c 'select(.msg | startswith("POST /cleanup refused"))' "$AGENT_LOG" | grep -c .)"
 
 # ---- the log: the transitions as JSON fields ----------------------------------------------------
 tr=$(jq -c 'select(.comp == "check" and .check == "backups" and .previous == "unknown" and .status == "critical")' "$AGENT_LOG" 2>/dev/null)
