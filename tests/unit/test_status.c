@@ -105,7 +105,8 @@ static void test_metrics(void **state)
     assert_null(strstr(out.data, "spilo_agent_backup_count")); /* absent before the first run */
     assert_null(strstr(out.data, "spilo_agent_pg_hba_ok"));
     publish("backups", VERDICT_OK, "ok",
-            "{\"count\":3,\"retain\":5,\"missed\":false,\"previous_scheduled_at\":"
+            "{\"count\":3,\"retain\":5,\"missed\":false,\"last_abandoned_at\":"
+            "\"2025-03-10T00:00:00Z\",\"previous_scheduled_at\":"
             "\"2025-03-10T01:00:00Z\",\"latest\":{\"finish_time\":\"2025-03-10T01:00:34.843994Z\","
             "\"compressed_size\":9007199254740993}}");
     publish("pg_hba", VERDICT_CRITICAL, "no local replication rule", NULL);
@@ -122,6 +123,8 @@ static void test_metrics(void **state)
         strstr(out.data, "spilo_agent_check_duration_seconds{check=\"backups\"} 0.012"));
     assert_non_null(strstr(out.data, "# TYPE spilo_agent_backups gauge\nspilo_agent_backups 3\n"));
     assert_non_null(strstr(out.data, "spilo_agent_status 2\n"));
+    assert_non_null(
+        strstr(out.data, "spilo_agent_backup_last_abandoned_timestamp_seconds 1741564800\n"));
     {
         char n[32];
 
