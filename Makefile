@@ -1,7 +1,13 @@
 # spilo-agent - one plain GNU make file. `make` builds build/spilo-agent; `make test` installs what
 # is missing (Debian 12 packages, as root) and runs every test; `make demo` runs the agent locally.
 
-VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.0.0-dev)
+# The release is the VERSION file (a CI clone may lack the tags); git adds the revision unless HEAD
+# is the release tag v<VERSION>: 0.2.0, or 0.2.0+g1a2b3c4[.dirty] between releases.
+RELEASE   := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+GIT_REV   := $(shell git describe --tags --exact-match --match 'v$(RELEASE)' >/dev/null 2>&1 || \
+	git rev-parse --short HEAD 2>/dev/null)
+GIT_DIRTY := $(if $(GIT_REV),$(shell git diff --quiet HEAD -- 2>/dev/null || echo .dirty))
+VERSION   ?= $(RELEASE)$(if $(GIT_REV),+g$(GIT_REV)$(GIT_DIRTY))
 BUILD     ?= build
 CC        ?= cc
 PKGS      := libuv libpq libcurl inih jansson expat
@@ -53,7 +59,7 @@ $(BUILD)/obj/%.o: agent/%.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-# The version lives in one object, rebuilt only when `git describe` changes.
+# The version lives in one object, rebuilt only when VERSION or the revision changes.
 $(BUILD)/version.txt: FORCE
 	@mkdir -p $(@D)
 	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' > $@

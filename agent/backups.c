@@ -1197,6 +1197,7 @@ static int cmp_bk_asc(const void *pa, const void *pb)
 
 struct finding {
     enum verdict v;
+    int cause; /* enum cause of a critical finding, -1 for none */
     char text[sizeof(((struct check_result *)0)->summary)];
 };
 
@@ -1205,18 +1206,22 @@ struct findings {
     size_t n;
 };
 
-static void PRINTF(3, 4) add(struct findings *fs, enum verdict v, const char *fmt, ...)
+static void PRINTF(4, 5)
+    add_cause(struct findings *fs, int cause, enum verdict v, const char *fmt, ...)
 {
     va_list ap;
 
     if (fs->n >= MAX_FINDINGS)
         return;
     fs->f[fs->n].v = v;
+    fs->f[fs->n].cause = cause;
     va_start(ap, fmt);
     vsnprintf(fs->f[fs->n].text, sizeof(fs->f[fs->n].text), fmt, ap);
     va_end(ap);
     fs->n++;
 }
+
+#define add(fs, ...) add_cause(fs, -1, __VA_ARGS__)
 
 static void fmt_time(int64_t t, char *buf, size_t len)
 {
@@ -1540,13 +1545,15 @@ static void find_freshness(struct eval *e, struct findings *fs)
                 r->folder_newest_s == BACKUPS_NO_TIME ? "at an unknown time" : t1);
         } else if (ab) {
             fmt_time(ab->folder_newest_s, t1, sizeof(t1));
-            add(fs, VERDICT_CRITICAL,
+            add_cause(
+                fs, CAUSE_BACKUPS_ONLY_ABANDONED, VERDICT_CRITICAL,
                 "no complete base backup under %s: %zu were started but never finished (newest "
                 "%s, last object %s); read postgres_backup.sh's output in the leader's Spilo "
                 "container, then remove them with 'wal-g delete garbage --confirm'%s",
                 e->where, e->abandoned, ab->name, t1, replica_note(e));
         } else {
-            add(fs, VERDICT_CRITICAL,
+            add_cause(
+                fs, CAUSE_BACKUPS_NO_BACKUP, VERDICT_CRITICAL,
                 "no base backup under %s: check USE_WALG_BACKUP=true in the pod environment, a "
                 "'local all all trust' line in pg_hba (without it postgres_backup.sh fails "
                 "silently) and the backup cron ('%s')%s%s",
@@ -1567,14 +1574,16 @@ static void find_freshness(struct eval *e, struct findings *fs)
     if (e->running && e->running_newest->folder_newest_s != BACKUPS_NO_TIME &&
         e->running_newest->folder_newest_s >= e->due) {
         age_text(e->now - e->running_newest->folder_newest_s, age2, sizeof(age2));
-        add(fs, VERDICT_CRITICAL,
+        add_cause(
+            fs, CAUSE_BACKUPS_MISSED_UPLOADING, VERDICT_CRITICAL,
             "no base backup landed for the %s run of '%s' (due by %s): the latest, %s, finished "
             "%s (%s ago); %s is still being uploaded (last object %s ago): if backups take that "
             "long, raise [backups] grace",
             t1, e->schedule, t2, e->latest->b->name, t3, age, e->running_newest->name, age2);
         return;
     }
-    add(fs, VERDICT_CRITICAL,
+    add_cause(
+        fs, CAUSE_BACKUPS_MISSED, VERDICT_CRITICAL,
         "no base backup landed for the %s run of '%s' (due by %s): the latest, %s, finished %s "
         "(%s ago); run postgres_backup.sh by hand in the leader's Spilo container to see why "
         "(pg_hba 'local' rules, USE_WALG_BACKUP, cron)%s",
@@ -1593,18 +1602,21 @@ static void find_latest_usable(struct eval *e, struct findings *fs)
         add(fs, VERDICT_WARNING, "could not read the sentinel of the latest backup %s (%s)",
             b->name, b->sentinel_error);
     } else if (b->sentinel_error) {
-        add(fs, VERDICT_CRITICAL,
+        add_cause(
+            fs, CAUSE_BACKUPS_SENTINEL_UNREADABLE, VERDICT_CRITICAL,
             "the latest backup %s cannot be restored: its sentinel is unreadable (%s); take a new "
             "backup (run postgres_backup.sh in the leader's Spilo container)",
             b->name, b->sentinel_error);
     }
     if (b->delta && !k->root)
-        add(fs, VERDICT_CRITICAL,
+        add_cause(
+            fs, CAUSE_BACKUPS_DELTA_BASE_MISSING, VERDICT_CRITICAL,
             "the latest backup %s is a delta whose chain needs %s, which is missing: it cannot be "
             "restored; run 'wal-g backup-push --full $PGDATA' in the leader's Spilo container",
             b->name, k->missing);
     if (e->l->folders_listed && !b->folder && b->folder_newest_s == BACKUPS_NO_TIME)
-        add(fs, VERDICT_CRITICAL,
+        add_cause(
+            fs, CAUSE_BACKUPS_DATA_MISSING, VERDICT_CRITICAL,
             "the latest backup %s has a sentinel but no data folder %s%s/: it cannot be "
             "restored; take a new backup (run postgres_backup.sh in the leader's Spilo container)",
             b->name, e->l->base, b->name);
@@ -1796,6 +1808,14 @@ static void write_details(struct eval *e, json_t *d, const struct findings *fs)
     for (size_t i = 0; i < e->nf; i++)
         json_array_append_new(e->f[i].abandoned ? ab : run, folder_json(e->f[i].b, e->now));
     json_object_set_new(d, "abandoned", ab);
+    {
+        const struct backups_backup *na = newest_abandoned(e);
+
+        json_object_set_new(d, "last_abandoned_at",
+                            na && na->folder_newest_s != BACKUPS_NO_TIME
+                                ? time_json(na->folder_newest_s)
+                                : json_null());
+    }
     json_object_set_new(d, "running", run);
     for (size_t i = 0; i < e->nc; i++) {
         if (e->excess[i])
@@ -1871,9 +1891,13 @@ void backups_evaluate(const struct backups_input *in, struct check_result *out)
         if (!worst || fs.f[i].v > worst->v)
             worst = &fs.f[i];
     }
-    if (worst)
+    if (worst) {
         check_result_set(out, worst->v, "%s", worst->text);
-    else
+        for (size_t i = 0; i < fs.n; i++) {
+            if (fs.f[i].v == VERDICT_CRITICAL && fs.f[i].cause >= 0)
+                check_result_cause(out, (enum cause)fs.f[i].cause);
+        }
+    } else
         ok_summary(&e, out);
     free(e.c);
     free(e.f);

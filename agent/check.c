@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "causes.h"
 #include "log.h"
 #include "status.h"
 #include "util.h"
@@ -31,6 +32,7 @@ struct check {
     struct check_run *run;
     struct worker_job *job;
     uint64_t started_ns;
+    uint64_t bad_logged_ns; /* when a still-bad status was last logged (0: not yet) */
 };
 
 struct checks {
@@ -39,7 +41,8 @@ struct checks {
     struct config *cfg;
     int64_t now_override_s;
     bool stopping;
-    bool timers_started; /* daemon mode: results can go stale */
+    bool timers_started;  /* daemon mode: results can go stale */
+    bool log_transitions; /* daemon mode: the log tells each check's status changes */
     int open_handles;
     unsigned int seed;
     size_t n;
@@ -53,6 +56,64 @@ static uint64_t jittered(struct checks *cs, uint64_t interval_ms)
     if (span == 0)
         return interval_ms;
     return interval_ms - span / 2 + (uint64_t)rand_r(&cs->seed) % (span + 1);
+}
+
+/* The causes of a result as "a,b" (empty for none). */
+static void causes_text(const struct check_result *res, const char *check, char *out, size_t len)
+{
+    size_t n = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; i < CAUSE_COUNT && n + 1 < len; i++) {
+        if (res->causes[i] && strcmp(cause_catalogue[i].check, check) == 0)
+            n += (size_t)snprintf(out + n, len - n, "%s%s", n ? "," : "", cause_catalogue[i].id);
+    }
+}
+
+/* Logs a check's verdict when it changes (info for a recovery to ok, warn for warning/unknown,
+ * error for critical), and a status that stays bad again at most once an hour. Called before the
+ * result is published, so status_current() still holds the previous one. */
+static void log_transition(struct check *c, const struct check_result *res, uint64_t took_ms)
+{
+    const struct check_snap *prev = status_find(status_current(), c->def->name);
+    enum verdict before = prev && prev->has_run ? prev->status : VERDICT_UNKNOWN;
+    bool first = !prev || !prev->has_run, changed = first || before != res->status;
+    uint64_t now = uv_hrtime();
+    enum log_level level = res->status == VERDICT_OK         ? LOG_LEVEL_INFO
+                           : res->status == VERDICT_CRITICAL ? LOG_LEVEL_ERROR
+                                                             : LOG_LEVEL_WARN;
+    char causes[256], msg[96];
+
+    if (!c->owner->log_transitions)
+        return;
+    if (!changed) {
+        if (res->status == VERDICT_OK ||
+            (c->bad_logged_ns && now - c->bad_logged_ns < 3600ull * 1000000000ull))
+            return;
+    }
+    c->bad_logged_ns = res->status == VERDICT_OK ? 0 : now;
+    causes_text(res, c->def->name, causes, sizeof(causes));
+    if (first)
+        snprintf(msg, sizeof(msg), "check %s is %s", c->def->name, verdict_name(res->status));
+    else if (!changed)
+        snprintf(msg, sizeof(msg), "check %s is still %s", c->def->name, verdict_name(res->status));
+    else if (res->status == VERDICT_OK)
+        snprintf(msg, sizeof(msg), "check %s recovered (was %s)", c->def->name,
+                 verdict_name(before));
+    else
+        snprintf(msg, sizeof(msg), "check %s changed from %s to %s", c->def->name,
+                 verdict_name(before), verdict_name(res->status));
+    if (causes[0])
+        log_fields(level, "check", msg, LOG_S("check", c->def->name),
+                   LOG_S("status", verdict_name(res->status)),
+                   LOG_S("previous", first ? "none" : verdict_name(before)),
+                   LOG_I("duration_ms", took_ms), LOG_S("summary", res->summary),
+                   LOG_S("cause", causes));
+    else
+        log_fields(level, "check", msg, LOG_S("check", c->def->name),
+                   LOG_S("status", verdict_name(res->status)),
+                   LOG_S("previous", first ? "none" : verdict_name(before)),
+                   LOG_I("duration_ms", took_ms), LOG_S("summary", res->summary));
 }
 
 static void check_deadline_cb(uv_timer_t *t)
@@ -70,10 +131,11 @@ static void check_deadline_cb(uv_timer_t *t)
                      "the %s check did not finish within %llus ([agent] check_timeout); the "
                      "last attempt is still being cancelled, see the agent log",
                      c->def->name, (unsigned long long)(run->cfg->check_timeout_ms / 1000));
+    log_transition(c, &res, took_ms);
     status_publish(c->def->name, &res, run->now_s, took_ms);
     check_result_cleanup(&res);
-    log_warn("check", "check=%s deadline passed after %llums", c->def->name,
-             (unsigned long long)took_ms);
+    log_fields(LOG_LEVEL_WARN, "check", "check deadline passed", LOG_S("check", c->def->name),
+               LOG_I("duration_ms", took_ms));
     run->abandoned = true;
     c->ran = true;
     run->cancelled = true;
@@ -92,7 +154,8 @@ static void check_start(struct check *c)
         return;
     if (c->running) {
         status_count_overlap(c->def->name);
-        log_warn("check", "check=%s still running, tick skipped", c->def->name);
+        log_fields(LOG_LEVEL_WARN, "check", "check still running, tick skipped",
+                   LOG_S("check", c->def->name));
         return;
     }
     run = xcalloc(1, sizeof(*run));
@@ -140,10 +203,11 @@ void check_run_done(struct check_run *run, struct check_result *res)
             (void)uv_timer_stop(&c->deadline);
         log_debug("check", "check=%s status=%s duration_ms=%llu", c->def->name,
                   verdict_name(res->status), (unsigned long long)took_ms);
+        log_transition(c, res, took_ms);
         status_publish(c->def->name, res, at, took_ms);
     } else {
-        log_info("check", "check=%s late result dropped after %llums", c->def->name,
-                 (unsigned long long)took_ms);
+        log_fields(LOG_LEVEL_INFO, "check", "late result dropped", LOG_S("check", c->def->name),
+                   LOG_S("status", verdict_name(res->status)), LOG_I("duration_ms", took_ms));
     }
     check_result_cleanup(res);
     c->running = false;
@@ -274,6 +338,7 @@ void checks_start_timers(struct checks *cs)
 {
     set_stale_after(cs->cfg);
     cs->timers_started = true;
+    cs->log_transitions = true;
     for (size_t i = 0; i < cs->n; i++) {
         /* Stagger the first runs so that start-up does not open every connection at once. */
         (void)uv_timer_start(&cs->checks[i].tick, check_tick_cb, 1 + 50 * i, 0);

@@ -400,6 +400,7 @@ static void listed_cb(const struct aws_error *err, struct s3_listing *l, void *a
     }
     if (err) {
         check_result_set(&job->res, walg_s3_error_verdict(err), "%s", err->summary);
+        check_result_cause(&job->res, walg_s3_error_cause(err));
         json_object_set_new(job->res.details, "prefix", json_string(t->prefix));
         json_object_set_new(
             job->res.details, "error",
@@ -440,6 +441,7 @@ static void opened_cb(struct check_run *run, struct walg_s3 *ws, bool cancelled,
         check_result_set(&job->res, ws->error_verdict,
                          "cannot look for backups: %s; the walg_env check says what to fix",
                          ws->error);
+        check_result_cause(&job->res, CAUSE_BACKUPS_S3_CREDENTIALS);
         job_finish(job);
         return;
     }

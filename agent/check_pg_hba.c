@@ -37,6 +37,7 @@ static void pg_hba_from_session(struct pg_job *job, struct pgconn_result *res)
                          "this connection in - add one (Spilo needs \"local all all trust\" and "
                          "\"local replication %s trust\")",
                          target, res->error, cfg->pg_replication_user);
+        check_result_cause(&job->res, CAUSE_PG_HBA_LOGIN_REFUSED);
         return;
     }
     if (res->rc < 0) {

@@ -208,6 +208,15 @@ static const struct config_key keys[] = {
         "that lets `postgres`/`standby` connect locally and replicate."),
     KEY("install", "monitoring_namespace", CFG_DNS_LABEL, install_monitoring_namespace, "",
         "`namespace`", "`install`: namespace of the PodMonitor and PrometheusRule."),
+    KEY("install", "monitoring_labels", CFG_SELECTOR, install_monitoring_labels,
+        "release=kube-prometheus-stack", "`release=kube-prometheus-stack`",
+        "`install`: labels (`k=v[,k=v]`) of the PodMonitor and PrometheusRule; "
+        "kube-prometheus-stack selects them by its Helm release label (`release=<release name>`)."),
+    KEY("install", "runbook_base", CFG_URL, install_runbook_base,
+        "https://spilo-agent.example.org/docs/alerts.md",
+        "`https://spilo-agent.example.org/docs/alerts.md`",
+        "`install`: where docs/alerts.md is hosted; every alert's `runbook_url` is "
+        "`<runbook_base>#<alert>`."),
     KEY("install", "clone_cluster", CFG_DNS_NAME, install_clone_cluster, "",
         "none (required with `--mode restore`)",
         "`install --mode restore`: the source cluster's name (`CLONE_SCOPE`)."),

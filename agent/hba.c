@@ -1641,12 +1641,14 @@ void hba_evaluate_spilo(const struct hba_rules *rules, const char *superuser,
 
     if (summary_errors(rules, s, sizeof(s))) {
         check_result_set(out, VERDICT_CRITICAL, "%s", s);
+        check_result_cause(out, CAUSE_PG_HBA_INVALID);
         return;
     }
     for (size_t i = 0; i < nsc; i++) {
         if (fails_certainly(&sc[i])) {
             summary_failing(rules, sc, nsc, i, superuser, s, sizeof(s));
             check_result_set(out, VERDICT_CRITICAL, "%s", s);
+            check_result_cause(out, CAUSE_PG_HBA_LOCKOUT);
             return;
         }
     }

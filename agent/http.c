@@ -613,8 +613,9 @@ static void connection_cb(uv_stream_t *server, int status)
         return;
     }
     if (srv->n_conns > srv->limits.max_connections || srv->stopping) {
-        log_warn("http", "connection limit %zu reached, closing new connection",
-                 srv->limits.max_connections);
+        log_limited(LOG_LEVEL_WARN, "http", "http.conn_limit",
+                    "connection limit %zu reached, closing new connection",
+                    srv->limits.max_connections);
         conn_close(c);
         return;
     }

@@ -43,87 +43,180 @@ static const char podmonitor_spec_json[] =
 /* deploy/monitoring/spilo-agent.rules.yml, groups (= prometheusrule.yaml spec.groups). */
 static const char rules_groups_json[] =
     "[{\"name\":\"spilo-agent.backups\",\"rules\":[{\"alert\":\"BackupMissed\",\"expr\":\"max by "
-    "(namespace, cluster) (spilo_agent_backup_missed) == 1\\nand on (namespace, cluster)\\nmax by"
-    " (namespace, cluster) (spilo_agent_backup_last_finish_timestamp_seconds)\\n\",\"for\":\"15m"
-    "\",\"labels\":{\"severity\":\"critical\"},\"annotations\":{\"summary\":\"No base backup land"
-    "ed on schedule for {{ $labels.namespace }}/{{ $labels.cluster }}\",\"description\":\"No WAL-"
-    "G base backup of cluster {{ $labels.cluster }} in namespace {{ $labels.namespace }} finished"
-    " since the latest BACKUP_SCHEDULE run plus the grace period. The `backups` check (GET /check"
-    "s/backups on any pod of the cluster) names the missed run and the newest backup.\",\"runbook"
-    "_url\":\"docs/alerts.md#backupmissed\"}},{\"alert\":\"NoBackupAtAll\",\"expr\":\"max by (nam"
-    "espace, cluster) (spilo_agent_backup_count) == 0\\nunless on (namespace, cluster)\\nmax by ("
-    "namespace, cluster) (spilo_agent_backup_last_finish_timestamp_seconds)\\nunless on (namespac"
-    "e, cluster)\\nmax by (namespace, cluster) (spilo_agent_backup_in_progress) == 1\\n\",\"for\""
-    ":\"1h\",\"labels\":{\"severity\":\"critical\"},\"annotations\":{\"summary\":\"Cluster {{ $la"
-    "bels.namespace }}/{{ $labels.cluster }} has no base backup at all\",\"description\":\"The S3"
-    " prefix of cluster {{ $labels.cluster }} in namespace {{ $labels.namespace }} holds no compl"
-    "ete WAL-G base backup and none is being uploaded: the cluster cannot be restored. The `backu"
-    "ps` and `walg_env` checks name the prefix and the usual causes.\",\"runbook_url\":\"docs/ale"
-    "rts.md#nobackupatall\"}},{\"alert\":\"BackupCountBelowRetention\",\"expr\":\"max by (namespa"
-    "ce, cluster) (spilo_agent_backup_count)\\n  < on (namespace, cluster)\\nmax by (namespace, c"
-    "luster) (spilo_agent_backup_retain)\\nand on (namespace, cluster)\\nmax by (namespace, clust"
-    "er) (max_over_time(spilo_agent_backup_count[14d]))\\n  >= on (namespace, cluster)\\nmax by ("
-    "namespace, cluster) (spilo_agent_backup_retain)\\n\",\"for\":\"2h\",\"labels\":{\"severity\""
-    ":\"warning\"},\"annotations\":{\"summary\":\"Fewer base backups than BACKUP_NUM_TO_RETAIN fo"
-    "r {{ $labels.namespace }}/{{ $labels.cluster }}\",\"description\":\"Cluster {{ $labels.clust"
-    "er }} in namespace {{ $labels.namespace }} keeps {{ $value }} full base backups, fewer than "
-    "BACKUP_NUM_TO_RETAIN, although it had enough within the last 14 days: backups were deleted ("
-    "S3 lifecycle rule, manual delete, retention gone wrong).\",\"runbook_url\":\"docs/alerts.md#"
-    "backupcountbelowretention\"}}]},{\"name\":\"spilo-agent.wal\",\"rules\":[{\"alert\":\"WalArc"
-    "hiveFailing\",\"expr\":\"count by (namespace, cluster) (\\n  (\\n    increase(spilo_agent_wa"
-    "l_archive_failed_total[15m]) > 0\\n    and\\n    (\\n      spilo_agent_wal_archive_last_fail"
-    "ure_timestamp_seconds\\n        > spilo_agent_wal_archive_last_success_timestamp_seconds\\n "
-    "     or\\n      spilo_agent_wal_archive_last_failure_timestamp_seconds\\n        unless spil"
-    "o_agent_wal_archive_last_success_timestamp_seconds\\n    )\\n  )\\n  or\\n  (\\n    time() -"
-    " spilo_agent_wal_archive_last_success_timestamp_seconds > 3600\\n    and on (namespace, pod)"
-    "\\n    spilo_agent_check_status{check=\\\"wal_archive\\\"} == 2\\n  )\\n) > 0\\n\",\"for\":"
-    "\"10m\",\"labels\":{\"severity\":\"critical\"},\"annotations\":{\"summary\":\"WAL archiving "
-    "to S3 fails for {{ $labels.namespace }}/{{ $labels.cluster }}\",\"description\":\"PostgreSQL"
-    " of cluster {{ $labels.cluster }} in namespace {{ $labels.namespace }} cannot archive WAL (a"
-    "rchive_command keeps failing, or nothing was archived for over an hour while segments wait):"
-    " point-in-time recovery stops at the last archived segment and pg_wal grows. The `wal_archiv"
-    "e` check has the counters and the backlog.\",\"runbook_url\":\"docs/alerts.md#walarchivefail"
-    "ing\"}}]},{\"name\":\"spilo-agent.postgres\",\"rules\":[{\"alert\":\"PgHbaBroken\",\"expr\":"
-    "\"count by (namespace, cluster) (spilo_agent_pg_hba_ok == 0) > 0\\n\",\"for\":\"5m\",\"label"
-    "s\":{\"severity\":\"critical\"},\"annotations\":{\"summary\":\"pg_hba of {{ $labels.namespac"
-    "e }}/{{ $labels.cluster }} locks out Spilo's own connections\",\"description\":\"On {{ $valu"
-    "e }} pod(s) of cluster {{ $labels.cluster }} in namespace {{ $labels.namespace }} pg_hba ref"
-    "uses a connection Spilo needs (local postgres, local/hostssl standby): Patroni, replication "
-    "and the backup cron fail. The `pg_hba` check names the line to add.\",\"runbook_url\":\"docs"
-    "/alerts.md#pghbabroken\"}},{\"alert\":\"RestoreCleanupPending\",\"expr\":\"max by (namespace"
-    ", cluster) (spilo_agent_restore_cleanup_pending) == 1\\n\",\"for\":\"1h\",\"labels\":{\"seve"
-    "rity\":\"warning\"},\"annotations\":{\"summary\":\"Finished restore of {{ $labels.namespace "
-    "}}/{{ $labels.cluster }} left CLONE_* settings behind\",\"description\":\"Cluster {{ $labels"
-    ".cluster }} in namespace {{ $labels.namespace }} finished its restore, but the pod environme"
-    "nt ConfigMap still carries CLONE_* keys: a re-created cluster would clone the old source aga"
-    "in. The `restore` check lists the keys; `spilo-agent cleanup` removes them.\",\"runbook_url"
-    "\":\"docs/alerts.md#restorecleanuppending\"}},{\"alert\":\"WalgConfigInvalid\",\"expr\":\"co"
-    "unt by (namespace, cluster) (spilo_agent_check_status{check=\\\"walg_env\\\"} == 2) > 0\\n\""
-    ",\"for\":\"15m\",\"labels\":{\"severity\":\"critical\"},\"annotations\":{\"summary\":\"WAL-G"
-    " settings of {{ $labels.namespace }}/{{ $labels.cluster }} cannot work\",\"description\":\"O"
-    "n {{ $value }} pod(s) of cluster {{ $labels.cluster }} in namespace {{ $labels.namespace }} "
-    "the WAL-G settings (prefix, region, endpoint, credentials, or a clone's CLONE_* settings) wo"
-    "uld make WAL-G fail. The `walg_env` check names the variable and the fix.\",\"runbook_url\":"
-    "\"docs/alerts.md#walgconfiginvalid\"}}]},{\"name\":\"spilo-agent.agent\",\"rules\":[{\"alert"
-    "\":\"SpiloAgentAbsent\",\"expr\":\"absent(up{job=~\\\".*spilo-agent.*\\\"}) or absent(spilo_"
-    "agent_up)\\n\",\"for\":\"15m\",\"labels\":{\"severity\":\"warning\"},\"annotations\":{\"summ"
-    "ary\":\"No spilo-agent is scraped\",\"description\":\"Prometheus has no spilo-agent target o"
-    "r no spilo_agent_up series at all, so none of the backup alerts can fire. Check that the sid"
-    "ecar runs in the Spilo pods and that the PodMonitor (or scrape config) is picked up by Prome"
-    "theus.\",\"runbook_url\":\"docs/alerts.md#spiloagentabsent\"}},{\"alert\":\"SpiloAgentDown\""
-    ",\"expr\":\"max by (namespace, cluster, pod) (up{job=~\\\".*spilo-agent.*\\\"}) == 0\\n\",\""
-    "for\":\"10m\",\"labels\":{\"severity\":\"warning\"},\"annotations\":{\"summary\":\"spilo-age"
-    "nt on {{ $labels.namespace }}/{{ $labels.pod }} cannot be scraped\",\"description\":\"Promet"
-    "heus cannot scrape the spilo-agent sidecar of pod {{ $labels.pod }} (cluster {{ $labels.clus"
-    "ter }}, namespace {{ $labels.namespace }}) on port 8009.\",\"runbook_url\":\"docs/alerts.md#"
-    "spiloagentdown\"}},{\"alert\":\"CheckUnknown\",\"expr\":\"count by (namespace, cluster, chec"
-    "k) (spilo_agent_check_status == 3) > 0\\n\",\"for\":\"15m\",\"labels\":{\"severity\":\"warni"
-    "ng\"},\"annotations\":{\"summary\":\"Check {{ $labels.check }} is unknown for {{ $labels.nam"
-    "espace }}/{{ $labels.cluster }}\",\"description\":\"On {{ $value }} pod(s) of cluster {{ $la"
-    "bels.cluster }} in namespace {{ $labels.namespace }} the `{{ $labels.check }}` check reports"
-    " unknown: the agent cannot reach PostgreSQL or S3, or a check times out. Its summary (GET /c"
-    "hecks/{{ $labels.check }}) says which.\",\"runbook_url\":\"docs/alerts.md#checkunknown\"}}]}"
-    "]";
+    "(namespace,"
+    " cluster) (spilo_agent_backup_missed) == 1\\nand on (namespace, cluster)\\nmax by ("
+    "namespace, cluster) (spilo_agent_backup_last_finish_timestamp_seconds)\\nor\\nmax by ("
+    "namespace, cluster) (\\n  spilo_agent_check_cause{check=\\\"backups\\\", cause=~\\\"missed|"
+    "missed_while_uploading\\\"}\\n) == "
+    "1\\n\",\"for\":\"15m\",\"labels\":{\"severity\":\"critical\"},\""
+    "annotations\":{\"summary\":\"No base backup landed on schedule for {{ $labels.namespace }}/{{ "
+    "$labels.cluster }}\",\"description\":\"No WAL-G base backup of cluster {{ $labels.cluster }} "
+    "in namespace {{ $labels.namespace }} finished since the latest BACKUP_SCHEDULE run plus "
+    "the grace period. The `backups` check (GET /checks/backups on any pod of the cluster) "
+    "names the missed run and the newest backup.\",\"runbook_url\":\"https://spilo-agent.example."
+    "org/docs/alerts.md#backupmissed\"}},{\"alert\":\"NoBackupAtAll\",\"expr\":\"max by "
+    "(namespace, "
+    "cluster) (spilo_agent_backup_count) == 0\\nunless on (namespace, cluster)\\nmax by ("
+    "namespace, cluster) (spilo_agent_backup_last_finish_timestamp_seconds)\\nunless on ("
+    "namespace, cluster)\\nmax by (namespace, cluster) (spilo_agent_backup_in_progress) == 1\\"
+    "nor\\nmax by (namespace, cluster) (\\n  spilo_agent_check_cause{check=\\\"backups\\\", "
+    "cause=~\\\""
+    "no_backup|only_abandoned\\\"}\\n) == "
+    "1\\n\",\"for\":\"1h\",\"labels\":{\"severity\":\"critical\"},\""
+    "annotations\":{\"summary\":\"Cluster {{ $labels.namespace }}/{{ $labels.cluster }} has no "
+    "base backup at all\",\"description\":\"The S3 prefix of cluster {{ $labels.cluster }} in "
+    "namespace {{ $labels.namespace }} holds no complete WAL-G base backup and none is being "
+    "uploaded: the cluster cannot be restored. The `backups` and `walg_env` checks name the "
+    "prefix and the usual causes.\",\"runbook_url\":\"https://spilo-agent.example.org/docs/alerts."
+    "md#nobackupatall\"}},{\"alert\":\"BackupCountBelowRetention\",\"expr\":\"max by (namespace, "
+    "cluster) (spilo_agent_backup_count)\\n  < on (namespace, cluster)\\nmax by (namespace, "
+    "cluster) (spilo_agent_backup_retain)\\nand on (namespace, cluster)\\nmax by (namespace, "
+    "cluster) (max_over_time(spilo_agent_backup_count[14d]))\\n  >= on (namespace, cluster)\\"
+    "nmax by (namespace, cluster) (spilo_agent_backup_retain)\\n\",\"for\":\"2h\",\"labels\":{\""
+    "severity\":\"warning\"},\"annotations\":{\"summary\":\"Fewer base backups than "
+    "BACKUP_NUM_TO_RETAIN for {{ $labels.namespace }}/{{ $labels.cluster }}\",\"description\":\""
+    "Cluster {{ $labels.cluster }} in namespace {{ $labels.namespace }} keeps {{ $value }} "
+    "full base backups, fewer than BACKUP_NUM_TO_RETAIN, although it had enough within the "
+    "last 14 days: backups were deleted (S3 lifecycle rule, manual delete, retention gone "
+    "wrong).\",\"runbook_url\":\"https://spilo-agent.example.org/docs/alerts.md#"
+    "backupcountbelowretention\"}},{\"alert\":\"BackupNotRestorable\",\"expr\":\"max by "
+    "(namespace, "
+    "cluster, cause) (\\n  spilo_agent_check_cause{\\n    check=\\\"backups\\\", cause=~\\\""
+    "sentinel_unreadable|delta_base_missing|data_missing\\\"\\n  }\\n) == "
+    "1\\n\",\"for\":\"15m\",\"labels\""
+    ":{\"severity\":\"critical\"},\"annotations\":{\"summary\":\"Newest backup of {{ "
+    "$labels.namespace }"
+    "}/{{ $labels.cluster }} is broken: {{ $labels.cause }}\",\"description\":\"The newest WAL-G "
+    "base backup of cluster {{ $labels.cluster }} in namespace {{ $labels.namespace }} is "
+    "broken ({{ $labels.cause }}: unreadable sentinel, missing delta base or missing data): a "
+    "restore would fail or fall back to an older backup. The `backups` check names the backup "
+    "and how to take a new one.\",\"runbook_url\":\"https://spilo-agent.example.org/docs/alerts.md#"
+    "backupnotrestorable\"}},{\"alert\":\"BackupStorageFailing\",\"expr\":\"max by (namespace, "
+    "cluster,"
+    " cause) (\\n  spilo_agent_check_cause{check=\\\"backups\\\", cause=~\\\"s3_.+\\\"}\\n) == "
+    "1\\n\",\"for\""
+    ":\"15m\",\"labels\":{\"severity\":\"critical\"},\"annotations\":{\"summary\":\"S3 refuses the "
+    "backups "
+    "of {{ $labels.namespace }}/{{ $labels.cluster }} ({{ $labels.cause }})\",\"description\":\"S3 "
+    "answered the agent of cluster {{ $labels.cluster }} in namespace {{ $labels.namespace }} "
+    "with {{ $labels.cause }}: WAL-G, which uses the same settings, cannot write or read "
+    "backups either. The `backups` check quotes S3's answer; `walg_env` shows the bucket, "
+    "region, endpoint and credentials in use.\",\"runbook_url\":\"https://spilo-agent.example.org/"
+    "docs/"
+    "alerts.md#backupstoragefailing\"}}]},{\"name\":\"spilo-agent.wal\",\"rules\":[{\"alert\":\""
+    "WalArchiveFailing\",\"expr\":\"count by (namespace, cluster) (\\n  (\\n    increase("
+    "spilo_agent_wal_archive_failed_total[15m]) > 0\\n    and\\n    (\\n      "
+    "spilo_agent_wal_archive_last_failure_timestamp_seconds\\n        > "
+    "spilo_agent_wal_archive_last_success_timestamp_seconds\\n      or\\n      "
+    "spilo_agent_wal_archive_last_failure_timestamp_seconds\\n        unless "
+    "spilo_agent_wal_archive_last_success_timestamp_seconds\\n    )\\n  )\\n  or\\n  (\\n    "
+    "time() "
+    "- spilo_agent_wal_archive_last_success_timestamp_seconds > 3600\\n    and on (namespace, "
+    "pod)\\n    spilo_agent_check_status{check=\\\"wal_archive\\\"} == 2\\n  )\\n) > "
+    "0\\nor\\ncount by ("
+    "namespace, cluster) (\\n  spilo_agent_check_cause{check=\\\"wal_archive\\\"} == 1\\n) > "
+    "0\\n\",\""
+    "for\":\"10m\",\"labels\":{\"severity\":\"critical\"},\"annotations\":{\"summary\":\"WAL "
+    "archiving to S3 "
+    "fails for {{ $labels.namespace }}/{{ $labels.cluster }}\",\"description\":\"PostgreSQL of "
+    "cluster {{ $labels.cluster }} in namespace {{ $labels.namespace }} cannot archive WAL ("
+    "archive_command keeps failing, or nothing was archived for over an hour while segments "
+    "wait): point-in-time recovery stops at the last archived segment and pg_wal grows. The `"
+    "wal_archive` check has the counters and the backlog.\",\"runbook_url\":\"https://spilo-agent."
+    "example.org/docs/"
+    "alerts.md#walarchivefailing\"}}]},{\"name\":\"spilo-agent.postgres\",\"rules\":["
+    "{\"alert\":\"PgHbaBroken\",\"expr\":\"count by (namespace, cluster) (spilo_agent_pg_hba_ok == "
+    "0) "
+    "> 0\\nor\\ncount by (namespace, cluster) (\\n  spilo_agent_check_cause{check=\\\"pg_hba\\\"} "
+    "== "
+    "1\\n) > "
+    "0\\n\",\"for\":\"5m\",\"labels\":{\"severity\":\"critical\"},\"annotations\":{\"summary\":"
+    "\"pg_hba "
+    "of {{ $labels.namespace }}/{{ $labels.cluster }} locks out Spilo's own connections\",\""
+    "description\":\"On {{ $value }} pod(s) of cluster {{ $labels.cluster }} in namespace {{ $"
+    "labels.namespace }} pg_hba refuses a connection Spilo needs (local postgres, local/"
+    "hostssl standby): Patroni, replication and the backup cron fail. The `pg_hba` check names "
+    "the line to add.\",\"runbook_url\":\"https://spilo-agent.example.org/docs/alerts.md#"
+    "pghbabroken\"}},{\"alert\":\"RestoreCleanupPending\",\"expr\":\"max by (namespace, cluster) ("
+    "spilo_agent_restore_cleanup_pending) == "
+    "1\\n\",\"for\":\"1h\",\"labels\":{\"severity\":\"warning\"},\""
+    "annotations\":{\"summary\":\"Finished restore of {{ $labels.namespace }}/{{ $labels.cluster }}"
+    " left CLONE_* settings behind\",\"description\":\"Cluster {{ $labels.cluster }} in namespace {"
+    "{ $labels.namespace }} finished its restore, but the pod environment ConfigMap still "
+    "carries CLONE_* keys: a re-created cluster would clone the old source again. The `restore`"
+    " check lists the keys; `spilo-agent cleanup` removes them.\",\"runbook_url\":\"https://spilo-"
+    "agent.example.org/docs/alerts.md#restorecleanuppending\"}},{\"alert\":\"WalgConfigInvalid\",\""
+    "expr\":\"count by (namespace, cluster) (\\n  spilo_agent_check_cause{check=\\\"walg_env\\\"} "
+    "== "
+    "1\\n) > "
+    "0\\n\",\"for\":\"15m\",\"labels\":{\"severity\":\"critical\"},\"annotations\":{\"summary\":"
+    "\"WAL-G "
+    "settings of {{ $labels.namespace }}/{{ $labels.cluster }} cannot work\",\"description\":\"On {"
+    "{ $value }} pod(s) of cluster {{ $labels.cluster }} in namespace {{ $labels.namespace }} "
+    "the WAL-G settings (prefix, region, endpoint, credentials, or a clone's CLONE_* settings) "
+    "would make WAL-G fail. The `walg_env` check names the variable and the fix.\",\"runbook_url\""
+    ":\"https://spilo-agent.example.org/docs/alerts.md#walgconfiginvalid\"}},{\"alert\":\""
+    "RestoreWritesIntoSource\",\"expr\":\"max by (namespace, cluster) (\\n  "
+    "spilo_agent_check_cause{"
+    "check=\\\"restore\\\", cause=~\\\"writes_into_source\\\"}\\n) == "
+    "1\\n\",\"for\":\"5m\",\"labels\":{\""
+    "severity\":\"critical\"},\"annotations\":{\"summary\":\"Clone {{ $labels.namespace }}/{{ "
+    "$labels."
+    "cluster }} writes into the prefix it was cloned from\",\"description\":\"Cluster {{ $labels."
+    "cluster }} in namespace {{ $labels.namespace }} archives WAL and backups into the S3 "
+    "prefix of the cluster it was cloned from: it overwrites the source's history. Give it its "
+    "own prefix now (the `restore` check says how).\",\"runbook_url\":\"https://spilo-agent."
+    "example.org/docs/"
+    "alerts.md#restorewritesintosource\"}},{\"alert\":\"RestoreCannotStart\",\"expr\""
+    ":\"max by (namespace, cluster, cause) (\\n  spilo_agent_check_cause{\\n    "
+    "check=\\\"restore\\\","
+    " cause=~\\\"scope_suffix_no_slash|endpoint_scheme|source_without_backup\\\"\\n  }\\n) == "
+    "1\\n\",\""
+    "for\":\"15m\",\"labels\":{\"severity\":\"critical\"},\"annotations\":{\"summary\":\"The "
+    "restore of {{ $"
+    "labels.namespace }}/{{ $labels.cluster }} cannot work ({{ $labels.cause }})\",\"description\""
+    ":\"The clone settings of cluster {{ $labels.cluster }} in namespace {{ $labels.namespace }}"
+    " point the restore at nothing usable ({{ $labels.cause }}): the pod will not come up with "
+    "the source's data. The `restore` check names the setting to fix.\",\"runbook_url\":\"https://"
+    "spilo-agent.example.org/docs/"
+    "alerts.md#restorecannotstart\"}}]},{\"name\":\"spilo-agent.agent\""
+    ",\"rules\":[{\"alert\":\"SpiloAgentAbsent\",\"expr\":\"absent(up{job=~\\\".*spilo-agent.*\\\"}"
+    ") or "
+    "absent(spilo_agent_up)\\n\",\"for\":\"15m\",\"labels\":{\"severity\":\"warning\"},"
+    "\"annotations\":{\""
+    "summary\":\"No spilo-agent is scraped\",\"description\":\"Prometheus has no spilo-agent "
+    "target "
+    "or no spilo_agent_up series at all, so none of the backup alerts can fire. Check that the "
+    "sidecar runs in the Spilo pods and that the PodMonitor (or scrape config) is picked up by "
+    "Prometheus.\",\"runbook_url\":\"https://spilo-agent.example.org/docs/alerts.md#"
+    "spiloagentabsent\"}},{\"alert\":\"SpiloAgentDown\",\"expr\":\"max by (namespace, cluster, "
+    "pod) ("
+    "up{job=~\\\".*spilo-agent.*\\\"}) == "
+    "0\\n\",\"for\":\"10m\",\"labels\":{\"severity\":\"warning\"},\""
+    "annotations\":{\"summary\":\"spilo-agent on {{ $labels.namespace }}/{{ $labels.pod }} cannot "
+    "be scraped\",\"description\":\"Prometheus cannot scrape the spilo-agent sidecar of pod {{ $"
+    "labels.pod }} (cluster {{ $labels.cluster }}, namespace {{ $labels.namespace }}) on port "
+    "8009.\",\"runbook_url\":\"https://spilo-agent.example.org/docs/"
+    "alerts.md#spiloagentdown\"}},{\""
+    "alert\":\"CheckUnknown\",\"expr\":\"count by (namespace, cluster, check) ("
+    "spilo_agent_check_status == 3) > "
+    "0\\n\",\"for\":\"15m\",\"labels\":{\"severity\":\"warning\"},\""
+    "annotations\":{\"summary\":\"Check {{ $labels.check }} is unknown for {{ $labels.namespace }}/"
+    "{{ $labels.cluster }}\",\"description\":\"On {{ $value }} pod(s) of cluster {{ $labels."
+    "cluster }} in namespace {{ $labels.namespace }} the `{{ $labels.check }}` check reports "
+    "unknown: the agent cannot reach PostgreSQL or S3, or a check times out. Its summary (GET /"
+    "checks/{{ $labels.check }}) says which.\",\"runbook_url\":\"https://spilo-agent.example.org/"
+    "docs/alerts.md#checkunknown\"}},{\"alert\":\"SpiloAgentCheckCritical\",\"expr\":\"count by ("
+    "namespace, cluster, check) (\\n  spilo_agent_check_status == 2\\n  unless on (namespace, "
+    "pod, check)\\n  max by (namespace, pod, check) (spilo_agent_check_cause) == 1\\n) > 0\\n\",\""
+    "for\":\"15m\",\"labels\":{\"severity\":\"critical\"},\"annotations\":{\"summary\":\"Check {{ "
+    "$labels."
+    "check }} is critical for {{ $labels.namespace }}/{{ $labels.cluster }}\",\"description\":\"On "
+    "{{ $value }} pod(s) of cluster {{ $labels.cluster }} in namespace {{ $labels.namespace }} "
+    "the `{{ $labels.check }}` check is critical for a reason no specific alert covers (an "
+    "agent newer than these rules, or one without spilo_agent_check_cause). Its summary (GET /"
+    "checks/{{ $labels.check }}) says what is wrong and the fix.\",\"runbook_url\":\"https://spilo-"
+    "agent.example.org/docs/alerts.md#spiloagentcheckcritical\"}}]}]";
 
 /* harbor-operator v1.4.0-rc1's list (deploy/pg_hba/postgresql-pg_hba.yaml). */
 static const char *const pg_hba_lines[] = {
@@ -264,6 +357,21 @@ int install_settings_load(const struct config *cfg, enum install_mode mode,
     s->monitoring_namespace = !empty(cfg->install_monitoring_namespace)
                                   ? cfg->install_monitoring_namespace
                                   : s->namespace;
+    /* One PodMonitor per cluster namespace, scraping only that namespace: installs for clusters
+     * in several namespaces never scrape a pod twice, and several clusters of one namespace share
+     * one. */
+    snprintf(s->podmonitor_name, sizeof(s->podmonitor_name), "spilo-agent%s%s",
+             strcmp(s->monitoring_namespace, s->namespace) ? "-" : "",
+             strcmp(s->monitoring_namespace, s->namespace) ? s->namespace : "");
+    s->monitoring_labels = cfg->install_monitoring_labels ? cfg->install_monitoring_labels : "";
+    s->runbook_base = cfg->install_runbook_base ? cfg->install_runbook_base : "";
+    /* Each runbook_url is <runbook_base>#<alert>: the base has no fragment of its own. */
+    if (strchr(s->runbook_base, '#'))
+        return bad(&v,
+                   "[install] runbook_base = '%s' has a '#' (env %s); every alert's runbook_url is "
+                   "<runbook_base>#<alert>, so give the page without a fragment, e.g. "
+                   "https://git.example.com/spilo-agent/docs/alerts.md",
+                   s->runbook_base, config_env_name("install", "runbook_base", env, sizeof(env)));
     s->source_namespace =
         !empty(cfg->install_source_namespace) ? cfg->install_source_namespace : s->namespace;
 
@@ -539,19 +647,37 @@ static json_t *monitoring_meta(const struct install_settings *s, const char *com
 {
     json_t *m = meta("spilo-agent", s->monitoring_namespace, false);
 
-    json_object_set_new(m, "labels",
-                        json_pack("{s:s,s:s}", "app.kubernetes.io/name", "spilo-agent",
-                                  "app.kubernetes.io/component", component));
+    json_t *labels = json_pack("{s:s,s:s}", "app.kubernetes.io/name", "spilo-agent",
+                               "app.kubernetes.io/component", component);
+    const char *p = s->monitoring_labels ? s->monitoring_labels : "";
+
+    /* validated: k=v[,k=v] */
+    while (*p) {
+        const char *comma = strchr(p, ',');
+        const char *end = comma ? comma : p + strlen(p);
+        const char *eq = memchr(p, '=', (size_t)(end - p));
+        char *k = xstrndup(p, (size_t)(eq - p)), *val = xstrndup(eq + 1, (size_t)(end - eq - 1));
+
+        json_object_set_new(labels, k, json_string(val));
+        free(k);
+        free(val);
+        p = comma ? comma + 1 : end;
+    }
+    json_object_set_new(m, "labels", labels);
     return m;
 }
 
 json_t *install_pod_monitor(const struct install_settings *s)
 {
-    json_t *pm = object("monitoring.coreos.com/v1", "PodMonitor", monitoring_meta(s, "monitoring"));
-    json_t *spec = json_loads(podmonitor_spec_json, 0, NULL);
+    json_t *meta = monitoring_meta(s, "monitoring");
+    json_t *pm, *spec = json_loads(podmonitor_spec_json, 0, NULL);
 
     if (!spec)
         abort();
+    json_object_set_new(meta, "name", json_string(s->podmonitor_name));
+    pm = object("monitoring.coreos.com/v1", "PodMonitor", meta);
+    json_object_set_new(spec, "namespaceSelector",
+                        json_pack("{s:[s]}", "matchNames", s->namespace));
     json_object_set_new(pm, "spec", spec);
     return pm;
 }
@@ -562,8 +688,27 @@ json_t *install_prometheus_rule(const struct install_settings *s)
         object("monitoring.coreos.com/v1", "PrometheusRule", monitoring_meta(s, "alert-rules"));
     json_t *groups = json_loads(rules_groups_json, 0, NULL);
 
+    size_t gi, ri;
+    json_t *g, *r;
+
     if (!groups)
         abort();
+    json_array_foreach(groups, gi, g)
+    {
+        json_array_foreach(json_object_get(g, "rules"), ri, r)
+        {
+            json_t *ann = json_object_get(r, "annotations");
+            const char *url = json_string_value(json_object_get(ann, "runbook_url"));
+            const char *hash = url ? strchr(url, '#') : NULL;
+
+            if (hash) {
+                char *n = xasprintf("%s%s", s->runbook_base ? s->runbook_base : "", hash);
+
+                json_object_set_new(ann, "runbook_url", json_string(n));
+                free(n);
+            }
+        }
+    }
     json_object_set_new(pr, "spec", json_pack("{s:o}", "groups", groups));
     return pr;
 }
@@ -720,7 +865,7 @@ void install_plan_build(const struct install_settings *s, const struct install_k
         add(plan, "postgresql", "acid.zalan.do", "postgresqls", s->namespace, s->cluster,
             install_pg_hba_patch(s), INSTALL_IF_EXISTS);
     add(plan, "PodMonitor", "monitoring.coreos.com", "podmonitors", s->monitoring_namespace,
-        "spilo-agent", install_pod_monitor(s), INSTALL_IF_CRD);
+        s->podmonitor_name, install_pod_monitor(s), INSTALL_IF_CRD);
     add(plan, "PrometheusRule", "monitoring.coreos.com", "prometheusrules", s->monitoring_namespace,
         "spilo-agent", install_prometheus_rule(s), INSTALL_IF_CRD);
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "causes.h"
 #include "check.h"
 #include "check_defs.h"
 #include "cleanup.h"
@@ -47,7 +48,8 @@ static const char usage_main[] =
     "  -h, --help              help for the command\n"
     "\n"
     "Configuration precedence: --set > SPILO_AGENT_<SECTION>_<KEY> > file > default.\n"
-    "Keys: spilo-agent --help-config, or docs/config.md.\n";
+    "Keys: spilo-agent --help-config, or docs/config.md.\n"
+    "Critical causes and their alerts: spilo-agent --help-causes, or docs/checks/catalogue.md.\n";
 
 static const char usage_run[] =
     "Usage: spilo-agent run [-c FILE] [--set SECTION.KEY=VALUE]...\n"
@@ -57,15 +59,18 @@ static const char usage_run[] =
     "Exit status: 0 clean stop, 78 configuration error at start, 1 other failure.\n";
 
 static const char usage_check[] =
-    "Usage: spilo-agent check [-c FILE] [--json] [--only NAME[,NAME]] [--now RFC3339]\n"
-    "                         [--set SECTION.KEY=VALUE]...\n"
+    "Usage: spilo-agent check [-c FILE] [--json] [--format text|json|nagios] [--only NAME[,NAME]]\n"
+    "                         [--now RFC3339] [--set SECTION.KEY=VALUE]...\n"
     "\n"
     "Runs every check once and prints a report, or the /status JSON with --json.\n"
+    "  --format F    text (the report), json (= --json) or nagios: one plugin line\n"
+    "                'SPILO-AGENT CRITICAL - <summary> | <perfdata>' for Icinga/Nagios\n"
     "  --only NAMES  only these checks (comma separated)\n"
     "  --now TIME    evaluate schedules and freshness at TIME, e.g. 2025-03-10T09:30:00Z\n"
     "  --color       colour the report (default: when stdout is a terminal)\n"
-    "Exit status: 0 all ok, 1 worst is warning, 2 worst is critical, 3 a check could not run,\n"
-    "64 usage error, 78 configuration error.\n";
+    "Exit status: 0 all ok, 1 worst is warning, 2 worst is critical, 3 a check could not run\n"
+    "(critical > warning > unknown > ok, as monitoring-plugins' max_state_alt), 64 usage error,\n"
+    "78 configuration error.\n";
 
 static const char usage_install[] =
     "Usage: spilo-agent install [-c FILE] [--mode backup|restore] [--dry-run]\n"
@@ -106,6 +111,7 @@ struct cli {
     struct config_override sets[MAX_SETS];
     size_t n_sets;
     bool json;
+    bool nagios;
     int color; /* -1 auto */
     char *only;
     const char *now;
@@ -123,7 +129,8 @@ enum {
     OPT_NO_COLOR,
     OPT_DRY_RUN,
     OPT_FORCE,
-    OPT_MODE
+    OPT_MODE,
+    OPT_FORMAT
 };
 
 /* Which of the subcommand-specific options a command takes. */
@@ -150,6 +157,7 @@ static int parse_common(int argc, char **argv, struct cli *cli, const char *usag
         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
         {"force", no_argument, NULL, OPT_FORCE},
         {"mode", required_argument, NULL, OPT_MODE},
+        {"format", required_argument, NULL, OPT_FORMAT},
         {NULL, 0, NULL, 0},
     };
     int ch;
@@ -179,6 +187,7 @@ static int parse_common(int argc, char **argv, struct cli *cli, const char *usag
         case OPT_NOW:
         case OPT_COLOR:
         case OPT_NO_COLOR:
+        case OPT_FORMAT:
             need = ALLOW_CHECK;
             break;
         case OPT_DRY_RUN:
@@ -200,9 +209,20 @@ static int parse_common(int argc, char **argv, struct cli *cli, const char *usag
                     argv[optind - 1], usage);
             return EXIT_USAGE;
         }
-        if (ch == OPT_JSON)
+        if (ch == OPT_JSON) {
             cli->json = true;
-        else if (ch == OPT_ONLY)
+        } else if (ch == OPT_FORMAT) {
+            if (strcmp(optarg, "json") == 0) {
+                cli->json = true;
+            } else if (strcmp(optarg, "nagios") == 0) {
+                cli->nagios = true;
+            } else if (strcmp(optarg, "text") != 0) {
+                fprintf(stderr,
+                        "spilo-agent: --format '%s' is not valid; accepted: text, json, nagios\n",
+                        optarg);
+                return EXIT_USAGE;
+            }
+        } else if (ch == OPT_ONLY)
             cli->only = optarg;
         else if (ch == OPT_NOW)
             cli->now = optarg;
@@ -306,11 +326,10 @@ static int cmd_check(int argc, char **argv)
         const struct snapshot *s = status_current();
         int64_t at = now_s ? now_s : util_now_s();
 
-        worst = VERDICT_OK;
-        for (size_t i = 0; i < s->n_checks; i++)
-            worst =
-                verdict_worst(worst, s->checks[i].has_run ? s->checks[i].status : VERDICT_UNKNOWN);
-        if (cli.json) {
+        worst = status_overall(s, at, NULL, 0);
+        if (cli.nagios) {
+            report_write_nagios(stdout, s);
+        } else if (cli.json) {
             json_t *doc = status_to_json(s, at, NULL, 0);
 
             json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -549,6 +568,10 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "--help-config") == 0) {
         config_write_doc(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--help-causes") == 0) {
+        cause_write_table(stdout);
         return 0;
     }
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

@@ -4,6 +4,8 @@
 #include "metrics.h"
 
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util.h"
@@ -36,10 +38,34 @@ static void sample(struct buf *out, const char *name, const char *label, const c
         label_value(out, lvalue);
         buf_puts(out, "\"}");
     }
-    if (value == floor(value) && fabs(value) < 1e15)
-        buf_printf(out, " %.0f\n", value);
-    else
-        buf_printf(out, " %.17g\n", value);
+    {
+        char num[32];
+
+        metrics_format_number(value, num, sizeof(num));
+        buf_printf(out, " %s\n", num);
+    }
+}
+
+void metrics_format_number(double v, char *out, size_t len)
+{
+    if (isnan(v)) {
+        snprintf(out, len, "NaN");
+        return;
+    }
+    if (isinf(v)) {
+        snprintf(out, len, v > 0 ? "+Inf" : "-Inf");
+        return;
+    }
+    if (v == floor(v) && fabs(v) < 1e15) {
+        /* exact integers (counts, Unix times) stay plain, as every scraper and test expects */
+        snprintf(out, len, "%.0f", v);
+        return;
+    }
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(out, len, "%.*g", prec, v);
+        if (strtod(out, NULL) == v)
+            return;
+    }
 }
 
 static json_t *details_of(const struct snapshot *s, const char *check)
@@ -107,8 +133,12 @@ static const struct detail_metric detail_metrics[] = {
      "Next time BACKUP_SCHEDULE wants a base backup."},
     {"spilo_agent_backup_missed", "gauge", "backups", "missed",
      "1 when no base backup finished since the latest scheduled time plus grace."},
-    {"spilo_agent_backup_count", "untyped", "backups", "count",
+    {"spilo_agent_backups", "gauge", "backups", "count",
      "Number of complete full base backups under the prefix."},
+    {"spilo_agent_backup_count", "untyped", "backups", "count",
+     "Deprecated: use spilo_agent_backups (same value); removed in the next release."},
+    {"spilo_agent_backup_last_abandoned_timestamp_seconds", "gauge", "backups", "last_abandoned_at",
+     "Newest object of the newest backup that was started but never finished; absent when none."},
     {"spilo_agent_backup_retain", "gauge", "backups", "retain",
      "Expected number of full base backups (BACKUP_NUM_TO_RETAIN)."},
     {"spilo_agent_backup_in_progress", "gauge", "backups", "in_progress",
@@ -129,7 +159,60 @@ static const struct detail_metric detail_metrics[] = {
      "1 when a finished restore left CLONE_* settings to remove."},
 };
 
-void metrics_render(const struct snapshot *s, struct buf *out)
+/* One 0/1 series per catalogued cause of every check that has run (the state-set pattern of
+ * kube_pod_status_phase): the alert for a cause selects it, and the series stays put when the
+ * cause goes away, so the alert resolves on the next evaluation. */
+static void causes_render(const struct snapshot *s, struct buf *out)
+{
+    bool any = false;
+
+    for (size_t i = 0; i < s->n_checks; i++) {
+        const struct check_snap *c = &s->checks[i];
+
+        if (!c->has_run)
+            continue;
+        for (size_t k = 0; k < CAUSE_COUNT; k++) {
+            if (strcmp(cause_catalogue[k].check, c->name) != 0)
+                continue;
+            if (!any)
+                family(out, "spilo_agent_check_cause", "gauge",
+                       "1 while this catalogued cause makes the check critical, else 0 "
+                       "(docs/checks/catalogue.md).");
+            any = true;
+            buf_printf(out, "spilo_agent_check_cause{check=\"");
+            label_value(out, c->name);
+            buf_puts(out, "\",cause=\"");
+            label_value(out, cause_catalogue[k].id);
+            buf_printf(out, "\"} %d\n", c->causes[k] ? 1 : 0);
+        }
+    }
+}
+
+static void process_render(const struct procstat *p, struct buf *out)
+{
+    if (p->ok) {
+        family(out, "process_cpu_seconds_total", "counter",
+               "Total user and system CPU time spent in seconds.");
+        sample(out, "process_cpu_seconds_total", NULL, NULL, p->cpu_seconds);
+        family(out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+        sample(out, "process_resident_memory_bytes", NULL, NULL, p->resident_bytes);
+        family(out, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
+        sample(out, "process_virtual_memory_bytes", NULL, NULL, p->virtual_bytes);
+        family(out, "process_start_time_seconds", "gauge",
+               "Start time of the process since unix epoch in seconds.");
+        sample(out, "process_start_time_seconds", NULL, NULL, p->start_time_s);
+    }
+    if (p->open_fds >= 0) {
+        family(out, "process_open_fds", "gauge", "Number of open file descriptors.");
+        sample(out, "process_open_fds", NULL, NULL, p->open_fds);
+    }
+    if (p->max_fds >= 0) {
+        family(out, "process_max_fds", "gauge", "Maximum number of open file descriptors.");
+        sample(out, "process_max_fds", NULL, NULL, p->max_fds);
+    }
+}
+
+void metrics_render(const struct snapshot *s, const struct procstat *proc, struct buf *out)
 {
     char reason[128];
     double v;
@@ -144,6 +227,11 @@ void metrics_render(const struct snapshot *s, struct buf *out)
     family(out, "spilo_agent_start_time_seconds", "gauge", "Start time of the agent.");
     sample(out, "spilo_agent_start_time_seconds", NULL, NULL, (double)s->started_at_s);
 
+    family(
+        out, "spilo_agent_status", "gauge",
+        "Overall status, as /status and the exit code of `check`: 0 ok, 1 warning, 2 critical, 3 "
+        "unknown (critical > warning > unknown > ok).");
+    sample(out, "spilo_agent_status", NULL, NULL, status_overall(s, util_now_s(), NULL, 0));
     family(out, "spilo_agent_check_status", "gauge",
            "Verdict of the last run: 0 ok, 1 warning, 2 critical, 3 unknown.");
     for (size_t i = 0; i < s->n_checks; i++)
@@ -169,7 +257,10 @@ void metrics_render(const struct snapshot *s, struct buf *out)
     for (size_t i = 0; i < s->n_checks; i++)
         sample(out, "spilo_agent_check_overlaps_total", "check", s->checks[i].name,
                (double)s->checks[i].overlaps);
+    if (proc)
+        process_render(proc, out);
 
+    causes_render(s, out);
     {
         const struct check_snap *hba = status_find(s, "pg_hba");
 

@@ -54,7 +54,8 @@ static const char *paint(enum verdict v, bool color)
     return "\033[35m";
 }
 
-static void findings(FILE *out, json_t *list, const char *indent)
+/* The findings of a check, but the one its summary line already says (no sentence twice). */
+static void findings(FILE *out, json_t *list, const char *indent, const char *summary)
 {
     size_t i;
     json_t *f;
@@ -66,6 +67,8 @@ static void findings(FILE *out, json_t *list, const char *indent)
         const char *sev = json_string_value(json_object_get(f, "severity"));
         const char *msg = json_string_value(json_object_get(f, "message"));
 
+        if (msg && summary && *msg && strncmp(summary, msg, strlen(msg)) == 0)
+            continue;
         if (msg) {
             fprintf(out, "%s- %s: ", indent, sev ? sev : "note");
             put_line(out, msg);
@@ -76,12 +79,9 @@ static void findings(FILE *out, json_t *list, const char *indent)
 void report_write(FILE *out, const struct snapshot *s, int64_t now_s, bool color)
 {
     char at[32], up[16];
-    enum verdict overall = VERDICT_OK;
+    enum verdict overall = status_overall(s, now_s, NULL, 0);
     const char *reset = color ? "\033[0m" : "";
 
-    for (size_t i = 0; i < s->n_checks; i++)
-        overall =
-            verdict_worst(overall, s->checks[i].has_run ? s->checks[i].status : VERDICT_UNKNOWN);
     util_format_rfc3339(now_s, at, sizeof(at));
     fprintf(out, "spilo-agent %s at %s: %s%s%s (role: %s)\n\n", agent_version, at,
             paint(overall, color), upper(verdict_name(overall), up, sizeof(up)), reset, s->role);
@@ -97,7 +97,8 @@ void report_write(FILE *out, const struct snapshot *s, int64_t now_s, bool color
         put_line(out, c->summary);
         if (!c->details)
             continue;
-        findings(out, json_object_get(c->details, "findings"), "                        ");
+        findings(out, json_object_get(c->details, "findings"), "                        ",
+                 c->summary);
         clones = json_object_get(c->details, "clones");
         if (json_is_array(clones)) {
             json_array_foreach(clones, j, cl)
@@ -110,12 +111,12 @@ void report_write(FILE *out, const struct snapshot *s, int64_t now_s, bool color
                     fprintf(out, "                        clone envdir ");
                     put_text(out, ed ? ed : "?");
                     fprintf(out, ":\n");
-                    findings(out, fl, "                          ");
+                    findings(out, fl, "                          ", c->summary);
                     if (json_array_size(fl) == 1) {
                         const char *m =
                             json_string_value(json_object_get(json_array_get(fl, 0), "message"));
 
-                        if (m) {
+                        if (m && strncmp(c->summary, m, strlen(m)) != 0) {
                             fprintf(out, "                          - ");
                             put_line(out, m);
                         }
@@ -125,4 +126,46 @@ void report_write(FILE *out, const struct snapshot *s, int64_t now_s, bool color
         }
     }
     fprintf(out, "\nDetails: spilo-agent check --json, or GET /status on the running agent.\n");
+}
+
+/* Plugin output may not hold '|' (it starts the perfdata) nor a newline. */
+static void plugin_text(FILE *out, const char *s)
+{
+    for (; *s; s++)
+        fputc(*s == '|' ? '/' : *s == '\n' || *s == '\r' ? ' ' : *s, out);
+}
+
+void report_write_nagios(FILE *out, const struct snapshot *s)
+{
+    static const enum verdict order[] = {VERDICT_CRITICAL, VERDICT_WARNING, VERDICT_UNKNOWN};
+    enum verdict overall = status_overall(s, util_now_s(), NULL, 0);
+    char up[16];
+    size_t shown = 0;
+
+    fprintf(out, "SPILO-AGENT %s - ", upper(verdict_name(overall), up, sizeof(up)));
+    for (size_t k = 0; k < ARRAY_LEN(order); k++) {
+        for (size_t i = 0; i < s->n_checks; i++) {
+            const struct check_snap *c = &s->checks[i];
+            enum verdict v = c->has_run ? c->status : VERDICT_UNKNOWN;
+
+            if (v != order[k])
+                continue;
+            fprintf(out, "%s%s %s: ", shown++ ? "; " : "", c->name, verdict_name(v));
+            plugin_text(out, c->summary);
+        }
+    }
+    if (!shown)
+        fprintf(out, "%zu checks ok", s->n_checks);
+    fputs(" |", out);
+    for (size_t i = 0; i < s->n_checks; i++) {
+        const struct check_snap *c = &s->checks[i];
+
+        fprintf(out, " '%s'=%d;1;2;0;3", c->name, (int)(c->has_run ? c->status : VERDICT_UNKNOWN));
+    }
+    for (size_t i = 0; i < s->n_checks; i++) {
+        const struct check_snap *c = &s->checks[i];
+
+        fprintf(out, " '%s_duration'=%.3fs;;;0;", c->name, (double)c->duration_ms / 1000.0);
+    }
+    fputc('\n', out);
 }

@@ -130,6 +130,7 @@ void restore_evaluate(const struct restore_facts *f, struct check_result *out)
             "(%s): it overwrites the source's history; give it its own prefix "
             "(WAL_BUCKET_SCOPE_SUFFIX=/<uid> or WALG_S3_PREFIX) before it archives more",
             f->own_prefix);
+        check_result_cause(out, CAUSE_RESTORE_WRITES_INTO_SOURCE);
         return;
     }
     if (finished != 1) {
@@ -140,6 +141,7 @@ void restore_evaluate(const struct restore_facts *f, struct check_result *out)
                              "\"/%s\" (the source cluster's uid)",
                              f->scope_suffix, f->clone_scope ? f->clone_scope : "<scope>",
                              f->scope_suffix, f->scope_suffix);
+            check_result_cause(out, CAUSE_RESTORE_SCOPE_SUFFIX);
             return;
         }
         if (scheme_bad(f->endpoint)) {
@@ -148,6 +150,7 @@ void restore_evaluate(const struct restore_facts *f, struct check_result *out)
                              "protocol scheme\"), so the restore cannot fetch anything; use "
                              "https://<host>[:port] in spec.clone.s3_endpoint",
                              f->endpoint);
+            check_result_cause(out, CAUSE_RESTORE_ENDPOINT_SCHEME);
             return;
         }
         if (f->source_backups == 0) {
@@ -158,6 +161,7 @@ void restore_evaluate(const struct restore_facts *f, struct check_result *out)
                              f->source_checked  ? f->source_checked
                              : f->source_prefix ? f->source_prefix
                                                 : "prefix");
+            check_result_cause(out, CAUSE_RESTORE_SOURCE_EMPTY);
             return;
         }
     }

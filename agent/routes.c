@@ -156,7 +156,12 @@ static void route_metrics(const struct http_request *req, struct http_response *
         buf_append(&resp->body, metrics_cache.body.data, metrics_cache.body.len);
         return;
     }
-    metrics_render(s, &resp->body);
+    {
+        struct procstat ps;
+
+        procstat_read(&ps);
+        metrics_render(s, &ps, &resp->body);
+    }
     rendered_keep(&metrics_cache, s, 0, &resp->body);
 }
 
@@ -285,8 +290,8 @@ static void route_cleanup(const struct http_request *req, struct http_response *
     if (!bearer_ok(req->authorization, cfg->cleanup_token)) {
         snprintf(resp->extra_headers, sizeof(resp->extra_headers),
                  "WWW-Authenticate: Bearer realm=\"spilo-agent\"\r\n");
-        log_warn("cleanup", "POST /cleanup refused: %s bearer token",
-                 req->authorization ? "wrong" : "no");
+        log_limited(LOG_LEVEL_WARN, "cleanup", "cleanup.bad_token",
+                    "POST /cleanup refused: %s bearer token", req->authorization ? "wrong" : "no");
         text(resp, 401,
              "unauthorized: send Authorization: Bearer <the token in [cleanup] "
              "token_file>\n");

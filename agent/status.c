@@ -118,6 +118,7 @@ void status_publish(const char *name, struct check_result *res, int64_t checked_
     scrub_json(c->details); /* whatever a server or a file put in them */
     c->has_run = true;
     c->status = res->status;
+    memcpy(c->causes, res->causes, sizeof(c->causes));
     secret_scrub_copy(res->summary, c->summary, sizeof(c->summary));
     /* A summary cut in a UTF-8 sequence, or quoting bytes that are not UTF-8, would vanish from
      * the JSON (jansson refuses it): mark them instead. */
@@ -180,16 +181,23 @@ const struct check_snap *status_first_stale(const struct snapshot *s, int64_t no
     return NULL;
 }
 
-enum verdict status_overall(const struct snapshot *s)
+static bool wanted(const char *name, const char *const *only, size_t n_only);
+
+enum verdict status_overall(const struct snapshot *s, int64_t now_s, const char *const *only,
+                            size_t n_only)
 {
     enum verdict v = VERDICT_OK;
     bool any = false;
 
-    for (size_t i = 0; i < s->n_checks; i++) {
-        if (!s->checks[i].has_run)
+    for (size_t i = 0; s && i < s->n_checks; i++) {
+        const struct check_snap *c = &s->checks[i];
+
+        if (!wanted(c->name, only, n_only))
             continue;
         any = true;
-        v = verdict_worst(v, s->checks[i].status);
+        /* A result that went stale says nothing about now: unknown. */
+        v = verdict_worst(v, c->has_run && !status_check_stale(s, c, now_s) ? c->status
+                                                                            : VERDICT_UNKNOWN);
     }
     return any ? v : VERDICT_UNKNOWN;
 }
@@ -256,8 +264,6 @@ json_t *status_to_json(const struct snapshot *s, int64_t now_s, const char *cons
 {
     char now[32];
     json_t *o = json_object(), *checks = json_object();
-    enum verdict overall = VERDICT_OK;
-    bool any = false;
 
     for (size_t i = 0; i < s->n_checks; i++) {
         const struct check_snap *c = &s->checks[i];
@@ -265,12 +271,10 @@ json_t *status_to_json(const struct snapshot *s, int64_t now_s, const char *cons
         if (!wanted(c->name, only, n_only))
             continue;
         json_object_set_new(checks, c->name, status_check_to_json(s, c, now_s));
-        overall = verdict_worst(
-            overall, c->has_run && !status_check_stale(s, c, now_s) ? c->status : VERDICT_UNKNOWN);
-        any = true;
     }
     util_format_rfc3339(now_s, now, sizeof(now));
-    json_object_set_new(o, "status", json_string(verdict_name(any ? overall : VERDICT_UNKNOWN)));
+    json_object_set_new(o, "status",
+                        json_string(verdict_name(status_overall(s, now_s, only, n_only))));
     json_object_set_new(o, "version", json_string(agent_version));
     json_object_set_new(o, "now", json_string(now));
     json_object_set_new(o, "role", json_string(s->role));

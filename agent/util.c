@@ -342,9 +342,25 @@ const char *verdict_name(enum verdict v)
     return "unknown";
 }
 
+/* monitoring-plugins' max_state_alt: critical > warning > unknown > ok. */
+static int verdict_rank(enum verdict v)
+{
+    switch (v) {
+    case VERDICT_OK:
+        return 0;
+    case VERDICT_UNKNOWN:
+        return 1;
+    case VERDICT_WARNING:
+        return 2;
+    case VERDICT_CRITICAL:
+        return 3;
+    }
+    return 1;
+}
+
 enum verdict verdict_worst(enum verdict a, enum verdict b)
 {
-    return a > b ? a : b;
+    return verdict_rank(a) >= verdict_rank(b) ? a : b;
 }
 
 const char *util_env_get(char *const *envp, const char *name)

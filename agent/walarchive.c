@@ -145,6 +145,7 @@ void walarchive_evaluate(const struct walarchive_facts *f, struct check_result *
                          "archive_mode is off: no WAL reaches S3, so a restore can only go back to "
                          "the last base backup; Spilo turns archiving on when a WAL bucket is "
                          "configured (WAL_S3_BUCKET or WALG_S3_PREFIX in the pod environment)");
+        check_result_cause(out, CAUSE_WAL_ARCHIVE_MODE_OFF);
         return;
     }
     if (noop) {
@@ -153,6 +154,7 @@ void walarchive_evaluate(const struct walarchive_facts *f, struct check_result *
                          "archives nothing; set WAL_S3_BUCKET or WALG_S3_PREFIX in the pod "
                          "environment ConfigMap and restart the pod",
                          f->archive_command);
+        check_result_cause(out, CAUSE_WAL_ARCHIVE_NOOP);
         return;
     }
     if (!archiver_active) {
@@ -173,6 +175,7 @@ void walarchive_evaluate(const struct walarchive_facts *f, struct check_result *
                              f->last_failed_wal ? f->last_failed_wal : "?", at,
                              (long long)f->failed_count,
                              f->last_archived_wal ? f->last_archived_wal : "?", at2);
+            check_result_cause(out, CAUSE_WAL_ARCHIVE_FAILING);
         } else {
             check_result_set(out, VERDICT_CRITICAL,
                              "WAL archiving has never succeeded: segment %s failed at %s (%lld "
@@ -180,6 +183,7 @@ void walarchive_evaluate(const struct walarchive_facts *f, struct check_result *
                              "bucket, endpoint)",
                              f->last_failed_wal ? f->last_failed_wal : "?", at,
                              (long long)f->failed_count);
+            check_result_cause(out, CAUSE_WAL_ARCHIVE_NEVER);
         }
         return;
     }
@@ -192,6 +196,7 @@ void walarchive_evaluate(const struct walarchive_facts *f, struct check_result *
             "%lld WAL segments wait for archiving, the oldest for %s: wal-push is "
             "too slow or stuck; check the PostgreSQL log and S3 throughput",
             (long long)f->ready_count, age);
+        check_result_cause(out, CAUSE_WAL_ARCHIVE_BACKLOG);
         return;
     }
     if (new_failures > 0) {
@@ -209,6 +214,7 @@ void walarchive_evaluate(const struct walarchive_facts *f, struct check_result *
                          "WALG_S3_PREFIX with the archive_command's envdir)",
                          f->last_archived_wal ? f->last_archived_wal : "?",
                          f->s3_segment_key ? f->s3_segment_key : "wal_005/");
+        check_result_cause(out, CAUSE_WAL_ARCHIVE_ELSEWHERE);
         return;
     }
     if (wale) {

@@ -1146,6 +1146,7 @@ void walg_env_evaluate(const struct walg_env_input *in, struct check_result *out
                              in->envdir);
         else
             check_result_set(out, VERDICT_CRITICAL, "%s", err);
+        check_result_cause(out, CAUSE_WALG_ENV_NO_SETTINGS);
         json_object_set_new(d, "findings", f.arr);
         json_object_set_new(d, "clones", clones);
         envdir_free(&e);
@@ -1188,6 +1189,12 @@ void walg_env_evaluate(const struct walg_env_input *in, struct check_result *out
                                                         : "",
                          nc ? "; the clone settings work too" : "");
     }
+    /* Every critical finding is one of two catalogued causes; details.findings names the
+     * variable. */
+    if (f.worst == VERDICT_CRITICAL)
+        check_result_cause(out, CAUSE_WALG_ENV_INVALID);
+    if (cf.worst == VERDICT_CRITICAL)
+        check_result_cause(out, CAUSE_WALG_ENV_CLONE_INVALID);
     walg_target_free(&t);
     envdir_free(&e);
 }

@@ -132,7 +132,7 @@ static void open_done_cb(struct check_run *run, void *arg, bool cancelled)
             char why[400];
 
             if (walg_s3_client_for(run, &ws->target, &ws->client, why, sizeof(why)) < 0) {
-                ws->error_verdict = VERDICT_CRITICAL;
+                ws->error_verdict = VERDICT_CRITICAL; /* CAUSE_BACKUPS_S3_CREDENTIALS */
                 snprintf(ws->error, sizeof(ws->error), "%s", why);
                 ws->client = NULL;
             } else {
@@ -177,5 +177,27 @@ enum verdict walg_s3_error_verdict(const struct aws_error *e)
         return e->curl_code != 0 && e->http_status == 0 ? VERDICT_UNKNOWN : VERDICT_CRITICAL;
     default:
         return VERDICT_UNKNOWN;
+    }
+}
+
+enum cause walg_s3_error_cause(const struct aws_error *e)
+{
+    switch (e->kind) {
+    case AWS_ERR_ACCESS_DENIED:
+        return CAUSE_BACKUPS_S3_ACCESS_DENIED;
+    case AWS_ERR_NO_SUCH_BUCKET:
+        return CAUSE_BACKUPS_S3_NO_SUCH_BUCKET;
+    case AWS_ERR_SIGNATURE:
+        return CAUSE_BACKUPS_S3_SIGNATURE;
+    case AWS_ERR_INVALID_ACCESS_KEY:
+        return CAUSE_BACKUPS_S3_INVALID_KEY;
+    case AWS_ERR_WRONG_REGION:
+        return CAUSE_BACKUPS_S3_WRONG_REGION;
+    case AWS_ERR_EXPIRED_TOKEN:
+        return CAUSE_BACKUPS_S3_EXPIRED_TOKEN;
+    case AWS_ERR_CREDENTIALS:
+        return CAUSE_BACKUPS_S3_CREDENTIALS;
+    default:
+        return CAUSE_COUNT;
     }
 }

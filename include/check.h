@@ -49,7 +49,9 @@ struct checks *checks_new(uv_loop_t *loop, struct config *cfg, const struct chec
                           size_t n_defs, int64_t now_override_s);
 /* The curl multi handle runs hand to checks (owned by the caller, closed after checks_stop). */
 void checks_set_curlm(struct checks *cs, struct curlm *cm);
-/* Daemon mode: first runs staggered over a second, then every interval with up to 10% jitter. */
+/* Daemon mode: first runs staggered over a second, then every interval with up to 10% jitter.
+ * Each check's status changes are logged (check.c log_transition): once per change, info for a
+ * recovery, warn for warning/unknown, error for critical, a status that stays bad again hourly. */
 void checks_start_timers(struct checks *cs);
 /* One-shot mode: starts every check once; checks_all_done() tells when they have finished. */
 void checks_run_once(struct checks *cs);

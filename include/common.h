@@ -25,7 +25,9 @@ enum verdict {
 
 /* "ok", "warning", "critical", "unknown" */
 const char *verdict_name(enum verdict v);
-/* Worst of two verdicts: unknown > critical > warning > ok. */
+/* Worst of two verdicts the way monitoring-plugins' max_state_alt combines plugin states:
+ * critical > warning > unknown > ok (a check that cannot run does not hide one that found a
+ * problem). */
 enum verdict verdict_worst(enum verdict a, enum verdict b);
 
 #endif

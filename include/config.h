@@ -93,6 +93,8 @@ struct config {
     uint64_t install_restart_timeout_ms;
     bool install_pg_hba;
     char *install_monitoring_namespace; /* "" = install_namespace */
+    char *install_monitoring_labels;    /* k=v[,k=v] or "" */
+    char *install_runbook_base;
     char *install_clone_cluster;
     char *install_clone_uid;
     char *install_clone_target_time;

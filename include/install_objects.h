@@ -54,6 +54,9 @@ struct install_settings {
     uint64_t restart_timeout_ms;
     bool pg_hba;
     const char *monitoring_namespace; /* resolved default */
+    const char *monitoring_labels;    /* k=v[,k=v] or "" */
+    const char *runbook_base;         /* http(s)://..., no '#' */
+    char podmonitor_name[80];         /* spilo-agent, or spilo-agent-<namespace> elsewhere */
     /* restore mode */
     const char *clone_cluster;
     const char *clone_target_time; /* "" = latest */

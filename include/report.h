@@ -8,5 +8,9 @@
 #include "status.h"
 
 void report_write(FILE *out, const struct snapshot *s, int64_t now_s, bool color);
+/* The one-line output of a Nagios/Icinga plugin (monitoring-plugins guidelines):
+ * "SPILO-AGENT CRITICAL - <the checks that are not ok, worst first> | <perfdata>\n", perfdata
+ * 'label'=value[UOM];warn;crit;min;max: each check's status and duration. */
+void report_write_nagios(FILE *out, const struct snapshot *s);
 
 #endif

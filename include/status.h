@@ -22,8 +22,9 @@ struct check_snap {
     int64_t checked_at_s;
     uint64_t duration_ms;
     uint64_t runs;
-    uint64_t overlaps; /* ticks skipped because the previous run was still going */
-    json_t *details;   /* immutable once published; NULL before the first run */
+    uint64_t overlaps;        /* ticks skipped because the previous run was still going */
+    json_t *details;          /* immutable once published; NULL before the first run */
+    bool causes[CAUSE_COUNT]; /* catalogued causes of a critical verdict */
 };
 
 struct snapshot {
@@ -51,8 +52,11 @@ void status_set_config_loaded(bool loaded);
 void status_set_stale_after(int64_t s);
 
 const struct check_snap *status_find(const struct snapshot *s, const char *name);
-/* Worst verdict of the checks that have run; unknown when none has. */
-enum verdict status_overall(const struct snapshot *s);
+/* THE overall status (/status, the report header, the exit code of `check`, the
+ * spilo_agent_status metric): verdict_worst() over the checks in `only` (NULL: all), a check
+ * that has not run counting as unknown; unknown when no check is selected. */
+enum verdict status_overall(const struct snapshot *s, int64_t now_s, const char *const *only,
+                            size_t n_only);
 /* Readiness: true once the config is loaded and every check has run once; else the reason. */
 bool status_ready(const struct snapshot *s, char *reason, size_t len);
 /* Whether c's last result is older than s->stale_after_s at now_s. */

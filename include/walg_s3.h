@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 
+#include "causes.h"
 #include "check.h"
 #include "s3.h"
 #include "walg_env.h"
@@ -34,5 +35,7 @@ void walg_s3_close_all(void);
  * bad keys, wrong region, expired token) are critical; S3 being unreachable or broken is unknown
  * (the agent could not look). */
 enum verdict walg_s3_error_verdict(const struct aws_error *e);
+/* The catalogued cause of the backups check for a critical S3 error (CAUSE_COUNT for none). */
+enum cause walg_s3_error_cause(const struct aws_error *e);
 
 #endif

@@ -3,7 +3,8 @@
 # S3-compatible server (s3rver) seeded with a WAL-G backup layout of fresh base backups, and the
 # agent watching both on http://127.0.0.1:8009 (or a free port). It then shows a missed backup,
 # a broken clone endpoint and harbor-operator's broken pg_hba, and keeps running until Ctrl-C
-# (or for DEMO_SECONDS).
+# (or for DEMO_SECONDS). DEMO_PORT picks the port (default 8009, a free one when that is taken);
+# the agent's log goes to DEMO_LOG (default build/demo-agent.log) and stays after the demo.
 set -u
 AGENT=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 cd "$(dirname "$0")/.."
@@ -71,14 +72,17 @@ for _ in $(seq 1 100); do
     sleep 0.2
 done
 
-port=8009
+port=${DEMO_PORT:-8009}
 (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && port=$(free_port)
 url="http://127.0.0.1:$port"
+LOG=${DEMO_LOG:-build/demo-agent.log}
+mkdir -p "$(dirname "$LOG")"
+LOG=$(cd "$(dirname "$LOG")" && pwd)/$(basename "$LOG")
 cat >"$TMP/agent.ini" <<INI
 [agent]
 listen = 127.0.0.1:$port
-interval = 10s
-check_timeout = 8s
+interval = 2s
+check_timeout = 1500ms
 log_format = text
 
 [postgres]
@@ -99,12 +103,12 @@ INI
 say "spilo-agent check -c agent.ini (one-shot report)"
 "$AGENT" check -c "$TMP/agent.ini"
 
-"$AGENT" run -c "$TMP/agent.ini" 2>"$TMP/agent.log" &
+"$AGENT" run -c "$TMP/agent.ini" 2>"$LOG" &
 AGENT_PID=$!
 on_exit "kill $AGENT_PID"
 for _ in $(seq 1 150); do curl -sf "$url/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
 
-say "the agent is running on $url (log: $TMP/agent.log); try:"
+say "the agent is running on $url (log: $LOG); try:"
 echo "   curl $url/status | jq ."
 echo "   curl $url/checks/backups"
 echo "   curl $url/metrics"
@@ -118,18 +122,34 @@ later=$(date -u -d '+3 hours' +%Y-%m-%dT%H:%M:%SZ)
 say "a missed backup: the same S3 seen three hours later (spilo-agent check --only backups --now $later)"
 "$AGENT" check -c "$TMP/agent.ini" --only backups --now "$later"
 
-say "a broken clone: an env-clone-* envdir with CLONE_AWS_ENDPOINT=https+path://... appears"
-cp -r "$FIXTURES/envdir/clone-endpoint/env-clone-postgresql-harbor-harborcluster" "$W/"
-"$AGENT" check -c "$TMP/agent.ini" --only walg_env,restore
-rm -rf "$W/env-clone-postgresql-harbor-harborcluster"
+say "a broken clone: a new cluster (no own backup yet) cloned with CLONE_AWS_ENDPOINT=https+path://..."
+C="$TMP/clone-wal-e.d"
+mkdir -p "$C"
+cp -r "$W/env" "$C/env"
+printf 's3://%s/spilo/demo-clone/2f1c9e1a-0000-4000-8000-000000000002/wal/15' "$BUCKET" >"$C/env/WALG_S3_PREFIX"
+printf 's3://%s/spilo/demo-clone/2f1c9e1a-0000-4000-8000-000000000002/wal/15' "$BUCKET" >"$C/env/WALE_S3_PREFIX"
+cp -r "$FIXTURES/envdir/clone-endpoint/env-clone-postgresql-harbor-harborcluster" "$C/"
+"$AGENT" check -c "$TMP/agent.ini" --set "walg.envdir=$C/env" --only walg_env,restore
+
+# wait_check NAME STATUS: until the running agent reports it (10 s)
+wait_check() {
+    for _ in $(seq 1 100); do
+        [ "$(curl -s "$url/checks/$1" | jq -r .status 2>/dev/null)" == "$2" ] && return 0
+        sleep 0.1
+    done
+    echo "demo: the agent did not report $1 $2 within 10 s" >&2
+}
 
 say "harbor-operator v1.3.0's pg_hba (no 'local' lines) replaces Spilo's"
 pg_hba_set "$TMP/pg" "$FIXTURES/pg_hba/harbor-operator-v1.3.0.pg_hba.conf"
 pg_reload "$TMP/pg" >/dev/null 2>&1
 "$AGENT" check -c "$TMP/agent.ini" --only pg_hba
+wait_check pg_hba critical
 pg_hba_set "$TMP/pg" "$FIXTURES/pg_hba/spilo-default.pg_hba.conf"
 pg_reload "$TMP/pg" >/dev/null 2>&1
-echo "(Spilo's pg_hba is back; the running agent sees it at its next run)"
+wait_check pg_hba ok
+say "Spilo's pg_hba is back; the running agent logged both changes ($LOG):"
+grep -E "check pg_hba (changed|recovered)" "$LOG" | cut -c1-200
 
 say "the agent keeps running on $url; Ctrl-C stops the demo and every server it started"
 if [ -n "${DEMO_SECONDS:-}" ]; then sleep "$DEMO_SECONDS"; else wait "$AGENT_PID"; fi

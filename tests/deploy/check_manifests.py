@@ -244,13 +244,14 @@ except OSError:
     alerts_md = ""
 anchors = {re.sub(r"[^a-z0-9 -]", "", h.strip().lower()).replace(" ", "-")
            for h in re.findall(r"^#+ (.+)$", alerts_md, re.M)}
+runbook_base = load("deploy/monitoring/settings.yaml")["data"]["runbook-base"]
 for a in alerts:
     ann, lab = a.get("annotations", {}), a.get("labels", {})
     url = ann.get("runbook_url", "")
     check(f"{a['alert']}: severity label, summary, description",
           lab.get("severity") in ("critical", "warning", "info") and ann.get("summary") and ann.get("description"))
-    check(f"{a['alert']}: runbook_url points at an existing docs/alerts.md heading",
-          url.startswith("docs/alerts.md#") and url.split("#", 1)[1] in anchors, url)
+    check(f"{a['alert']}: runbook_url is <runbook-base of deploy/monitoring/settings.yaml>#<a docs/alerts.md heading>",
+          url.startswith(runbook_base + "#") and url.startswith("https://") and url.split("#", 1)[1] in anchors, url)
     if a["alert"] not in ("SpiloAgentAbsent",):
         check(f"{a['alert']}: aggregated by namespace and cluster, annotations use $labels",
               "by (namespace, cluster" in a["expr"] and "$labels.cluster" in ann["summary"] + ann["description"])

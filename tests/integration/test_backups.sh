@@ -82,6 +82,8 @@ contains "and listed as running" "$(field details.running)" "base_00000001000000
 backups --now "$(date -u -d '+3 hours' +%Y-%m-%dT%H:%M:%SZ)"
 contains "hours later it is abandoned" "$(field details.abandoned)" "base_000000010000000000000050"
 check "abandoned is at least a warning" test "$RC" -ge 1
+check "details.last_abandoned_at: when the abandoned backup last wrote ($(field details.last_abandoned_at))" \
+    test "$(field details.last_abandoned_at)" != null
 
 # ---- many listing pages: 5,000 backups (sentinel + folder + metadata each) -------------------
 gen="$TMP/gen"
@@ -137,6 +139,12 @@ st=$(curl -s "$AGENT_URL/checks/backups")
 eq "/checks/backups reports the last run" "true" "$(jq 'has("status") and has("details")' <<<"$st")"
 metrics=$(curl -s "$AGENT_URL/metrics")
 contains "backup count metric" "$metrics" "spilo_agent_backup_count 3"
+contains "... and its gauge-typed successor" "$metrics" $'# TYPE spilo_agent_backups gauge\nspilo_agent_backups 3'
+contains "the agent's process metrics" "$metrics" "process_resident_memory_bytes "
+if command -v promtool >/dev/null; then
+    lint=$(promtool check metrics <<<"$metrics" 2>&1); rc=$?
+    eq "promtool check metrics with every backup family: clean" "0:" "$rc:$lint"
+fi
 contains "last finish metric" "$metrics" "spilo_agent_backup_last_finish_timestamp_seconds 1741568434"
 contains "missed metric" "$metrics" "spilo_agent_backup_missed 1"
 contains "retain metric" "$metrics" "spilo_agent_backup_retain 5"

@@ -33,6 +33,12 @@ if [ "$have_promtool" = 1 ]; then
     out=$(promtool test rules tests/deploy/alerts_test.yml 2>&1); rc=$?
     if [ "$rc" -eq 0 ]; then ok "promtool test rules tests/deploy/alerts_test.yml (every alert firing and not)"
     else nok "promtool test rules tests/deploy/alerts_test.yml"; printf '%s\n' "$out" | head -60; fi
+    # the verdict catalogue: every critical cause marked in the sources and firing its alert
+    if [ "$have_py" = 1 ]; then
+        out=$("$PY" tests/deploy/check_causes.py 2>&1); rc=$?
+        if [ "$rc" -eq 0 ]; then ok "tests/deploy/check_causes.py: every critical cause has an alert that fires after its for and resolves ($(grep -c '^ok' <<<"$out") checks)"
+        else nok "tests/deploy/check_causes.py"; grep -v '^ok' <<<"$out" | head -60; fi
+    fi
     # the PrometheusRule's groups as a rules file must pass promtool too (same content, other wrapper)
     if [ "$have_py" = 1 ]; then
         "$PY" -c 'import sys, yaml

@@ -144,6 +144,33 @@ eq "[install] keys come from SPILO_AGENT_INSTALL_* too (a bad cluster name: 78)"
 contains "... naming the key" "$ERR" "[install] cluster = 'Bad_Name' is not valid"
 eq "no configuration error sent a request" "" "$(requests)"
 
+run_install -c "$TMP/install.ini" --set 'install.monitoring_labels=release' --dry-run
+eq "a bad [install] monitoring_labels is a configuration error (78)" 78 "$RC"
+contains "... naming the key and what is accepted" "$ERR" "[install] monitoring_labels = 'release' is not valid (env SPILO_AGENT_INSTALL_MONITORING_LABELS); accepted: label=value pairs"
+run_install -c "$TMP/install.ini" --set 'install.runbook_base=docs/alerts.md' --dry-run
+eq "a relative [install] runbook_base is a configuration error (78)" 78 "$RC"
+contains "... naming the key" "$ERR" "[install] runbook_base = 'docs/alerts.md' is not valid"
+
+# ---- monitoring objects: labels, runbook base, one PodMonitor per cluster namespace --------------
+monitoring_of() { # monitoring_of ARGS... -> "PodMonitor-ns/name selector labels | runbook_url of BackupMissed"
+    "$AGENT" install -c "$TMP/install.ini" --dry-run "$@" 2>/dev/null | "$PY" -c '
+import sys, yaml
+d = {x["kind"]: x for x in yaml.safe_load_all(sys.stdin) if x}
+pm, pr = d["PodMonitor"], d["PrometheusRule"]
+rb = [r for g in pr["spec"]["groups"] for r in g["rules"] if r.get("alert") == "BackupMissed"][0]
+print("%s/%s %s %s %s | %s" % (pm["metadata"]["namespace"], pm["metadata"]["name"], ",".join(pm["spec"]["namespaceSelector"]["matchNames"]),
+      pm["metadata"]["labels"].get("release"), pr["metadata"]["labels"].get("team", "-"), rb["annotations"]["runbook_url"]))'
+}
+eq "default: PodMonitor beside the cluster, scraping its namespace, release label, runbook base" \
+    "$NS/spilo-agent $NS kube-prometheus-stack - | https://spilo-agent.example.org/docs/alerts.md#backupmissed" "$(monitoring_of)"
+eq "[install] monitoring_labels and runbook_base are applied to both objects" \
+    "$NS/spilo-agent $NS prom db | https://wiki.example.com/spilo#backupmissed" \
+    "$(monitoring_of --set 'install.monitoring_labels=release=prom,team=db' --set install.runbook_base=https://wiki.example.com/spilo)"
+a=$(monitoring_of --set install.monitoring_namespace=monitoring --set install.namespace=team-a)
+b=$(monitoring_of --set install.monitoring_namespace=monitoring --set install.namespace=team-b)
+eq "two clusters, one monitoring namespace: two PodMonitors, each scraping only its namespace" \
+    "monitoring/spilo-agent-team-a team-a|monitoring/spilo-agent-team-b team-b" "${a%% kube*}|${b%% kube*}"
+
 # ---- --dry-run ------------------------------------------------------------------------------------
 seed
 run_install -c "$TMP/install.ini" --dry-run
@@ -183,8 +210,14 @@ rbac = [d for d in yaml.safe_load_all(open("deploy/rbac.yaml")) if d]
 out.append("role=%s" % (docs["Role"]["rules"] == [d for d in rbac if d["kind"] == "Role"][0]["rules"]))
 out.append("binding=%s" % (docs["RoleBinding"]["roleRef"] == [d for d in rbac if d["kind"] == "RoleBinding"][0]["roleRef"]))
 out.append("pg_hba=%s" % (docs["postgresql"]["spec"] == load("deploy/pg_hba/postgresql-pg_hba.yaml")["spec"]))
-out.append("podmonitor=%s" % (docs["PodMonitor"]["spec"] == load("deploy/monitoring/podmonitor.yaml")["spec"]))
-out.append("rules=%s" % (docs["PrometheusRule"]["spec"] == load("deploy/monitoring/prometheusrule.yaml")["spec"]))
+# the same PodMonitor as deploy/, but scraping only the cluster's namespace (several installs
+# never scrape a pod twice), with kube-prometheus-stack's release label
+pm = dict(docs["PodMonitor"]["spec"]); sel = pm.pop("namespaceSelector")
+want_pm = dict(load("deploy/monitoring/podmonitor.yaml")["spec"]); want_pm.pop("namespaceSelector")
+out.append("podmonitor=%s" % (pm == want_pm and sel == {"matchNames": [docs["ConfigMap"]["metadata"]["namespace"]]}
+                              and docs["PodMonitor"]["metadata"]["labels"].get("release") == "kube-prometheus-stack"))
+out.append("rules=%s" % (docs["PrometheusRule"]["spec"] == load("deploy/monitoring/prometheusrule.yaml")["spec"]
+                         and docs["PrometheusRule"]["metadata"]["labels"].get("release") == "kube-prometheus-stack"))
 print(" ".join(out))
 PY
 )

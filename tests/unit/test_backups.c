@@ -1302,6 +1302,7 @@ static void test_generated_details(void **state)
     check_result_init(&r);
     backups_evaluate(&in, &r);
     assert_int_equal(r.status, VERDICT_CRITICAL);
+    assert_true(r.causes[CAUSE_BACKUPS_NO_BACKUP]);
     assert_contains(r.summary, "no base backup under basebackups_005/");
     assert_contains(r.summary, "('BACKUP_SCHEDULE')");
     assert_true(json_is_null(dget(r.details, "latest")));

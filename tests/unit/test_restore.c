@@ -91,6 +91,21 @@ static void test_verdicts(void **state)
             assert_int_equal(json_is_true(fin), cases[i].finished);
         assert_int_equal(json_is_true(json_object_get(r.details, "cleanup_pending")),
                          cases[i].pending);
+        {
+            /* a critical verdict names exactly one catalogued restore cause; others none */
+            size_t marked = 0;
+
+            for (size_t k = 0; k < CAUSE_COUNT; k++) {
+                if (r.causes[k])
+                    assert_string_equal(cause_catalogue[k].check, "restore");
+                marked += r.causes[k];
+            }
+            assert_int_equal(marked, r.status == VERDICT_CRITICAL ? 1 : 0);
+            if (strcmp(cases[i].name, "writes into the source") == 0)
+                assert_true(r.causes[CAUSE_RESTORE_WRITES_INTO_SOURCE]);
+            if (strcmp(cases[i].name, "empty source") == 0)
+                assert_true(r.causes[CAUSE_RESTORE_SOURCE_EMPTY]);
+        }
         check_result_cleanup(&r);
     }
 }

@@ -2,6 +2,8 @@
  * the Prometheus text, and the human report. */
 #include "harness.h"
 
+#include <math.h>
+
 #include "metrics.h"
 #include "report.h"
 #include "status.h"
@@ -41,7 +43,7 @@ static void test_readiness_and_overall(void **state)
     s = status_current();
     assert_false(status_ready(s, reason, sizeof(reason)));
     assert_string_equal(reason, "configuration not loaded yet");
-    assert_int_equal(status_overall(s), VERDICT_UNKNOWN);
+    assert_int_equal(status_overall(s, 0, NULL, 0), VERDICT_UNKNOWN);
     status_set_config_loaded(true);
     publish("walg_env", VERDICT_OK, "fine", NULL);
     s = status_current();
@@ -51,7 +53,12 @@ static void test_readiness_and_overall(void **state)
     publish("pg_hba", VERDICT_WARNING, "hmm", NULL);
     s = status_current();
     assert_true(status_ready(s, reason, sizeof(reason)));
-    assert_int_equal(status_overall(s), VERDICT_CRITICAL);
+    assert_int_equal(status_overall(s, 0, NULL, 0), VERDICT_CRITICAL);
+    {
+        static const char *const only[] = {"pg_hba"};
+
+        assert_int_equal(status_overall(s, 0, only, 1), VERDICT_WARNING);
+    }
     assert_int_equal(s->checks[1].runs, 1);
     status_count_overlap("backups");
     assert_int_equal(status_current()->checks[1].overlaps, 1);
@@ -145,18 +152,19 @@ static void test_metrics(void **state)
     status_init(names, 3, 1741598000);
     status_set_config_loaded(true);
     buf_init(&out, 1 << 20);
-    metrics_render(status_current(), &out);
+    metrics_render(status_current(), NULL, &out);
     assert_non_null(strstr(out.data, "# TYPE spilo_agent_up gauge\nspilo_agent_up 1\n"));
     assert_non_null(strstr(out.data, "spilo_agent_check_status{check=\"backups\"} 3\n"));
     assert_null(strstr(out.data, "spilo_agent_backup_count")); /* absent before the first run */
     assert_null(strstr(out.data, "spilo_agent_pg_hba_ok"));
     publish("backups", VERDICT_OK, "ok",
-            "{\"count\":3,\"retain\":5,\"missed\":false,\"previous_scheduled_at\":"
+            "{\"count\":3,\"retain\":5,\"missed\":false,\"last_abandoned_at\":"
+            "\"2025-03-10T00:00:00Z\",\"previous_scheduled_at\":"
             "\"2025-03-10T01:00:00Z\",\"latest\":{\"finish_time\":\"2025-03-10T01:00:34.843994Z\","
             "\"compressed_size\":9007199254740993}}");
     publish("pg_hba", VERDICT_CRITICAL, "no local replication rule", NULL);
     buf_reset(&out);
-    metrics_render(status_current(), &out);
+    metrics_render(status_current(), NULL, &out);
     assert_non_null(strstr(out.data, "spilo_agent_backup_count 3\n"));
     assert_non_null(strstr(out.data, "spilo_agent_backup_retain 5\n"));
     assert_non_null(strstr(out.data, "spilo_agent_backup_missed 0\n"));
@@ -166,6 +174,43 @@ static void test_metrics(void **state)
     assert_non_null(strstr(out.data, "spilo_agent_pg_hba_ok 0\n"));
     assert_non_null(
         strstr(out.data, "spilo_agent_check_duration_seconds{check=\"backups\"} 0.012"));
+    assert_non_null(strstr(out.data, "# TYPE spilo_agent_backups gauge\nspilo_agent_backups 3\n"));
+    assert_non_null(strstr(out.data, "spilo_agent_status 2\n"));
+    assert_non_null(
+        strstr(out.data, "spilo_agent_backup_last_abandoned_timestamp_seconds 1741564800\n"));
+    {
+        char n[32];
+
+        metrics_format_number(0.1, n, sizeof(n));
+        assert_string_equal(n, "0.1"); /* %.17g says 0.10000000000000001 */
+        metrics_format_number(1.0 / 3.0, n, sizeof(n));
+        assert_string_equal(n, "0.3333333333333333");
+        metrics_format_number(1e300, n, sizeof(n));
+        assert_string_equal(n, "1e+300");
+        metrics_format_number(1741568434, n, sizeof(n));
+        assert_string_equal(n, "1741568434");
+        metrics_format_number(-0.5, n, sizeof(n));
+        assert_string_equal(n, "-0.5");
+        metrics_format_number(INFINITY, n, sizeof(n));
+        assert_string_equal(n, "+Inf");
+        metrics_format_number(NAN, n, sizeof(n));
+        assert_string_equal(n, "NaN");
+    }
+    {
+        struct procstat ps;
+
+        procstat_read(&ps);
+        assert_true(ps.ok);
+        assert_true(ps.resident_bytes > 0 && ps.open_fds >= 3);
+        buf_reset(&out);
+        metrics_render(status_current(), &ps, &out);
+        assert_non_null(strstr(out.data, "# TYPE process_cpu_seconds_total counter\n"));
+        assert_non_null(strstr(out.data, "\nprocess_resident_memory_bytes "));
+        assert_non_null(strstr(out.data, "\nprocess_start_time_seconds 1"));
+        assert_non_null(strstr(out.data, "\nprocess_open_fds "));
+        assert_non_null(strstr(out.data, "\nprocess_max_fds "));
+        assert_non_null(strstr(out.data, "\nprocess_virtual_memory_bytes "));
+    }
     /* one HELP/TYPE per family */
     {
         const char *first = strstr(out.data, "# TYPE spilo_agent_check_status ");

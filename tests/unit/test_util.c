@@ -151,7 +151,11 @@ static void test_verdicts(void **state)
     assert_string_equal(verdict_name(VERDICT_CRITICAL), "critical");
     assert_string_equal(verdict_name(VERDICT_UNKNOWN), "unknown");
     assert_int_equal(verdict_worst(VERDICT_OK, VERDICT_CRITICAL), VERDICT_CRITICAL);
-    assert_int_equal(verdict_worst(VERDICT_UNKNOWN, VERDICT_CRITICAL), VERDICT_UNKNOWN);
+    /* monitoring-plugins max_state_alt (plugins/utils.c): critical > warning > unknown > ok */
+    assert_int_equal(verdict_worst(VERDICT_UNKNOWN, VERDICT_CRITICAL), VERDICT_CRITICAL);
+    assert_int_equal(verdict_worst(VERDICT_WARNING, VERDICT_UNKNOWN), VERDICT_WARNING);
+    assert_int_equal(verdict_worst(VERDICT_UNKNOWN, VERDICT_OK), VERDICT_UNKNOWN);
+    assert_int_equal(verdict_worst(VERDICT_OK, VERDICT_OK), VERDICT_OK);
 }
 
 int main(void)

@@ -263,7 +263,8 @@ pg_reload() {
     fi
     _pg_as_owner "$dir" "$PG_BIN/pg_ctl" -D "$dir/data" reload >/dev/null || return 1
     for _ in $(seq 1 100); do
-        now=$(pg_psql "$dir" "SELECT pg_conf_load_time()" 2>/dev/null)
+        # locked out by the new pg_hba: it is loaded (the old one let psql in)
+        now=$(pg_psql "$dir" "SELECT pg_conf_load_time()" 2>/dev/null) || return 0
         [ -n "$now" ] && [ "$now" != "$before" ] && return 0
         sleep 0.1
     done
