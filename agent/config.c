@@ -81,7 +81,8 @@ static const struct config_key keys[] = {
         "env `BACKUP_SCHEDULE`, else Spilo's `0 1 * * *`", "5-field cron expression, UTC."),
     KEY("backups", "retain", CFG_COUNT, retain, "", "envdir/env `BACKUP_NUM_TO_RETAIN`, else 5",
         "Expected number of full backups."),
-    KEY("backups", "grace", CFG_DURATION, grace_ms, "1h", "`1h`",
+    KEY("backups", "grace", CFG_DURATION, grace_ms, "",
+        "half the shortest gap between scheduled times, at most `1h` (`5m` for `*/10 * * * *`)",
         "How long after a scheduled time a backup may take to land."),
     KEY("s3", "endpoint", CFG_STRING, s3_endpoint, "",
         "from the envdir (`AWS_ENDPOINT`/`WALE_S3_ENDPOINT`)", "S3 endpoint URL."),
@@ -264,6 +265,10 @@ static int set_value(struct config *c, const struct config_key *k, const char *v
         c->listen = xstrdup(value);
         return 0;
     case CFG_DURATION:
+        if (*value == '\0' && *k->def == '\0') {
+            *(uint64_t *)f = 0; /* derived where it is used */
+            return 0;
+        }
         if (util_parse_duration_ms(value, &ms) < 0 || ms == 0)
             return -EINVAL;
         *(uint64_t *)f = ms;
