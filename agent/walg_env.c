@@ -1235,6 +1235,54 @@ static void eval_clones(const struct walg_env_input *in, enum walg_source main_s
     }
 }
 
+/* What the sidecar cannot see when it derives from its own environment: the operator injects
+ * WAL_S3_BUCKET, WAL_BUCKET_SCOPE_SUFFIX=/<uid> and WAL_BUCKET_SCOPE_PREFIX="" (with its
+ * wal_s3_bucket) and the CLONE_* of spec.clone into the Spilo container only (postgres-operator
+ * pkg/cluster/k8sres.go:1076-1080, :2129-2225 v2.0.1-1-ga7aaad0a). */
+static void eval_unknown(const struct walg_env_input *in, const struct walg_target *t,
+                         struct findings *f, json_t *d)
+{
+    json_t *u = json_array();
+    char list[300] = "";
+    size_t used = 0;
+
+    if (in->environ_from) {
+        /* read from the pod's spec: only what it takes from unread sources is unknown */
+        for (size_t i = 0; in->unknown && i < json_array_size(in->unknown); i++)
+            json_array_append(u, json_array_get(in->unknown, i));
+    } else {
+        if (!util_env_get(in->environ, "WAL_BUCKET_SCOPE_SUFFIX"))
+            json_array_append_new(u, json_string("WAL_BUCKET_SCOPE_SUFFIX"));
+        if (!util_env_get(in->environ, "WAL_BUCKET_SCOPE_PREFIX"))
+            json_array_append_new(u, json_string("WAL_BUCKET_SCOPE_PREFIX"));
+        if (!util_env_get(in->environ, "CLONE_METHOD"))
+            json_array_append_new(u, json_string("CLONE_* of spec.clone"));
+    }
+    for (size_t i = 0; i < json_array_size(u) && used < sizeof(list); i++)
+        used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "",
+                                 json_string_value(json_array_get(u, i)));
+    json_object_set_new(d, "unknown", u);
+    if (in->pod_error)
+        json_object_set_new(d, "pod_error", json_string(in->pod_error));
+    /* only a prefix built from WAL_S3_BUCKET depends on the scope prefix and suffix */
+    if (!in->environ_from && !util_env_get(in->environ, "WAL_BUCKET_SCOPE_SUFFIX") && *t->prefix &&
+        strcmp(t->prefix_var, "[walg] prefix") != 0 &&
+        !util_env_get(in->environ, "WALG_S3_PREFIX") &&
+        !util_env_get(in->environ, "WALE_S3_PREFIX"))
+        finding(f, VERDICT_WARNING, "WAL_BUCKET_SCOPE_SUFFIX",
+                "the prefix %s is not certain: derived from the sidecar's environment, which "
+                "lacks what the operator gives the Spilo container only (unknown: %s; with the "
+                "operator's wal_s3_bucket it is spilo/<cluster>/<uid>/wal/<major>); %slet the "
+                "agent get its pod (RBAC) or set [walg] prefix",
+                t->prefix, list,
+                in->pod_error ? "reading the pod failed (details.pod_error); " : "");
+    else if (in->environ_from && json_array_size(u) > 0)
+        finding(f, VERDICT_OK, NULL,
+                "%s takes %s from sources the agent does not read; the derivation assumes they "
+                "hold nothing that changes the prefix",
+                in->environ_from, list);
+}
+
 void walg_env_evaluate(const struct walg_env_input *in, struct check_result *out)
 {
     struct envdir e;
@@ -1272,10 +1320,14 @@ void walg_env_evaluate(const struct walg_env_input *in, struct check_result *out
         return;
     }
     eval_one(&e, &s, in, &t, &f, d);
-    if (src == WALG_SOURCE_ENVIRONMENT)
+    if (src == WALG_SOURCE_ENVIRONMENT) {
         json_object_set_new(d, "derived_from",
                             json_string("the environment, the way Spilo's configure_spilo.py "
                                         "writes the envdir (the envdir is not mounted here)"));
+        json_object_set_new(d, "environment",
+                            json_string(in->environ_from ? in->environ_from : "the sidecar's own"));
+        eval_unknown(in, &t, &f, d);
+    }
 
     findings_init(&cf);
     eval_clones(in, src, clones, &cf);

@@ -60,13 +60,16 @@ check("Role: get/patch only on configmaps named pod-config",
       and named[0].get("resourceNames") == ["pod-config"]
       and sorted(named[0].get("verbs", [])) == ["get", "patch"], named)
 unnamed = [r for r in rules if not r.get("resourceNames")]
-check("Role: create configmaps (the before-cleanup copy) and no other unnamed rule",
-      len(unnamed) == 1 and unnamed[0].get("resources") == ["configmaps"]
-      and unnamed[0].get("verbs") == ["create"], unnamed)
+check("Role: create configmaps (the before-cleanup copy), get pods (its own pod's spec) and no "
+      "other unnamed rule",
+      len(unnamed) == 2 and {(tuple(r.get("resources", [])), tuple(r.get("verbs", [])))
+                             for r in unnamed} == {(("configmaps",), ("create",)),
+                                                   (("pods",), ("get",))}, unnamed)
 everything = [(g, r, v) for x in rules for g in x.get("apiGroups", []) for r in x.get("resources", [])
               for v in x.get("verbs", [])]
-check("Role: core API group only, no wildcard, no pods, no secrets, no delete/list/watch",
-      all(g == "" and r == "configmaps" and v in ("get", "patch", "create") for g, r, v in everything),
+check("Role: core API group only, no wildcard, no secrets, pods only get, no delete/list/watch",
+      all(g == "" and ((r == "configmaps" and v in ("get", "patch", "create")) or
+                       (r == "pods" and v == "get")) for g, r, v in everything),
       everything)
 
 rb = base.get("RoleBinding", [{}])[0]
