@@ -212,7 +212,12 @@ check("restore patch: CLONE_WAL_BUCKET_SCOPE_SUFFIX empty or starting with /",
 ep = rd.get("CLONE_AWS_ENDPOINT")
 check("restore patch: no WAL-E style CLONE_AWS_ENDPOINT",
       ep is None or (re.match(r"https?://", ep) and "+path" not in ep), repr(ep))
-check("restore patch: only CLONE_* keys", all(k.startswith("CLONE_") for k in rd), sorted(rd))
+check("restore patch: only CLONE_* keys, and the restored cluster's own WAL_BUCKET_SCOPE_SUFFIX",
+      all(k.startswith("CLONE_") or k == "WAL_BUCKET_SCOPE_SUFFIX" for k in rd), sorted(rd))
+own = rd.get("WAL_BUCKET_SCOPE_SUFFIX")
+check("restore patch: the restored cluster writes elsewhere than the source "
+      "(WAL_BUCKET_SCOPE_SUFFIX starting with / and not the source's suffix)",
+      own is not None and own.startswith("/") and own != suffix, repr(own))
 
 # ---- monitoring -----------------------------------------------------------------------------
 mon = by_kind(load_all(MONITORING))
