@@ -47,6 +47,16 @@ contains "and why the pod could not be read, with the RBAC rule" "$(field detail
 eq "the unknown facts are listed" "true" "$(jq '.checks.walg_env.details.unknown | index("WAL_BUCKET_SCOPE_SUFFIX") != null' <<<"$OUT")"
 
 echo '{}' >"$K/control.json"
+if command -v valgrind >/dev/null; then
+    out=$(env -i PATH="$PATH" POD_NAME=harbor-db-0 valgrind --error-exitcode=99 --leak-check=full \
+        --errors-for-leak-kinds=definite --show-leak-kinds=definite --quiet \
+        --suppressions=tests/valgrind.supp "$AGENT" check --only walg_env \
+        --set "walg.envdir=$TMP/not-mounted/env" --set "kubernetes.api=$KUBE_API" \
+        --set "kubernetes.token_file=$K/token" --set "kubernetes.ca_file=$K/ca.crt" \
+        --set kubernetes.namespace=registry 2>&1); rc=$?
+    check "the pod GET and its environment under valgrind: no error, no definite leak (rc $rc)" \
+        test "$rc" -ne 99
+fi
 walg_env POD_NAME=
 eq "no pod name: its own environment, HOSTNAME unset either" "warning" "$(field status)"
 contains "the reason names the downward API" "$(field details.pod_error)" "POD_NAME"
