@@ -726,26 +726,33 @@ static bool host_needs_path_style(const char *h)
 static void eval_addressing(const struct envdir *e, const struct scope_info *s,
                             const struct walg_target *t, struct findings *f)
 {
-    char host[256], why[200], *vn = var(s, "AWS_ENDPOINT"), *bucket = NULL, *root = NULL;
+    char host[256], why[200], *vn, *bucket = NULL, *root = NULL;
+    /* what WAL-G gets from the envdir, not the agent's own [s3] overrides */
+    const char *ep = envdir_get(e, "AWS_ENDPOINT"), *fps = envdir_get(e, "AWS_S3_FORCE_PATH_STYLE");
+    bool path_style = false;
     size_t bl;
 
+    if (!ep || !*ep)
+        return;
+    if (fps)
+        (void)go_bool(fps, &path_style);
+    vn = var(s, "AWS_ENDPOINT");
     if (walg_parse_prefix(t->prefix, &bucket, &root, why, sizeof(why)) < 0) {
         free(bucket);
         bucket = xstrdup("<bucket>");
     }
     bl = strlen(bucket);
-    endpoint_host(t->endpoint, host, sizeof(host));
-    if (t->path_style && bl && strncmp(host, bucket, bl) == 0 && host[bl] == '.') {
-        const char *sep = strstr(t->endpoint, "://");
-        const char *rest = sep ? sep + 3 + bl + 1 : t->endpoint + bl + 1;
+    endpoint_host(ep, host, sizeof(host));
+    if (path_style && bl && strncmp(host, bucket, bl) == 0 && host[bl] == '.') {
+        const char *sep = strstr(ep, "://");
+        const char *rest = sep ? sep + 3 + bl + 1 : ep + bl + 1;
 
         finding(f, VERDICT_CRITICAL, vn,
                 "%s%s \"%s\" already holds the bucket %s in its host name, and path style is "
                 "forced (AWS_S3_FORCE_PATH_STYLE=true, which Spilo writes with every endpoint "
                 "since 2.1-p4): WAL-G sends the bucket twice (%s/%s/<key>); set %s=%.*s%s",
-                s->label, vn, t->endpoint, bucket, t->endpoint, bucket, vn,
-                sep ? (int)(sep - t->endpoint + 3) : 0, t->endpoint, rest);
-    } else if (!envdir_get(e, "AWS_S3_FORCE_PATH_STYLE") && !strstr(host, "amazonaws.com")) {
+                s->label, vn, ep, bucket, ep, bucket, vn, sep ? (int)(sep - ep + 3) : 0, ep, rest);
+    } else if (!fps && !strstr(host, "amazonaws.com")) {
         bool must = host_needs_path_style(host);
 
         finding(
@@ -754,7 +761,7 @@ static void eval_addressing(const struct envdir *e, const struct scope_info *s,
             "(Spilo before 2.1-p4 does not write it): WAL-G addresses the bucket by virtual "
             "host, %s.%s%s; set %sAWS_S3_FORCE_PATH_STYLE=true in the pod environment "
             "ConfigMap, or update the Spilo image",
-            s->label, t->endpoint, bucket, host,
+            s->label, ep, bucket, host,
             must ? ", a name that cannot resolve" : ", which works only with wildcard DNS", s->vp);
     }
     free(vn);

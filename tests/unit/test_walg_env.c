@@ -753,6 +753,13 @@ static void test_upstream_endpoints(void **state)
     assert_false(json_boolean_value(json_object_get(r.details, "force_path_style_set")));
     check_result_cleanup(&r);
 
+    /* the agent's own [s3] endpoint is not what WAL-G uses: no addressing finding for it */
+    snprintf(dir, sizeof(dir), "%s", fixture("envdir/walg-s3-ok/env"));
+    input_init(&in, dir, empty);
+    in.s3_endpoint = "http://127.0.0.1:9000";
+    assert_int_equal(evaluate(&in, &r), VERDICT_OK);
+    check_result_cleanup(&r);
+
     /* envdir mode: a clone scope suffix without '/' shows in the clone envdir's prefix
      * (:866 2.1-p7); derived from the same environment, the same verdict. */
     env_from_list(&e, fixture("envdir/clone-suffix-glued/pod-env.list"));
