@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "schedule.h"
 #include "util.h"
 
 #define DAY_S        INT64_C(86400)
@@ -1565,6 +1566,14 @@ static void find_freshness(struct eval *e, struct findings *fs)
         }
         return;
     }
+    if (e->in->schedule_parsed && e->prev < 0 && e->next < 0) {
+        add(fs, VERDICT_CRITICAL,
+            "'%s' never fires (no day matches it within %d years either way), so cron never "
+            "starts postgres_backup.sh and no scheduled base backup is taken; the latest, %s, is "
+            "from a pod start or by hand; fix BACKUP_SCHEDULE in the pod environment ConfigMap",
+            e->schedule, CRON_HORIZON_MONTHS / 12, e->latest->b->name);
+        return;
+    }
     if (!e->missed)
         return;
     fmt_time(e->due, t1, sizeof(t1));
@@ -1756,7 +1765,19 @@ static void ok_summary(struct eval *e, struct check_result *out)
         snprintf(counts + strlen(counts), sizeof(counts) - strlen(counts), " + %zu permanent",
                  e->permanents);
     util_format_rfc3339(k->finish_s, fin, sizeof(fin));
-    for (size_t i = 0; i < ARRAY_LEN(slots); i++) {
+    /* The slot a backup was started for is the latest scheduled instant at or before its start
+     * (Spilo's cron starts postgres_backup.sh at the slot; the sentinel lands when it ends). */
+    if (e->in->slot_of && start != BACKUPS_NO_TIME) {
+        int64_t s0 = e->in->slot_of(e->in->count_slots_ctx, start);
+
+        if (s0 >= 0 && start - s0 <= e->grace) {
+            char hm[24];
+
+            slot_text(s0, hm, sizeof(hm));
+            snprintf(slot, sizeof(slot), " (slot %s)", hm);
+        }
+    }
+    for (size_t i = 0; !slot[0] && i < ARRAY_LEN(slots); i++) {
         if (slots[i] >= 0 && start >= slots[i] && start <= slots[i] + e->grace) {
             char hm[24];
 
@@ -1825,6 +1846,8 @@ static void write_details(struct eval *e, json_t *d, const struct findings *fs)
     json_object_set_new(d, "checked_slot", time_json(e->due));
     json_object_set_new(d, "expected_by", time_json(e->prev >= 0 ? e->prev + e->grace : -1));
     json_object_set_new(d, "grace_seconds", json_integer(e->grace));
+    json_object_set_new(d, "grace_from",
+                        json_string(e->in->grace_from_schedule ? "schedule" : "config"));
     json_object_set_new(d, "role", str_json(e->in->role));
     json_object_set_new(d, "layout", json_string(e->in->old_layout ? "old" : "current"));
     for (size_t i = 0; i < e->nc; i++) {

@@ -196,11 +196,18 @@ static void evaluate(struct bk_job *job)
     if (cron_ok) {
         in.previous_scheduled_s = cron_prev(&cron, in.now_s);
         in.next_scheduled_s = cron_next(&cron, in.now_s);
+        if (!cfg->grace_ms)
+            grace_s = cron_default_grace_s(&cron, in.now_s);
         in.due_slot_s = cron_prev(&cron, in.now_s - grace_s);
         in.count_slots = count_slots;
         in.count_slots_ctx = &cron;
+        in.slot_of = cron_slot_of;
+        in.schedule_parsed = true;
+    } else if (!cfg->grace_ms) {
+        grace_s = 3600;
     }
     in.grace_s = grace_s;
+    in.grace_from_schedule = !cfg->grace_ms;
     in.retain = cfg->retain >= 0 ? cfg->retain : t->retain >= 0 ? t->retain : 5;
     in.role = snap && strcmp(snap->role, "unknown") != 0 ? snap->role : NULL;
     in.old_layout = t->layout == WALG_LAYOUT_SPILO_OLD;

@@ -17,7 +17,9 @@
 #include "walg_env.h"
 #include "walg_s3.h"
 
-#define MAX_CANDIDATES 8
+#define MAX_CANDIDATES    16
+#define MAX_SIBLINGS      4
+#define MAX_SIBLING_NAMES 4
 
 extern char **environ;
 
@@ -51,6 +53,14 @@ struct rs_job {
     size_t n_candidates, candidate;
     char source_checked[1024];
     char source_error[512];
+    char *source_found;
+    /* siblings of a source without backups */
+    char *namespace;
+    bool bucket_in_pod_env;
+    char *sib_names[MAX_SIBLING_NAMES];
+    size_t n_sib_names, sib_name;
+    char *siblings[MAX_SIBLINGS];
+    size_t n_siblings;
 };
 
 static int cmp_str(const void *a, const void *b)
@@ -84,6 +94,8 @@ static void gather(void *arg)
     job->target_time = (v = util_env_get(environ, "CLONE_TARGET_TIME")) ? xstrdup(v) : NULL;
     job->suffix = (v = util_env_get(environ, "CLONE_WAL_BUCKET_SCOPE_SUFFIX")) ? xstrdup(v) : NULL;
     job->endpoint = (v = util_env_get(environ, "CLONE_AWS_ENDPOINT")) && *v ? xstrdup(v) : NULL;
+    job->namespace = (v = util_env_get(environ, "POD_NAMESPACE")) && *v ? xstrdup(v) : NULL;
+    job->bucket_in_pod_env = (v = util_env_get(environ, "WAL_S3_BUCKET")) && *v;
 
     pattern = walg_clone_glob(cfg->clone_envdir, cfg->envdir);
     memset(&g, 0, sizeof(g));
@@ -156,6 +168,15 @@ static void finish(struct rs_job *job)
     f.source_backups = job->source_backups;
     f.source_checked = job->source_checked[0] ? job->source_checked : NULL;
     f.source_error = job->source_error[0] ? job->source_error : NULL;
+    f.source_found = job->source_found;
+    f.namespace = job->namespace;
+    f.bucket_in_pod_env =
+        job->bucket_in_pod_env ||
+        (job->namespace && job->own_ok && strncmp(job->own.root, "spilo/", 6) == 0 &&
+         strncmp(job->own.root + 6, job->namespace, strlen(job->namespace)) == 0 &&
+         job->own.root[6 + strlen(job->namespace)] == '-');
+    f.siblings = (const char *const *)job->siblings;
+    f.n_siblings = job->n_siblings;
     restore_evaluate(&f, &job->res);
     if (job->source_error[0])
         json_object_set_new(job->res.details, "source_error", json_string(job->source_error));
@@ -170,6 +191,12 @@ static void finish(struct rs_job *job)
         free(job->envdirs[i]);
     for (size_t i = 0; i < job->n_candidates; i++)
         free(job->candidates[i]);
+    for (size_t i = 0; i < job->n_sib_names; i++)
+        free(job->sib_names[i]);
+    for (size_t i = 0; i < job->n_siblings; i++)
+        free(job->siblings[i]);
+    free(job->source_found);
+    free(job->namespace);
     free(job->keys);
     free(job->envdirs);
     free(job->scope);
@@ -249,6 +276,7 @@ static void own_listed(const struct aws_error *err, struct s3_listing *l, void *
 }
 
 static void source_next(struct rs_job *job);
+static void siblings_start(struct rs_job *job);
 
 static void source_listed(const struct aws_error *err, struct s3_listing *l, void *arg)
 {
@@ -267,12 +295,82 @@ static void source_listed(const struct aws_error *err, struct s3_listing *l, voi
     snprintf(job->source_checked + used, sizeof(job->source_checked) - used, "%ss3://%s/%s",
              used ? ", " : "", job->source.bucket, job->candidates[job->candidate]);
     if (found > 0) {
+        const char *c = job->candidates[job->candidate];
+        size_t n = strlen(c) - strlen("basebackups_005/");
+
         job->source_backups = found;
+        job->source_found =
+            xasprintf("s3://%s/%.*s", job->source.bucket, (int)(n > 0 ? n - 1 : 0), c);
         done_one(job);
         return;
     }
     job->candidate++;
     source_next(job);
+}
+
+/* ---- a source without backups: the siblings under spilo/ that hold some ------------------- */
+
+static void sibling_next(struct rs_job *job);
+
+static void sibling_listed(const struct aws_error *err, struct s3_listing *l, void *arg)
+{
+    struct rs_job *job = arg;
+
+    job->src_req = NULL;
+    if (!err) {
+        for (size_t i = 0; i < l->n_objects && job->n_siblings < MAX_SIBLINGS; i++) {
+            const char *k = l->objects[i].key;
+            const char *bb = strstr(k, "/basebackups_005/");
+            bool dup = false;
+            char *root;
+
+            if (!bb || !backups_is_sentinel_key(k))
+                continue;
+            root = xasprintf("s3://%s/%.*s", job->source.bucket, (int)(bb - k), k);
+            for (size_t j = 0; j < job->n_siblings; j++)
+                dup = dup || strcmp(job->siblings[j], root) == 0;
+            if (dup)
+                free(root);
+            else
+                job->siblings[job->n_siblings++] = root;
+        }
+    }
+    job->sib_name++;
+    sibling_next(job);
+}
+
+static void sibling_next(struct rs_job *job)
+{
+    struct s3_list_opts o = {0};
+    char *p;
+
+    if (job->sib_name >= job->n_sib_names || job->n_siblings >= MAX_SIBLINGS) {
+        done_one(job);
+        return;
+    }
+    p = xasprintf("spilo/%s/", job->sib_names[job->sib_name]);
+    o.prefix = p;
+    o.max_pages = 2;
+    if (s3_list(job->src_client, &o, sibling_listed, job, &job->src_req) < 0) {
+        free(p);
+        done_one(job);
+        return;
+    }
+    free(p);
+}
+
+/* Where the source's backups probably are: spilo/<namespace>-<scope>/ (Spilo's default
+ * WAL_BUCKET_SCOPE_PREFIX with WAL_S3_BUCKET from the pod environment, configure_spilo.py:568-570
+ * 4.0-p3) and spilo/<scope>/ (any uid below it). Listed without a delimiter: some S3 stores do not
+ * report prefixes that hold only prefixes. */
+static void siblings_start(struct rs_job *job)
+{
+    if (job->scope && *job->scope) {
+        if (job->namespace)
+            job->sib_names[job->n_sib_names++] = xasprintf("%s-%s", job->namespace, job->scope);
+        job->sib_names[job->n_sib_names++] = xstrdup(job->scope);
+    }
+    sibling_next(job);
 }
 
 static void source_next(struct rs_job *job)
@@ -281,7 +379,7 @@ static void source_next(struct rs_job *job)
 
     if (job->candidate >= job->n_candidates) {
         job->source_backups = 0;
-        done_one(job);
+        siblings_start(job);
         return;
     }
     o.prefix = job->candidates[job->candidate];
@@ -300,8 +398,11 @@ static void add_candidate(struct rs_job *job, const char *root)
             *root ? xasprintf("%s/basebackups_005/", root) : xstrdup("basebackups_005/");
 }
 
-/* Where clone_with_wale.py looks: <root>/<major>/ for each major <= ours, newest first, when the
- * prefix ends in /wal; then the prefix itself. */
+/* Where clone_with_wale.py looks (get_wale_environments, clone_with_wale.py:121-140 2.1-p7,
+ * :120-139 4.0-p3): when the prefix contains /spilo/ and ends in /wal, <prefix>/<major>/ for every
+ * major the image has up to the one it runs (get_possible_versions, :99-118 2.1-p7), newest
+ * first; then the prefix itself. The image's majors are Spilo's list down to the oldest it
+ * supports; the own major, when known, is the top. */
 static void source_candidates(struct rs_job *job)
 {
     const char *root = job->source.root;
@@ -310,7 +411,16 @@ static void source_candidates(struct rs_job *job)
 
     if (job->own_ok && job->own.layout == WALG_LAYOUT_SPILO)
         own_major = strrchr(job->own.root, '/') + 1;
-    if (n >= 4 && strcmp(root + n - 4, "/wal") == 0) {
+    if (own_major) {
+        bool known = false;
+
+        for (size_t i = 0; i < walg_spilo_majors_count; i++)
+            known = known || strcmp(walg_spilo_majors[i], own_major) == 0;
+        if (!known)
+            own_major = NULL; /* newer than this agent knows: try them all */
+    }
+    if (n >= 4 && strcmp(root + n - 4, "/wal") == 0 && strstr(root, "spilo/") &&
+        (strncmp(root, "spilo/", 6) == 0 || strstr(root, "/spilo/"))) {
         bool on = own_major == NULL;
 
         for (size_t i = 0; i < walg_spilo_majors_count && job->n_candidates < MAX_CANDIDATES - 1;
@@ -321,8 +431,6 @@ static void source_candidates(struct rs_job *job)
 
                 add_candidate(job, r);
                 free(r);
-                if (job->n_candidates >= 3)
-                    break; /* ours and the two before: enough to find a backup */
             }
         }
     }

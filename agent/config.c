@@ -124,7 +124,8 @@ static const struct config_key keys[] = {
         "env `BACKUP_SCHEDULE`, else Spilo's `0 1 * * *`", "5-field cron expression, UTC."),
     KEY("backups", "retain", CFG_COUNT, retain, "", "envdir/env `BACKUP_NUM_TO_RETAIN`, else 5",
         "Expected number of full backups."),
-    KEY("backups", "grace", CFG_DURATION, grace_ms, "1h", "`1h`",
+    KEY("backups", "grace", CFG_DURATION, grace_ms, "",
+        "half the shortest gap between scheduled times, at most `1h` (`5m` for `*/10 * * * *`)",
         "How long after a scheduled time a backup may take to land."),
     KEY("s3", "endpoint", CFG_URL, s3_endpoint, "",
         "from the envdir (`AWS_ENDPOINT`/`WALE_S3_ENDPOINT`)", "S3 endpoint URL."),
@@ -322,7 +323,8 @@ static const char *accepted(const struct config_key *k, char *buf, size_t len)
     case CFG_UID:
         return "a Kubernetes metadata.uid (letters, digits and '-'), optionally after a '/'";
     case CFG_DURATION:
-        return "a number with an s, m, h or d suffix, e.g. 60s";
+        return *k->def ? "a number with an s, m, h or d suffix, e.g. 60s"
+                       : "a number with an s, m, h or d suffix, e.g. 60s, or empty for automatic";
     case CFG_COUNT:
         return "a whole number >= 1, or empty for automatic";
     case CFG_BOOL:
@@ -648,6 +650,8 @@ static int check_value(const struct config_key *k, const char *value, char *why,
     case CFG_UID:
         return uid_ok(value) ? 0 : -EINVAL;
     case CFG_DURATION:
+        if (*value == '\0' && *k->def == '\0')
+            return 0; /* derived where it is used ([backups] grace) */
         return util_parse_duration_ms(value, &ms) < 0 || ms == 0 ? -EINVAL : 0;
     case CFG_COUNT:
         if (*value == '\0')
@@ -682,7 +686,9 @@ static void store_value(struct config *c, size_t ki, const char *value)
         }
         return;
     case CFG_DURATION:
-        if (util_parse_duration_ms(value, &ms) == 0)
+        if (*value == '\0')
+            *(uint64_t *)f = 0; /* derived where it is used */
+        else if (util_parse_duration_ms(value, &ms) == 0)
             *(uint64_t *)f = ms;
         return;
     case CFG_COUNT:

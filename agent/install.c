@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -182,6 +183,8 @@ struct install_run {
     char *roots[MAX_SOURCE_ROOTS]; /* basebackups_005/ prefixes to look at */
     size_t n_roots, root_idx;
     unsigned backups_found;
+    bool ns_retry; /* looked under spilo/<namespace>-<cluster>/ too */
+    char first_looked[4096];
     char newest[256];
     char newest_root[600];
     /* restart */
@@ -570,6 +573,88 @@ static void root_listing_cb(const struct aws_error *e, struct s3_listing *l, voi
     list_next_root(r);
 }
 
+static void top_listing_cb(const struct aws_error *e, struct s3_listing *l, void *arg);
+
+/* No backup where the settings say: a source that had WAL_S3_BUCKET in its pod environment in a
+ * namespace other than default wrote to spilo/<namespace>-<cluster>/wal/<major> (Spilo's default
+ * WAL_BUCKET_SCOPE_PREFIX, configure_spilo.py:568-570 4.0-p3; the operator sets it to "" only
+ * with its own wal_s3_bucket, pkg/cluster/k8sres.go:1076-1080), without a uid. Looks there once. */
+static bool retry_namespace_prefix(struct install_run *r, const char *looked)
+{
+    const char *ns = r->s.source_namespace;
+    struct s3_list_opts o = {.delimiter = "/"};
+    char top[600];
+
+    if (r->ns_retry || !ns || !*ns || strcmp(ns, "default") == 0 || *r->s.clone_scope_prefix)
+        return false;
+    r->ns_retry = true;
+    snprintf(r->first_looked, sizeof(r->first_looked), "%s", looked);
+    for (size_t i = 0; i < r->n_roots; i++)
+        free(r->roots[i]);
+    r->n_roots = 0;
+    r->root_idx = 0;
+    snprintf(r->s.clone_scope_prefix, sizeof(r->s.clone_scope_prefix), "%s-", ns);
+    r->s.clone_suffix[0] = '\0';
+    install_clone_root(&r->s, top, sizeof(top));
+    o.prefix = top;
+    if (s3_list(r->s3, &o, top_listing_cb, r, &r->s3req) < 0)
+        return false;
+    return true;
+}
+
+/* The pod-config item of the plan. */
+static json_t *plan_pod_config_data(struct install_run *r)
+{
+    for (size_t i = 0; i < r->plan.n; i++) {
+        struct install_item *it = &r->plan.items[i];
+
+        if (strcmp(it->kind, "ConfigMap") == 0 && it->object &&
+            strcmp(it->name, r->s.pod_config) == 0)
+            return json_object_get(it->object, "data");
+    }
+    return NULL;
+}
+
+/* What the source's real prefix needs: the scope prefix and suffix that reach it, and an own
+ * prefix that does not share its keys (a restore in place under the same name with the empty
+ * scope prefix and suffix of deploy/pod-config.yaml would write spilo/<cluster>/wal/<major>,
+ * where the source's backups are: WAL-G's keys are <prefix>/basebackups_005/... and
+ * <prefix>/wal_005/..., and Spilo's retention would delete the source's backups). */
+static void adapt_plan_to_source(struct install_run *r)
+{
+    json_t *d = plan_pod_config_data(r);
+    char top[600];
+
+    if (!d)
+        return;
+    install_clone_root(&r->s, top, sizeof(top));
+    if (r->ns_retry) {
+        json_object_set_new(d, "CLONE_WAL_BUCKET_SCOPE_PREFIX",
+                            json_string(r->s.clone_scope_prefix));
+        json_object_set_new(d, "CLONE_WAL_BUCKET_SCOPE_SUFFIX", json_string(""));
+        say(r,
+            "the backups are under s3://%s/%s (Spilo's default scope prefix \"%s\", no uid): "
+            "CLONE_WAL_BUCKET_SCOPE_PREFIX=%s and an empty CLONE_WAL_BUCKET_SCOPE_SUFFIX",
+            r->s.bucket, top, r->s.clone_scope_prefix, r->s.clone_scope_prefix);
+    }
+    if (strcmp(r->s.cluster, r->s.clone_cluster) == 0 && !*r->s.clone_scope_prefix &&
+        !*r->s.clone_suffix) {
+        char gen[64], when[32];
+        time_t now = time(NULL);
+        struct tm tm;
+
+        gmtime_r(&now, &tm);
+        strftime(when, sizeof(when), "%Y%m%dT%H%MZ", &tm);
+        snprintf(gen, sizeof(gen), "/restored-%s", when);
+        json_object_set_new(d, "WAL_BUCKET_SCOPE_SUFFIX", json_string(gen));
+        say(r,
+            "restore in place: the restored cluster writes to s3://%s/spilo/%s%s/wal/<major> "
+            "(WAL_BUCKET_SCOPE_SUFFIX=%s), not into the source's s3://%s/%s; keep that key "
+            "after the restore, and restore from it later with clone_uid = %s",
+            r->s.bucket, r->s.cluster, gen, gen, r->s.bucket, top, gen + 1);
+    }
+}
+
 static void list_next_root(struct install_run *r)
 {
     struct s3_list_opts o = {.delimiter = "/"};
@@ -583,6 +668,19 @@ static void list_next_root(struct install_run *r)
     }
     roots_joined(r, all, sizeof(all));
     install_clone_root(&r->s, top, sizeof(top));
+    if (r->backups_found == 0 && retry_namespace_prefix(r, all))
+        return;
+    if (r->backups_found == 0 && r->ns_retry) {
+        finish(r, true,
+               "the source has no base backup: no *%s under %s, nor under %s (where Spilo writes "
+               "with WAL_S3_BUCKET in the pod environment and namespace %s); check [install] "
+               "clone_cluster, clone_uid and bucket, and that the source cluster took a backup "
+               "(spilo-agent check --only backups on it); nothing was applied",
+               BACKUPS_SENTINEL_SUFFIX, r->first_looked, all, r->s.source_namespace);
+        return;
+    }
+    if (r->backups_found > 0)
+        adapt_plan_to_source(r);
     if (r->backups_found == 0) {
         finish(r, true,
                "the source has no base backup: no *%s under %s; check [install] clone_cluster, "

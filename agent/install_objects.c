@@ -486,7 +486,7 @@ json_t *install_pod_config(const struct install_settings *s)
         if (*s->clone_target_time)
             json_object_set_new(d, "CLONE_TARGET_TIME", json_string(s->clone_target_time));
         json_object_set_new(d, "CLONE_WAL_S3_BUCKET", json_string(s->bucket));
-        json_object_set_new(d, "CLONE_WAL_BUCKET_SCOPE_PREFIX", json_string(""));
+        json_object_set_new(d, "CLONE_WAL_BUCKET_SCOPE_PREFIX", json_string(s->clone_scope_prefix));
         json_object_set_new(d, "CLONE_WAL_BUCKET_SCOPE_SUFFIX", json_string(s->clone_suffix));
         json_object_set_new(d, "CLONE_USE_WALG_RESTORE", json_string("true"));
         if (*s->region)
@@ -565,10 +565,12 @@ json_t *install_role(const struct install_settings *s)
                           meta(INSTALL_DEFAULT_ROLE, s->namespace, true));
 
     json_object_set_new(role, "rules",
-                        json_pack("[{s:[s],s:[s],s:[s],s:[s,s]},{s:[s],s:[s],s:[s]}]", "apiGroups",
-                                  "", "resources", "configmaps", "resourceNames", s->pod_config,
-                                  "verbs", "get", "patch", "apiGroups", "", "resources",
-                                  "configmaps", "verbs", "create"));
+                        json_pack("[{s:[s],s:[s],s:[s],s:[s,s]},{s:[s],s:[s],s:[s]},"
+                                  "{s:[s],s:[s],s:[s]}]",
+                                  "apiGroups", "", "resources", "configmaps", "resourceNames",
+                                  s->pod_config, "verbs", "get", "patch", "apiGroups", "",
+                                  "resources", "configmaps", "verbs", "create", "apiGroups", "",
+                                  "resources", "pods", "verbs", "get"));
     return role;
 }
 
@@ -796,7 +798,8 @@ json_t *install_redacted(const json_t *obj)
 
 void install_clone_root(const struct install_settings *s, char *out, size_t len)
 {
-    snprintf(out, len, "spilo/%s%s/wal/", s->clone_cluster, s->clone_suffix);
+    snprintf(out, len, "spilo/%s%s%s/wal/", s->clone_scope_prefix, s->clone_cluster,
+             s->clone_suffix);
 }
 
 /* ---- the plan ---------------------------------------------------------------------------- */

@@ -863,3 +863,128 @@ void k8s_call_cancel(struct k8s_call *call)
     curlm_remove(call->kc->cm, call->easy);
     call_free(call);
 }
+
+/* ---- the own pod -------------------------------------------------------------------------- */
+
+int k8s_get_own_pod(struct k8s_client *kc, char *const *envp, k8s_done_fn cb, void *arg,
+                    struct k8s_call **out, char *err, size_t errlen)
+{
+    const char *name = util_env_get(envp, "POD_NAME");
+    struct k8s_ref ref = {.resource = "pods", .kind = "Pod"};
+
+    if (!name || !*name)
+        name = util_env_get(envp, "HOSTNAME");
+    if (!name || !*name) {
+        snprintf(err, errlen,
+                 "neither POD_NAME nor HOSTNAME is set, so the agent does not know "
+                 "its pod; give the container POD_NAME from the downward API "
+                 "(fieldRef metadata.name)");
+        return -EINVAL;
+    }
+    ref.namespace = k8s_client_namespace(kc);
+    ref.name = name;
+    return k8s_request(kc, K8S_GET, &ref, NULL, cb, arg, out, err, errlen);
+}
+
+static void env_put(char ***v, size_t *n, const char *name, const char *value)
+{
+    size_t nl = strlen(name);
+
+    for (size_t i = 0; i < *n; i++) {
+        if (strncmp((*v)[i], name, nl) == 0 && (*v)[i][nl] == '=') {
+            free((*v)[i]);
+            (*v)[i] = xasprintf("%s=%s", name, value);
+            return;
+        }
+    }
+    *v = xrealloc(*v, (*n + 2) * sizeof(char *));
+    (*v)[(*n)++] = xasprintf("%s=%s", name, value);
+    (*v)[*n] = NULL;
+}
+
+static const char *jstr(const json_t *o, const char *a, const char *b)
+{
+    const json_t *x = json_object_get(o, a);
+
+    return json_string_value(b ? json_object_get(x, b) : x);
+}
+
+char **k8s_pod_container_env(const json_t *pod, const char *container, json_t *unknown)
+{
+    const json_t *cs = json_object_get(json_object_get(pod, "spec"), "containers"), *c = NULL;
+    const json_t *env, *ef, *x;
+    char **v = xcalloc(1, sizeof(char *));
+    size_t n = 0, i;
+
+    json_array_foreach(cs, i, x)
+    {
+        const char *nm = json_string_value(json_object_get(x, "name"));
+
+        if (nm && strcmp(nm, container) == 0)
+            c = x;
+    }
+    if (!c) {
+        free(v);
+        return NULL;
+    }
+    ef = json_object_get(c, "envFrom");
+    json_array_foreach(ef, i, x)
+    {
+        const char *cm = jstr(x, "configMapRef", "name"), *sec = jstr(x, "secretRef", "name");
+
+        if (unknown && (cm || sec)) {
+            char *t = xasprintf("envFrom %s %s", cm ? "configMap" : "secret", cm ? cm : sec);
+
+            json_array_append_new(unknown, json_string(t));
+            free(t);
+        }
+    }
+    env = json_object_get(c, "env");
+    json_array_foreach(env, i, x)
+    {
+        const char *nm = json_string_value(json_object_get(x, "name"));
+        const json_t *vf = json_object_get(x, "valueFrom");
+        const char *val = json_string_value(json_object_get(x, "value"));
+
+        if (!nm || !*nm)
+            continue;
+        if (!vf) {
+            env_put(&v, &n, nm, val ? val : "");
+        } else if (jstr(vf, "fieldRef", "fieldPath")) {
+            const char *fp = jstr(vf, "fieldRef", "fieldPath");
+            const char *got = NULL;
+
+            if (strcmp(fp, "metadata.name") == 0)
+                got = jstr(pod, "metadata", "name");
+            else if (strcmp(fp, "metadata.namespace") == 0)
+                got = jstr(pod, "metadata", "namespace");
+            else if (strcmp(fp, "metadata.uid") == 0)
+                got = jstr(pod, "metadata", "uid");
+            else if (strcmp(fp, "status.podIP") == 0)
+                got = jstr(pod, "status", "podIP");
+            else if (strcmp(fp, "status.hostIP") == 0)
+                got = jstr(pod, "status", "hostIP");
+            if (got)
+                env_put(&v, &n, nm, got);
+            else if (unknown)
+                json_array_append_new(unknown, json_string(nm));
+        } else if (jstr(vf, "secretKeyRef", "name")) {
+            char *ph =
+                xasprintf("(Secret %s key %s)", jstr(vf, "secretKeyRef", "name"),
+                          jstr(vf, "secretKeyRef", "key") ? jstr(vf, "secretKeyRef", "key") : "?");
+
+            env_put(&v, &n, nm, ph);
+            free(ph);
+        } else if (unknown) {
+            json_array_append_new(unknown, json_string(nm));
+        }
+    }
+    return v;
+}
+
+void k8s_env_free(char **envp)
+{
+    for (char **p = envp; p && *p; p++)
+        free(*p);
+    free(envp);
+}

@@ -59,6 +59,9 @@ static bool scheme_bad(const char *ep)
              (sep - ep == 4 && strncmp(ep, "http", 4) == 0));
 }
 
+/* Two prefixes whose object keys overlap: WAL-G writes <root>/basebackups_005/... and
+ * <root>/wal_005/... only, so the keys of two roots meet only when the roots are the same (an
+ * old-layout source .../wal and a cluster writing .../wal/14 do not share a key). */
 static bool same_prefix(const char *a, const char *b)
 {
     size_t la, lb;
@@ -71,9 +74,72 @@ static bool same_prefix(const char *a, const char *b)
         la--;
     while (lb > 0 && b[lb - 1] == '/')
         lb--;
-    /* the clone looks under <source>/<major>/ too: writing there is writing into the source */
-    return la && lb && strncmp(a, b, la < lb ? la : lb) == 0 &&
-           (la == lb || (la < lb ? b[la] : a[lb]) == '/');
+    return la && la == lb && strncmp(a, b, la) == 0;
+}
+
+bool restore_scope_settings(const char *root, const char *scope, char *prefix, size_t plen,
+                            char *suffix, size_t slen)
+{
+    const char *p, *end, *at;
+    size_t n = scope ? strlen(scope) : 0;
+
+    if (!root || n == 0)
+        return false;
+    p = strncmp(root, "s3://", 5) == 0 ? strchr(root + 5, '/') : root - 1;
+    if (!p || strncmp(p + 1, "spilo/", 6) != 0)
+        return false;
+    p += 7;
+    end = strstr(p, "/wal");
+    if (!end || (end[4] != '\0' && end[4] != '/'))
+        return false;
+    for (at = p; at + n <= end; at++) {
+        if (strncmp(at, scope, n) == 0 && (at + n == end || at[n] == '/')) {
+            snprintf(prefix, plen, "%.*s", (int)(at - p), p);
+            snprintf(suffix, slen, "%.*s", (int)(end - at - (long)n), at + n);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Why a clone source holds no base backup, and where the backups probably are. */
+static void no_backup_hint(const struct restore_facts *f, char *out, size_t len)
+{
+    size_t used = 0;
+    const char *scope = f->clone_scope ? f->clone_scope : "<scope>";
+
+    out[0] = '\0';
+    if (f->n_siblings > 0) {
+        used += (size_t)snprintf(out + used, len - used, "; backups are under");
+        for (size_t i = 0; i < f->n_siblings && used < len; i++) {
+            char pfx[128], sfx[256];
+
+            if (restore_scope_settings(f->siblings[i], f->clone_scope, pfx, sizeof(pfx), sfx,
+                                       sizeof(sfx)))
+                used += (size_t)snprintf(out + used, len - used,
+                                         "%s %s (reached with CLONE_WAL_BUCKET_SCOPE_PREFIX=%s "
+                                         "and CLONE_WAL_BUCKET_SCOPE_SUFFIX=%s%s)",
+                                         i ? ";" : "", f->siblings[i], *pfx ? pfx : "\"\"",
+                                         *sfx ? sfx : "\"\"", *sfx ? "" : " (empty)");
+            else
+                used += (size_t)snprintf(out + used, len - used,
+                                         "%s %s (reached with CLONE_WALG_S3_PREFIX=%s)",
+                                         i ? ";" : "", f->siblings[i], f->siblings[i]);
+        }
+        return;
+    }
+    if (f->bucket_in_pod_env && f->namespace && *f->namespace &&
+        strcmp(f->namespace, "default") != 0)
+        snprintf(out, len,
+                 "; likely cause: with WAL_S3_BUCKET in the pod environment and namespace %s, "
+                 "Spilo writes to spilo/%s-%s/wal/<major> (WAL_BUCKET_SCOPE_PREFIX defaults to "
+                 "\"%s-\", no uid suffix), so the restore needs "
+                 "CLONE_WAL_BUCKET_SCOPE_PREFIX=%s- and an empty CLONE_WAL_BUCKET_SCOPE_SUFFIX",
+                 f->namespace, f->namespace, scope, f->namespace, f->namespace);
+    else
+        snprintf(out, len,
+                 "; check CLONE_SCOPE, the uid in CLONE_WAL_BUCKET_SCOPE_SUFFIX and the "
+                 "bucket");
 }
 
 void restore_evaluate(const struct restore_facts *f, struct check_result *out)
@@ -112,18 +178,29 @@ void restore_evaluate(const struct restore_facts *f, struct check_result *out)
                          "this cluster is not a clone: no CLONE_* settings and no clone envdir");
         return;
     }
+    /* Finished and promoted are PostgreSQL's word (pg_is_in_recovery()), never inferred. */
     if (f->in_recovery == 0 && f->own_backups > 0 &&
         (!f->patroni_state || strcmp(f->patroni_state, "running") == 0))
         finished = 1;
-    else if (f->in_recovery == 1 || f->own_backups == 0 ||
-             (f->patroni_state && strcmp(f->patroni_state, "running") != 0))
+    else if (f->in_recovery == 1 ||
+             (f->in_recovery == 0 &&
+              (f->own_backups == 0 ||
+               (f->patroni_state && strcmp(f->patroni_state, "running") != 0))))
         finished = 0;
+    json_object_set_new(d, "restore_state",
+                        json_string(f->in_recovery < 0    ? "unknown"
+                                    : finished == 1       ? "finished"
+                                    : f->in_recovery      ? "in_recovery"
+                                    : f->own_backups == 0 ? "promoted"
+                                                          : "starting"));
+    json_object_set_new(d, "source_found", str_or_null(f->source_found));
+    json_object_set_new(d, "siblings", string_array(f->siblings, f->n_siblings));
     json_object_set_new(d, "finished", finished < 0 ? json_null() : json_boolean(finished == 1));
     json_object_set_new(d, "cleanup_pending", json_boolean(finished == 1 && f->n_clone_keys > 0));
     key_list(f, keys, sizeof(keys));
 
     /* Traps that make (or made) the clone go wrong, worst first. */
-    if (same_prefix(f->own_prefix, f->source_prefix)) {
+    if (same_prefix(f->own_prefix, f->source_found ? f->source_found : f->source_prefix)) {
         check_result_set(
             out, VERDICT_CRITICAL,
             "this cluster writes WAL and backups into the prefix it was cloned from "
@@ -134,6 +211,8 @@ void restore_evaluate(const struct restore_facts *f, struct check_result *out)
         return;
     }
     if (finished != 1) {
+        char hint[900];
+
         if (f->scope_suffix && *f->scope_suffix && f->scope_suffix[0] != '/') {
             check_result_set(out, VERDICT_CRITICAL,
                              "CLONE_WAL_BUCKET_SCOPE_SUFFIX \"%s\" does not start with \"/\": the "
@@ -148,19 +227,23 @@ void restore_evaluate(const struct restore_facts *f, struct check_result *out)
             check_result_set(out, VERDICT_CRITICAL,
                              "CLONE_AWS_ENDPOINT \"%s\" has a scheme WAL-G rejects (\"unsupported "
                              "protocol scheme\"), so the restore cannot fetch anything; use "
-                             "https://<host>[:port] in spec.clone.s3_endpoint",
+                             "https://<host>[:port] in CLONE_AWS_ENDPOINT (the pod environment "
+                             "ConfigMap; spec.clone.s3_endpoint where the manifest has a clone "
+                             "section)",
                              f->endpoint);
             check_result_cause(out, CAUSE_RESTORE_ENDPOINT_SCHEME);
             return;
         }
         if (f->source_backups == 0) {
+            no_backup_hint(f, hint, sizeof(hint));
+            json_object_set_new(d, "source_checked", str_or_null(f->source_checked));
+            json_object_set_new(d, "hint", json_string(hint[0] ? hint + 2 : ""));
             check_result_set(out, VERDICT_CRITICAL,
-                             "the clone source %s holds no base backup, so the restore has "
-                             "nothing to start from; check CLONE_SCOPE, the uid in "
-                             "CLONE_WAL_BUCKET_SCOPE_SUFFIX and the bucket",
-                             f->source_checked  ? f->source_checked
-                             : f->source_prefix ? f->source_prefix
-                                                : "prefix");
+                             "the clone source %s holds no base backup (looked at /wal/<major>/ "
+                             "for each major, newest first, then the prefix itself, as "
+                             "clone_with_wale.py does), so the restore has nothing to start "
+                             "from%s",
+                             f->source_prefix ? f->source_prefix : "prefix", hint);
             check_result_cause(out, CAUSE_RESTORE_SOURCE_EMPTY);
             return;
         }

@@ -505,3 +505,22 @@ int64_t cron_prev(const struct cron_schedule *c, int64_t t_s)
     }
     return -1;
 }
+
+int64_t cron_slot_of(void *ctx, int64_t t_s)
+{
+    return cron_prev((const struct cron_schedule *)ctx, t_s);
+}
+
+int64_t cron_default_grace_s(const struct cron_schedule *c, int64_t t_s)
+{
+    const int64_t cap = 3600;
+    int64_t prev = cron_prev(c, t_s), next = cron_next(c, t_s), before, gap;
+
+    if (prev < 0 || next < 0)
+        return cap;
+    gap = next - prev;
+    before = cron_prev(c, prev - 1);
+    if (before >= 0 && prev - before < gap)
+        gap = prev - before;
+    return gap / 2 < cap ? gap / 2 : cap;
+}

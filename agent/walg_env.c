@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <glob.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,21 +151,31 @@ static bool is_word(char c)
     return isalnum((unsigned char)c) || c == '_';
 }
 
-/* Spilo's region guess: the first match of (\w{2}-\w+-\d)- in s. */
+/* Spilo's region guess: re.search(r'.*(\w{2}-\w+-\d)-.*', name) (configure_spilo.py:714 1.6-p5,
+ * :829 2.1-p7, :897 4.0-p3). The greedy leading .* makes it the LAST start position where
+ * \w{2}-\w+-\d- matches; \w+ cannot cross '-', so it is a whole word followed by -<digit>-. */
+static bool region_at(const char *s, size_t i, size_t *end)
+{
+    size_t j;
+
+    if (!is_word(s[i]) || !is_word(s[i + 1]) || s[i + 2] != '-')
+        return false;
+    j = i + 3;
+    while (is_word(s[j]))
+        j++;
+    if (j == i + 3 || s[j] != '-' || !isdigit((unsigned char)s[j + 1]) || s[j + 2] != '-')
+        return false;
+    *end = j + 2;
+    return true;
+}
+
 static char *guess_region(const char *s)
 {
-    for (size_t i = 0; s && s[i]; i++) {
-        size_t j;
+    size_t n = s ? strlen(s) : 0, end;
 
-        if (!is_word(s[i]) || !is_word(s[i + 1]) || s[i + 2] != '-')
-            continue;
-        j = i + 3;
-        while (is_word(s[j]))
-            j++;
-        /* \w+ is greedy and cannot cross '-'; on failure it backtracks into digits, so a
-         * run ending in "-<digit>-" may also match with the digit inside the run. */
-        if (j > i + 3 && s[j] == '-' && isdigit((unsigned char)s[j + 1]) && s[j + 2] == '-')
-            return xstrndup(s + i, j + 2 - i);
+    for (size_t i = n; i-- > 0;) {
+        if (region_at(s, i, &end))
+            return xstrndup(s + i, end - i);
     }
     return NULL;
 }
@@ -208,16 +219,24 @@ static const char *const copied[] = {
     "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE",
 };
 
-static bool walg_flag(const struct derive_ctx *d, const char *name, bool dflt)
+/* set_walg_placeholders (configure_spilo.py:415-422 1.6-p5, :483-490 2.1-p7, :493-500 4.0-p3):
+ * the flag as set in the environment, even empty, else USE_WALG, lower-cased, "true" or nothing.
+ * dflt is the setdefault Spilo applies before: USE_WALG_RESTORE=true for S3 (:551 1.6-p5, :627
+ * 2.1-p7, :651 4.0-p3), CLONE_USE_WALG=true for a clone from S3 (:622 4.0-p3). */
+static bool walg_flag(const struct derive_ctx *d, const char *name, const char *dflt)
 {
-    const char *v = dget(d, name);
+    const char *v = dget_raw(d, name);
     char low[16];
     size_t i;
 
+    if (!v && dflt)
+        v = dflt;
     if (!v)
-        v = dget(d, "USE_WALG");
+        v = dget_raw(d, "USE_WALG");
+    if (!v && *d->pfx)
+        v = "true"; /* CLONE_USE_WALG defaults to true for S3 */
     if (!v)
-        return dflt;
+        return false;
     for (i = 0; v[i] && i < sizeof(low) - 1; i++)
         low[i] = (char)tolower((unsigned char)v[i]);
     low[i] = '\0';
@@ -258,8 +277,8 @@ bool walg_derive(char *const *envp, const char *var_prefix, const char *pg_versi
         return false;
 
     /* USE_WALG_*: S3 defaults restore to WAL-G; a clone from S3 defaults both (CLONE_USE_WALG). */
-    use_backup = walg_flag(&d, "USE_WALG_BACKUP", clone);
-    use_restore = walg_flag(&d, "USE_WALG_RESTORE", true);
+    use_backup = walg_flag(&d, "USE_WALG_BACKUP", NULL);
+    use_restore = walg_flag(&d, "USE_WALG_RESTORE", clone ? NULL : "true");
 
     if (!wale) {
         const char *sp = dget_raw(&d, "WAL_BUCKET_SCOPE_PREFIX");
@@ -341,11 +360,11 @@ bool walg_derive(char *const *envp, const char *var_prefix, const char *pg_versi
 
         envdir_set(out, "AWS_S3_FORCE_PATH_STYLE", dget(&d, "AWS_S3_FORCE_PATH_STYLE"));
         if (!region) {
-            guess = guess_region(bucket);
-            if (!guess)
-                guess = guess_region(dget(&d, "WALE_S3_PREFIX"));
-            /* else Spilo takes the availability zone minus its last letter, which the sidecar
-             * cannot see: the region stays unknown and the evaluation says so. */
+            /* name = WAL_S3_BUCKET or WALE_S3_PREFIX: the prefix only when there is no bucket;
+             * without a match Spilo takes the availability zone minus its last letter ("loca"
+             * off-cloud), which the sidecar cannot see: the region stays unknown and the
+             * evaluation says so. */
+            guess = guess_region(bucket ? bucket : dget(&d, "WALE_S3_PREFIX"));
         }
         envdir_set(out, "AWS_REGION", region ? region : guess);
         free(guess);
@@ -675,6 +694,82 @@ static void eval_prefix(const struct envdir *e, const struct scope_info *s, stru
     free(vn);
 }
 
+/* The endpoint's host (no scheme, no port, no path) into out. */
+static void endpoint_host(const char *ep, char *out, size_t len)
+{
+    const char *h = strstr(ep, "://");
+    size_t n;
+
+    h = h ? h + 3 : ep;
+    n = strcspn(h, ":/?");
+    snprintf(out, len, "%.*s", (int)n, h);
+}
+
+/* A host no virtual-host name <bucket>.<host> can resolve under: an IP address, a single label
+ * (a Service name), localhost or a cluster-internal name. */
+static bool host_needs_path_style(const char *h)
+{
+    size_t n = strlen(h);
+    bool ip = n > 0;
+
+    for (size_t i = 0; i < n; i++)
+        ip = ip && (isdigit((unsigned char)h[i]) || h[i] == '.');
+    if (ip || h[0] == '[' || !strchr(h, '.') || strcmp(h, "localhost") == 0)
+        return true;
+    return (n > 4 && strcmp(h + n - 4, ".svc") == 0) ||
+           (n > 14 && strcmp(h + n - 14, ".cluster.local") == 0);
+}
+
+/* How WAL-G addresses the bucket at this endpoint: path style comes only from
+ * AWS_S3_FORCE_PATH_STYLE (wal-g pkg/storages/s3/configure.go); Spilo writes that file with every
+ * endpoint since 2.1-p4 (configure_spilo.py:823 2.1-p7, :891 4.0-p3; commit c41394b, #670) but not
+ * before (1.6-p5 :705-710 writes none). */
+static void eval_addressing(const struct envdir *e, const struct scope_info *s,
+                            const struct walg_target *t, struct findings *f)
+{
+    char host[256], why[200], *vn, *bucket = NULL, *root = NULL;
+    /* what WAL-G gets from the envdir, not the agent's own [s3] overrides */
+    const char *ep = envdir_get(e, "AWS_ENDPOINT"), *fps = envdir_get(e, "AWS_S3_FORCE_PATH_STYLE");
+    bool path_style = false;
+    size_t bl;
+
+    if (!ep || !*ep)
+        return;
+    if (fps)
+        (void)go_bool(fps, &path_style);
+    vn = var(s, "AWS_ENDPOINT");
+    if (walg_parse_prefix(t->prefix, &bucket, &root, why, sizeof(why)) < 0) {
+        free(bucket);
+        bucket = xstrdup("<bucket>");
+    }
+    bl = strlen(bucket);
+    endpoint_host(ep, host, sizeof(host));
+    if (path_style && bl && strncmp(host, bucket, bl) == 0 && host[bl] == '.') {
+        const char *sep = strstr(ep, "://");
+        const char *rest = sep ? sep + 3 + bl + 1 : ep + bl + 1;
+
+        finding(f, VERDICT_CRITICAL, vn,
+                "%s%s \"%s\" already holds the bucket %s in its host name, and path style is "
+                "forced (AWS_S3_FORCE_PATH_STYLE=true, which Spilo writes with every endpoint "
+                "since 2.1-p4): WAL-G sends the bucket twice (%s/%s/<key>); set %s=%.*s%s",
+                s->label, vn, ep, bucket, ep, bucket, vn, sep ? (int)(sep - ep + 3) : 0, ep, rest);
+    } else if (!fps && !strstr(host, "amazonaws.com")) {
+        bool must = host_needs_path_style(host);
+
+        finding(
+            f, must ? VERDICT_CRITICAL : VERDICT_WARNING, s->clone ? vn : "AWS_S3_FORCE_PATH_STYLE",
+            "%sthe envdir has no AWS_S3_FORCE_PATH_STYLE with the S3-compatible endpoint %s "
+            "(Spilo before 2.1-p4 does not write it): WAL-G addresses the bucket by virtual "
+            "host, %s.%s%s; set %sAWS_S3_FORCE_PATH_STYLE=true in the pod environment "
+            "ConfigMap, or update the Spilo image",
+            s->label, ep, bucket, host,
+            must ? ", a name that cannot resolve" : ", which works only with wildcard DNS", s->vp);
+    }
+    free(vn);
+    free(bucket);
+    free(root);
+}
+
 static void eval_endpoint(const struct envdir *e, const struct scope_info *s,
                           const struct walg_target *t, struct findings *f)
 {
@@ -695,8 +790,9 @@ static void eval_endpoint(const struct envdir *e, const struct scope_info *s,
             if (s->clone)
                 finding(f, VERDICT_CRITICAL, vn,
                         "%s%s \"%s\" has WAL-E's scheme %s+%s, which WAL-G rejects (\"unsupported "
-                        "protocol scheme\"): the clone cannot restore; set spec.clone.s3_endpoint "
-                        "to %s%s",
+                        "protocol scheme\"): the clone cannot restore; set CLONE_AWS_ENDPOINT=%s%s "
+                        "in the pod environment ConfigMap (spec.clone.s3_endpoint where the "
+                        "postgresql manifest has a clone section; harbor-operator's has none)",
                         s->label, vn, t->endpoint, scheme, plus + 1, scheme, sep);
             else
                 finding(f, VERDICT_CRITICAL, vn,
@@ -715,6 +811,7 @@ static void eval_endpoint(const struct envdir *e, const struct scope_info *s,
                     "encrypted in transit",
                     s->label, vn);
         }
+        eval_addressing(e, s, t, f);
         if (*t->region && strcmp(t->region, "loca") == 0)
             finding(f, VERDICT_WARNING, "AWS_REGION",
                     "%s%sAWS_REGION \"loca\" is Spilo's off-cloud guess; with an endpoint it is "
@@ -824,9 +921,9 @@ static void eval_tools(const struct envdir *e, const struct scope_info *s,
     if (!s->clone) {
         if (!t->walg_backup)
             finding(f, VERDICT_WARNING, "USE_WALG_BACKUP",
-                    "%sbase backups are taken by WAL-E, not WAL-G (USE_WALG_BACKUP is not "
-                    "\"true\"; Spilo defaults to WAL-E on S3); set USE_WALG_BACKUP=true in the pod "
-                    "environment ConfigMap",
+                    "%sbase backups and WAL archiving (archive_command) go through WAL-E, not "
+                    "WAL-G (USE_WALG_BACKUP is not \"true\"; Spilo defaults to WAL-E on S3); set "
+                    "USE_WALG_BACKUP=true in the pod environment ConfigMap",
                     s->label);
         else if (!t->walg_restore)
             finding(f, VERDICT_CRITICAL, "USE_WALG_RESTORE",
@@ -879,7 +976,9 @@ static void eval_one(const struct envdir *e, const struct scope_info *s,
     json_object_set_new(d, "layout", json_string(walg_layout_name(t->layout)));
     json_object_set_new(d, "region", *t->region ? json_string(t->region) : json_null());
     json_object_set_new(d, "endpoint", *t->endpoint ? json_string(t->endpoint) : json_null());
-    json_object_set_new(d, "force_path_style", json_boolean(t->path_style || *t->endpoint));
+    json_object_set_new(d, "force_path_style", json_boolean(t->path_style));
+    json_object_set_new(d, "force_path_style_set",
+                        json_boolean(envdir_get(e, "AWS_S3_FORCE_PATH_STYLE") != NULL));
     json_object_set_new(d, "credentials", json_string(walg_credentials_name(t->creds)));
     json_object_set_new(d, "backup_tool", json_string(t->walg_backup ? "wal-g" : "wal-e"));
     json_object_set_new(d, "restore_tool", json_string(t->walg_restore ? "wal-g" : "wal-e"));
@@ -1021,6 +1120,37 @@ char *walg_clone_glob(const char *configured, const char *envdir)
                  : xstrdup("env-clone-*");
 }
 
+/* A clone scope suffix without its leading '/': Spilo builds the clone prefix as
+ * spilo/{WAL_BUCKET_SCOPE_PREFIX}{SCOPE}{WAL_BUCKET_SCOPE_SUFFIX}/wal/ (configure_spilo.py:866
+ * 2.1-p7, :964 4.0-p3), so in a written envdir it shows as the scope glued to the uid
+ * (spilo/<scope><uid>/wal/); the envdir is named env-clone-<scope> (:477-490 4.0-p3). */
+static void clone_suffix_glued(const char *scope, const char *prefix, const char *label,
+                               struct findings *f)
+{
+    const char *sp = prefix ? strstr(prefix, "/spilo/") : NULL;
+    const char *end, *at;
+    size_t n = scope ? strlen(scope) : 0;
+
+    if (!sp || n == 0)
+        return;
+    sp += 7;
+    end = strchr(sp, '/');
+    if (!end)
+        return;
+    for (at = sp; at + n <= end; at++) {
+        if (strncmp(at, scope, n) == 0 && at + n < end) {
+            int sl = (int)(end - at - (ptrdiff_t)n);
+
+            finding(f, VERDICT_CRITICAL, "CLONE_WAL_BUCKET_SCOPE_SUFFIX",
+                    "%sthe clone prefix %s has \"%.*s\" glued to the scope %s: "
+                    "CLONE_WAL_BUCKET_SCOPE_SUFFIX does not start with \"/\", so the clone looks "
+                    "under spilo/%.*s/ where no backup is; set it to \"/%.*s\"",
+                    label, prefix, sl, at + n, scope, (int)(end - sp), sp, sl, at + n);
+            return;
+        }
+    }
+}
+
 static void eval_clones(const struct walg_env_input *in, enum walg_source main_src, json_t *arr,
                         struct findings *all)
 {
@@ -1054,6 +1184,8 @@ static void eval_clones(const struct walg_env_input *in, enum walg_source main_s
             finding(&f, VERDICT_CRITICAL, NULL, "%s%s", label, err);
         } else {
             eval_one(&e, &s, in, &t, &f, d);
+            if (strncmp(base, "env-clone-", 10) == 0)
+                clone_suffix_glued(base + 10, t.prefix, label, &f);
             walg_target_free(&t);
         }
         envdir_free(&e);
@@ -1117,6 +1249,54 @@ static void eval_clones(const struct walg_env_input *in, enum walg_source main_s
     }
 }
 
+/* What the sidecar cannot see when it derives from its own environment: the operator injects
+ * WAL_S3_BUCKET, WAL_BUCKET_SCOPE_SUFFIX=/<uid> and WAL_BUCKET_SCOPE_PREFIX="" (with its
+ * wal_s3_bucket) and the CLONE_* of spec.clone into the Spilo container only (postgres-operator
+ * pkg/cluster/k8sres.go:1076-1080, :2129-2225 v2.0.1-1-ga7aaad0a). */
+static void eval_unknown(const struct walg_env_input *in, const struct walg_target *t,
+                         struct findings *f, json_t *d)
+{
+    json_t *u = json_array();
+    char list[300] = "";
+    size_t used = 0;
+
+    if (in->environ_from) {
+        /* read from the pod's spec: only what it takes from unread sources is unknown */
+        for (size_t i = 0; in->unknown && i < json_array_size(in->unknown); i++)
+            json_array_append(u, json_array_get(in->unknown, i));
+    } else {
+        if (!util_env_get(in->environ, "WAL_BUCKET_SCOPE_SUFFIX"))
+            json_array_append_new(u, json_string("WAL_BUCKET_SCOPE_SUFFIX"));
+        if (!util_env_get(in->environ, "WAL_BUCKET_SCOPE_PREFIX"))
+            json_array_append_new(u, json_string("WAL_BUCKET_SCOPE_PREFIX"));
+        if (!util_env_get(in->environ, "CLONE_METHOD"))
+            json_array_append_new(u, json_string("CLONE_* of spec.clone"));
+    }
+    for (size_t i = 0; i < json_array_size(u) && used < sizeof(list); i++)
+        used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "",
+                                 json_string_value(json_array_get(u, i)));
+    json_object_set_new(d, "unknown", u);
+    if (in->pod_error)
+        json_object_set_new(d, "pod_error", json_string(in->pod_error));
+    /* only a prefix built from WAL_S3_BUCKET depends on the scope prefix and suffix */
+    if (!in->environ_from && !util_env_get(in->environ, "WAL_BUCKET_SCOPE_SUFFIX") && *t->prefix &&
+        strcmp(t->prefix_var, "[walg] prefix") != 0 &&
+        !util_env_get(in->environ, "WALG_S3_PREFIX") &&
+        !util_env_get(in->environ, "WALE_S3_PREFIX"))
+        finding(f, VERDICT_WARNING, "WAL_BUCKET_SCOPE_SUFFIX",
+                "the prefix %s is not certain: derived from the sidecar's environment, which "
+                "lacks what the operator gives the Spilo container only (unknown: %s; with the "
+                "operator's wal_s3_bucket it is spilo/<cluster>/<uid>/wal/<major>); %slet the "
+                "agent get its pod (RBAC) or set [walg] prefix",
+                t->prefix, list,
+                in->pod_error ? "reading the pod failed (details.pod_error); " : "");
+    else if (in->environ_from && json_array_size(u) > 0)
+        finding(f, VERDICT_OK, NULL,
+                "%s takes %s from sources the agent does not read; the derivation assumes they "
+                "hold nothing that changes the prefix",
+                in->environ_from, list);
+}
+
 void walg_env_evaluate(const struct walg_env_input *in, struct check_result *out)
 {
     struct envdir e;
@@ -1140,9 +1320,11 @@ void walg_env_evaluate(const struct walg_env_input *in, struct check_result *out
         if (load_rc == -ENOENT)
             check_result_set(out, VERDICT_CRITICAL,
                              "no WAL-G settings: envdir %s is not mounted and the environment has "
-                             "none of WAL_S3_BUCKET, WALE_S3_PREFIX, WALG_S3_PREFIX; give the "
-                             "sidecar the pod environment ConfigMap (envFrom) or mount "
-                             "/run/etc/wal-e.d (docs/config.md)",
+                             "none of WAL_S3_BUCKET, WALE_S3_PREFIX, WALG_S3_PREFIX (a bucket set "
+                             "only as the operator's wal_s3_bucket reaches the Spilo container "
+                             "alone); set WAL_S3_BUCKET and WAL_BUCKET_SCOPE_SUFFIX=/<uid of the "
+                             "postgresql object> in the pod environment ConfigMap, or [walg] "
+                             "prefix (docs/checks/walg_env.md)",
                              in->envdir);
         else
             check_result_set(out, VERDICT_CRITICAL, "%s", err);
@@ -1153,10 +1335,14 @@ void walg_env_evaluate(const struct walg_env_input *in, struct check_result *out
         return;
     }
     eval_one(&e, &s, in, &t, &f, d);
-    if (src == WALG_SOURCE_ENVIRONMENT)
+    if (src == WALG_SOURCE_ENVIRONMENT) {
         json_object_set_new(d, "derived_from",
                             json_string("the environment, the way Spilo's configure_spilo.py "
                                         "writes the envdir (the envdir is not mounted here)"));
+        json_object_set_new(d, "environment",
+                            json_string(in->environ_from ? in->environ_from : "the sidecar's own"));
+        eval_unknown(in, &t, &f, d);
+    }
 
     findings_init(&cf);
     eval_clones(in, src, clones, &cf);
@@ -1211,4 +1397,7 @@ void walg_env_input_from_config(const struct config *cfg, struct walg_env_input 
     in->s3_force_path_style = cfg->s3_force_path_style;
     in->environ = environ;
     in->pgroot = NULL;
+    in->environ_from = NULL;
+    in->pod_error = NULL;
+    in->unknown = NULL;
 }

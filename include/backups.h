@@ -208,10 +208,16 @@ struct backups_input {
      * apart (wrong for schedules like "0 1 * * 1-5": pass the function for those). */
     int64_t (*count_slots)(void *ctx, int64_t from_s, int64_t to_s);
     void *count_slots_ctx;
-    int64_t grace_s;  /* [backups] grace */
-    int64_t retain;   /* BACKUP_NUM_TO_RETAIN; <= 0 turns the count checks off */
-    const char *role; /* "leader", "replica", NULL when unknown */
-    bool old_layout;  /* the prefix ends in ".../wal" without the PostgreSQL major version */
+    /* Optional: the latest scheduled instant <= t (cron_prev), to attribute a backup to the slot
+     * it was started for. NULL: evenly spaced slots from previous_scheduled_s. ctx is
+     * count_slots_ctx. */
+    int64_t (*slot_of)(void *ctx, int64_t t_s);
+    bool schedule_parsed; /* the schedule is valid cron: no instants at all means it never fires */
+    int64_t grace_s;      /* [backups] grace, or cron_default_grace_s() when not set */
+    bool grace_from_schedule; /* grace_s is the default derived from the schedule */
+    int64_t retain;           /* BACKUP_NUM_TO_RETAIN; <= 0 turns the count checks off */
+    const char *role;         /* "leader", "replica", NULL when unknown */
+    bool old_layout; /* the prefix ends in ".../wal" without the PostgreSQL major version */
 };
 
 /* Zeroes in and sets the instants to -1 and retain to 5 (Spilo's default). */

@@ -63,6 +63,7 @@ struct install_settings {
     const char *clone_endpoint;    /* "" = none */
     const char *source_namespace;  /* resolved default */
     char clone_suffix[80];         /* "" or "/<uid>" (CLONE_WAL_BUCKET_SCOPE_SUFFIX) */
+    char clone_scope_prefix[80];   /* "" or "<namespace>-" (CLONE_WAL_BUCKET_SCOPE_PREFIX) */
 };
 
 /* Reads cfg's [install] keys for mode: their values were checked at load (config.c's key table),
@@ -147,8 +148,8 @@ json_t *install_copy_secret(const json_t *src, const char *ns, const char *name,
 /* A copy with every value of a Secret's data/stringData shown as ***. Other kinds: a copy. */
 json_t *install_redacted(const json_t *obj);
 
-/* The source prefix a restore reads: "spilo/<clone_cluster><suffix>/wal/" (key part, no
- * bucket). */
+/* The source prefix a restore reads: "spilo/<scope prefix><clone_cluster><suffix>/wal/" (key part,
+ * no bucket). */
 void install_clone_root(const struct install_settings *s, char *out, size_t len);
 
 /* ---- decisions --------------------------------------------------------------------------- */

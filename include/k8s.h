@@ -81,7 +81,25 @@ MUSTCHECK int k8s_request(struct k8s_client *kc, enum k8s_verb verb, const struc
 /* Aborts a call in flight; its callback is not called. */
 void k8s_call_cancel(struct k8s_call *call);
 
+/* GETs this pod (pods/<name> in the client's namespace; RBAC: get on pods). name: POD_NAME from
+ * the downward API (the postgres-operator gives every sidecar one), else HOSTNAME. Returns 0, or
+ * -EINVAL/-ENOENT with a sentence in err (no pod name, or what k8s_request says). */
+MUSTCHECK int k8s_get_own_pod(struct k8s_client *kc, char *const *envp, k8s_done_fn cb, void *arg,
+                              struct k8s_call **out, char *err, size_t errlen);
+
 /* ---- pure parts -------------------------------------------------------------------------- */
+
+/* The environment the kubelet gives container `container` of pod (a Pod object), as NAME=VALUE
+ * strings, NULL-terminated, caller frees (k8s_env_free). value: the literal; valueFrom fieldRef
+ * metadata.name/namespace/uid and status.podIP/hostIP from the pod; secretKeyRef becomes the
+ * placeholder "(Secret NAME key KEY)" (set, value unread); other sources and envFrom are not
+ * resolved: their names (or "envFrom configMap NAME") are appended to *unknown (a JSON array the
+ * caller owns; may be NULL). Later entries with the same name win, like the kubelet's. Returns
+ * NULL when the pod has no such container. */
+char **k8s_pod_container_env(const json_t *pod, const char *container, json_t *unknown);
+void k8s_env_free(char **envp);
+
+/* ---- pure parts, continued ----------------------------------------------------------------- */
 
 /* "get" (or "list" for a collection), "create", "patch", "delete": the RBAC verb a request needs.
  */

@@ -37,7 +37,20 @@ struct restore_facts {
     int source_backups;         /* complete base backups where the clone looks; -1 unknown */
     const char *source_checked; /* the prefix(es) looked at, for messages */
     const char *source_error;
+    const char *source_found; /* s3://bucket/root where the backups were found (the candidate
+                                 clone_with_wale.py takes); NULL when none or unknown */
+    /* where a source without backups probably is */
+    const char *namespace;       /* POD_NAMESPACE; NULL */
+    bool bucket_in_pod_env;      /* WAL_S3_BUCKET came from the pod environment ConfigMap */
+    const char *const *siblings; /* s3://bucket/root beside the source that hold backups */
+    size_t n_siblings;
 };
+
+/* The CLONE_WAL_BUCKET_SCOPE_PREFIX/_SUFFIX that make Spilo's clone prefix
+ * spilo/<prefix><scope><suffix>/wal/ reach root ("spilo/<a><scope><b>/wal[/<major>]"). Returns
+ * false when root does not have that form. */
+bool restore_scope_settings(const char *root, const char *scope, char *prefix, size_t plen,
+                            char *suffix, size_t slen);
 
 void restore_facts_init(struct restore_facts *f);
 void restore_evaluate(const struct restore_facts *f, struct check_result *out);

@@ -54,4 +54,13 @@ int64_t cron_prev(const struct cron_schedule *c, int64_t t_s);
  * the month of t_s. */
 int64_t cron_next(const struct cron_schedule *c, int64_t t_s);
 
+/* cron_prev() for a callback: ctx is a const struct cron_schedule *. */
+int64_t cron_slot_of(void *ctx, int64_t t_s);
+
+/* The default [backups] grace for a schedule at instant t_s: half the shorter of the last two
+ * gaps between scheduled instants (cron_prev(t) to cron_next(t), and the one before), at most
+ * one hour; one hour when the schedule has no instant near t. "0 1 * * *": 1h; "0 * * * *":
+ * 30m; "*\/10 * * * *": 5m. */
+int64_t cron_default_grace_s(const struct cron_schedule *c, int64_t t_s);
+
 #endif

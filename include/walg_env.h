@@ -21,6 +21,12 @@ struct walg_env_input {
     int s3_force_path_style; /* [s3] force_path_style; -1 = from the envdir */
     char *const *environ;    /* the process environment, for the derivation */
     const char *pgroot;      /* where PG_VERSION is looked up; NULL = $PGROOT or Spilo's */
+    /* Where environ comes from when the envdir is not mounted: NULL = the sidecar's own
+     * environment; else e.g. "pod harbor-db-0, container postgres" (the Spilo container's
+     * environment read from the pod's spec). */
+    const char *environ_from;
+    const char *pod_error; /* why the pod's spec could not be read; NULL */
+    const json_t *unknown; /* names the pod's spec sets from sources not read (array); NULL */
 };
 
 /* Where the settings came from. */

@@ -60,13 +60,16 @@ check("Role: get/patch only on configmaps named pod-config",
       and named[0].get("resourceNames") == ["pod-config"]
       and sorted(named[0].get("verbs", [])) == ["get", "patch"], named)
 unnamed = [r for r in rules if not r.get("resourceNames")]
-check("Role: create configmaps (the before-cleanup copy) and no other unnamed rule",
-      len(unnamed) == 1 and unnamed[0].get("resources") == ["configmaps"]
-      and unnamed[0].get("verbs") == ["create"], unnamed)
+check("Role: create configmaps (the before-cleanup copy), get pods (its own pod's spec) and no "
+      "other unnamed rule",
+      len(unnamed) == 2 and {(tuple(r.get("resources", [])), tuple(r.get("verbs", [])))
+                             for r in unnamed} == {(("configmaps",), ("create",)),
+                                                   (("pods",), ("get",))}, unnamed)
 everything = [(g, r, v) for x in rules for g in x.get("apiGroups", []) for r in x.get("resources", [])
               for v in x.get("verbs", [])]
-check("Role: core API group only, no wildcard, no pods, no secrets, no delete/list/watch",
-      all(g == "" and r == "configmaps" and v in ("get", "patch", "create") for g, r, v in everything),
+check("Role: core API group only, no wildcard, no secrets, pods only get, no delete/list/watch",
+      all(g == "" and ((r == "configmaps" and v in ("get", "patch", "create")) or
+                       (r == "pods" and v == "get")) for g, r, v in everything),
       everything)
 
 rb = base.get("RoleBinding", [{}])[0]
@@ -209,7 +212,12 @@ check("restore patch: CLONE_WAL_BUCKET_SCOPE_SUFFIX empty or starting with /",
 ep = rd.get("CLONE_AWS_ENDPOINT")
 check("restore patch: no WAL-E style CLONE_AWS_ENDPOINT",
       ep is None or (re.match(r"https?://", ep) and "+path" not in ep), repr(ep))
-check("restore patch: only CLONE_* keys", all(k.startswith("CLONE_") for k in rd), sorted(rd))
+check("restore patch: only CLONE_* keys, and the restored cluster's own WAL_BUCKET_SCOPE_SUFFIX",
+      all(k.startswith("CLONE_") or k == "WAL_BUCKET_SCOPE_SUFFIX" for k in rd), sorted(rd))
+own = rd.get("WAL_BUCKET_SCOPE_SUFFIX")
+check("restore patch: the restored cluster writes elsewhere than the source "
+      "(WAL_BUCKET_SCOPE_SUFFIX starting with / and not the source's suffix)",
+      own is not None and own.startswith("/") and own != suffix, repr(own))
 
 # ---- monitoring -----------------------------------------------------------------------------
 mon = by_kind(load_all(MONITORING))

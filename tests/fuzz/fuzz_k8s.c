@@ -1,7 +1,8 @@
 /* fuzz_k8s.c - libFuzzer harness for the handling of Kubernetes API replies (k8s.c, cleanup.c):
  * the first byte picks the HTTP status and verb, the rest is the reply body. The body goes
  * through Status parsing, the RBAC denial parser, the error sentence, and, read as a ConfigMap,
- * through the CLONE_* key selection, the patch and the backup. Every input must give a
+ * through the CLONE_* key selection, the patch and the backup, and read as the own Pod, through
+ * k8s_pod_container_env (every entry NAME=VALUE). Every input must give a
  * one-line, NUL-terminated sentence within its buffer, never a crash. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -74,6 +75,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         json_decref(backup);
         json_decref(patch);
         json_decref(keys);
+        {
+            json_t *unknown = json_array();
+            char **env = k8s_pod_container_env(doc, "postgres", unknown);
+
+            for (char **e = env; e && *e; e++) {
+                if (!strchr(*e, '=') || **e == '=')
+                    abort();
+            }
+            k8s_env_free(env);
+            json_decref(unknown);
+        }
         json_decref(doc);
     }
     return 0;

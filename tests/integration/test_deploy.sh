@@ -118,8 +118,10 @@ elif [ "$have_py" = 1 ]; then
 
     mapfile -t restore < <(env_of deploy/restore/pod-config-restore.yaml)
     creds=(CLONE_AWS_ACCESS_KEY_ID=FAKE-CLONE-KEY CLONE_AWS_SECRET_ACCESS_KEY=fake-clone-secret)
-    IFS=$'\t' read -r st _ cst cprefix summary < <(walg_env "${podenv[@]}" "${restore[@]}" "${creds[@]}" "${pod[@]}")
+    IFS=$'\t' read -r st oprefix cst cprefix summary < <(walg_env "${podenv[@]}" "${restore[@]}" "${creds[@]}" "${pod[@]}")
     eq "agent with the restore settings: walg_env ok ($summary)" ok "$st"
+    eq "the restored cluster writes under its own suffix, not into the source's keys" \
+        "s3://$bucket/spilo/postgresql-harbor-harborcluster/restored-20300101/wal/15" "$oprefix"
     eq "agent: the clone settings work" ok "$cst"
     eq "agent derives the clone prefix as Spilo does (.../wal/, majors probed by clone_with_wale.py)" \
         "s3://$bucket/spilo/postgresql-harbor-harborcluster/wal/" "$cprefix"

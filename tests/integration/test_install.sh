@@ -363,7 +363,9 @@ if s3rver_ensure && s3rver_start "$TMP/s3rver"; then
     run_install "${RESTORE[@]}" --set install.clone_uid=0a1b2c3d
     eq "restore refuses an empty source prefix (exit 1)" 1 "$RC"
     contains "... naming the prefixes it looked at" "$ERR" \
-        "no *_backup_stop_sentinel.json under s3://acme-harbor-pg-backups/spilo/$CLUSTER/0a1b2c3d/wal/{17,16,15,14,13,12,11,10,9.6}/basebackups_005/ and s3://acme-harbor-pg-backups/spilo/$CLUSTER/0a1b2c3d/wal/basebackups_005/;"
+        "no *_backup_stop_sentinel.json under s3://acme-harbor-pg-backups/spilo/$CLUSTER/0a1b2c3d/wal/{17,16,15,14,13,12,11,10,9.6}/basebackups_005/ and s3://acme-harbor-pg-backups/spilo/$CLUSTER/0a1b2c3d/wal/basebackups_005/,"
+    contains "... and where Spilo writes with the bucket in the pod environment" "$ERR" \
+        "nor under s3://acme-harbor-pg-backups/spilo/$NS-$CLUSTER/wal/{17,"
     eq "... and applying nothing" "" "$(requests)"
 
     SRC_SECRETS=$(jq -n --arg ns "$NS" --arg cl "$CLUSTER" --arg pw "$(printf '%s' "$SRC_PASSWORD" | base64 -w0)" '
@@ -411,6 +413,31 @@ d = [x for x in yaml.safe_load_all(sys.stdin) if x]
 s = [x for x in d if x["kind"] == "Secret" and "restored" in x["metadata"]["name"]]
 cm = [x for x in d if x["kind"] == "ConfigMap"][0]
 print(s[0]["data"]["password"], len(s), cm["data"]["CLONE_WAL_BUCKET_SCOPE_SUFFIX"])' <<<"$OUT" 2>&1)"
+
+    # The runbook's source: WAL_S3_BUCKET in the pod environment, namespace harbor, so Spilo wrote
+    # spilo/harbor-<cluster>/wal/<major> without a uid (configure_spilo.py:568-570, :964 4.0-p3).
+    awss3 s3 cp --recursive --quiet \
+        "$FIXTURES/s3/healthy-3-backups/acme-harbor-pg-backups/spilo/$CLUSTER/5e0c7d7a-2b1f-4f4e-9a53-1c8d2e7b9f40/wal/15" \
+        "s3://acme-harbor-pg-backups/spilo/$NS-$CLUSTER/wal/15/"
+    seed "$SRC_SECRETS"
+    run_install "${RESTORE[@]}" --set install.clone_uid=0a1b2c3d
+    eq "a source under spilo/<namespace>-<cluster>/ is found: exit 0" 0 "$RC"
+    contains "... saying which settings reach it" "$OUT" \
+        "CLONE_WAL_BUCKET_SCOPE_PREFIX=$NS- and an empty CLONE_WAL_BUCKET_SCOPE_SUFFIX"
+    eq "... and pod-config has them" "$NS-|" \
+        "$(obj ConfigMap pod-config | jq -r '.data | "\(.CLONE_WAL_BUCKET_SCOPE_PREFIX)|\(.CLONE_WAL_BUCKET_SCOPE_SUFFIX)"')"
+
+    # A restore in place (same name, deploy/pod-config.yaml's empty scope prefix and suffix): the
+    # restored cluster gets its own WAL_BUCKET_SCOPE_SUFFIX, so it does not write into the
+    # source's spilo/<cluster>/wal/<major>.
+    awss3 s3 cp --recursive --quiet \
+        "$FIXTURES/s3/healthy-3-backups/acme-harbor-pg-backups/spilo/$CLUSTER/5e0c7d7a-2b1f-4f4e-9a53-1c8d2e7b9f40/wal/15" \
+        "s3://acme-harbor-pg-backups/spilo/$CLUSTER/wal/15/"
+    seed "$SRC_SECRETS"
+    run_install "${RESTORE[@]}" --set "install.cluster=$CLUSTER"
+    contains "in place: the restored cluster writes elsewhere" "$OUT" "restore in place: the restored cluster writes to"
+    contains "... pod-config has its own suffix" \
+        "$(obj ConfigMap pod-config | jq -r '.data.WAL_BUCKET_SCOPE_SUFFIX')" "/restored-"
 else
     nok "s3rver starts (npm install s3rver@3)"
 fi

@@ -77,8 +77,40 @@ contains "and the fix is named" "$(field summary)" "\"/$SRC_UID\""
 printf 's3://%s/spilo/nobody/0000/wal/' "$BUCKET" >"$CL/WALG_S3_PREFIX"
 restore "${CLONE_ENV[@]}"
 eq "a clone source without base backups is critical" "critical" "$(field status)"
-contains "naming where it looked" "$(field summary)" "spilo/nobody/0000/wal/15/basebackups_005/"
+contains "naming where it looked" "$(field details.source_checked)" "spilo/nobody/0000/wal/15/basebackups_005/"
 rm -rf "$CL"; cp -r "$TMP/cl-backup" "$CL"
+
+# ---- where clone_with_wale.py looks (clone_with_wale.py:121-140 2.1-p7, :120-139 4.0-p3) -----
+# A PostgreSQL 11 source: /wal/<major>/ is tried for every major up to the own one, newest first.
+SRC15=$FIXTURES/s3/healthy-3-backups/$BUCKET/spilo/postgresql-harbor-harborcluster/$SRC_UID/wal/15
+awss3 s3 cp --recursive --quiet "$SRC15" "s3://$BUCKET/spilo/pg11-source/$SRC_UID/wal/11/"
+printf 's3://%s/spilo/pg11-source/%s/wal/' "$BUCKET" "$SRC_UID" >"$CL/WALG_S3_PREFIX"
+restore "${CLONE_ENV[@]}"
+eq "a PostgreSQL 11 source is found under /wal/11/: not critical" "ok" "$(field status)"
+eq "and that is where the backups are" "s3://$BUCKET/spilo/pg11-source/$SRC_UID/wal/11" \
+    "$(field details.source_found)"
+# An old-layout source (Spilo 1.6-p5 writes .../wal/, configure_spilo.py:743 1.6-p5) and the new
+# cluster writing .../wal/15 of the same scope and uid: no object key is shared.
+awss3 s3 cp --recursive --quiet "$SRC15" "s3://$BUCKET/spilo/old-layout/$SRC_UID/wal/"
+printf 's3://%s/spilo/old-layout/%s/wal/' "$BUCKET" "$SRC_UID" >"$CL/WALG_S3_PREFIX"
+restore "${CLONE_ENV[@]}" -- --set "walg.prefix=s3://$BUCKET/spilo/old-layout/$SRC_UID/wal/15"
+eq "old layout source, new cluster at .../wal/15: no overlap, not critical" "ok" "$(field status)"
+eq "the backups were found at .../wal itself" "s3://$BUCKET/spilo/old-layout/$SRC_UID/wal" \
+    "$(field details.source_found)"
+# The runbook's settings: WAL_S3_BUCKET in the pod environment, namespace registry: Spilo wrote
+# spilo/registry-<scope>/wal/<major> (configure_spilo.py:568-570, :964 4.0-p3), no uid.
+awss3 s3 cp --recursive --quiet "$SRC15" "s3://$BUCKET/spilo/registry-harbor-db/wal/14/"
+printf 's3://%s/spilo/harbor-db/%s/wal/' "$BUCKET" "$SRC_UID" >"$CL/WALG_S3_PREFIX"
+restore CLONE_SCOPE=harbor-db CLONE_METHOD=CLONE_WITH_WALE POD_NAMESPACE=registry \
+    WAL_S3_BUCKET=$BUCKET "CLONE_WAL_BUCKET_SCOPE_SUFFIX=/$SRC_UID"
+eq "no backup at the uid path: critical" "critical" "$(field status)"
+contains "it names the sibling that holds backups" "$(field summary)" \
+    "s3://$BUCKET/spilo/registry-harbor-db/wal/14 (reached with CLONE_WAL_BUCKET_SCOPE_PREFIX=registry- and CLONE_WAL_BUCKET_SCOPE_SUFFIX=\"\""
+rm -rf "$CL"; cp -r "$TMP/cl-backup" "$CL"
+# PostgreSQL unreachable: the restore state is unknown, never "promoted" or "finished".
+restore "${CLONE_ENV[@]}" -- --set "postgres.conninfo=host=127.0.0.1 port=9 connect_timeout=1"
+eq "PostgreSQL unreachable: unknown" "unknown unknown null" \
+    "$(field status) $(field details.restore_state) $(field details.finished)"
 
 # ---- promoted, no own backup yet, then the first own backup lands ----------------------------
 pg_psql "$TMP/pg" "SELECT pg_promote()" >/dev/null
@@ -103,7 +135,7 @@ eq "finished, no CLONE_* keys left (only the envdir Spilo keeps until restart): 
 
 # ---- a clone that writes into its source ---------------------------------------------------
 restore "${CLONE_ENV[@]}" -- --set "walg.prefix=s3://$BUCKET/spilo/postgresql-harbor-harborcluster/$SRC_UID/wal/15"
-eq "own prefix inside the source prefix is critical" "critical" "$(field status)"
+eq "own prefix where the source's backups are (.../wal/15) is critical" "critical" "$(field status)"
 contains "and says why" "$(field summary)" "overwrites the source"
 
 # ---- the metric ----------------------------------------------------------------------------

@@ -57,7 +57,7 @@ static void test_defaults(void **state)
     assert_string_equal(c->envdir, "/run/etc/wal-e.d/env");
     assert_string_equal(c->schedule, "0 1 * * *");
     assert_int_equal(c->retain, -1);
-    assert_int_equal(c->grace_ms, 3600000);
+    assert_int_equal(c->grace_ms, 0); /* derived from the schedule: cron_default_grace_s */
     assert_int_equal(c->s3_force_path_style, -1);
     assert_false(c->cleanup_allow_http);
     assert_string_equal(c->conninfo_effective,

@@ -53,7 +53,7 @@ static void test_verdicts(void **state)
          0},
         {"traps do not matter once finished", 0, 1, 0, 3, NULL, "uid", NULL, NULL, VERDICT_WARNING,
          "CLONE_* settings are left", 1, 1},
-        {"writes into the source", 0, 1, 3, 3, NULL, NULL, NULL, "s3://b/spilo/src/uid/wal/15",
+        {"writes into the source", 0, 1, 3, 3, NULL, NULL, NULL, "s3://b/spilo/src/uid/wal",
          VERDICT_CRITICAL, "overwrites the source", 1, 1},
         {"a sibling prefix is not the source", 0, 1, 3, 3, NULL, NULL, NULL,
          "s3://b/spilo/src/uid/walx", VERDICT_WARNING, "left", 1, 1},
@@ -125,11 +125,131 @@ static void test_not_cloned(void **state)
     check_result_cleanup(&r);
 }
 
+/* The keys WAL-G writes are <root>/basebackups_005/... and <root>/wal_005/...: two roots share
+ * keys only when they are the same root. clone_with_wale.py (:131-140 2.1-p7) restores from the
+ * first candidate holding backups, so that is the source to compare with. */
+static void test_overlap(void **state)
+{
+    struct restore_facts f;
+    struct check_result r;
+
+    (void)state;
+    /* old layout source (Spilo 1.6-p5: .../wal/, configure_spilo.py:743 1.6-p5) and a new
+     * cluster writing .../wal/14 (2.1-p7 :866): no shared key */
+    base(&f);
+    f.source_prefix = "s3://b/spilo/src/uid/wal/";
+    f.source_found = "s3://b/spilo/src/uid/wal";
+    f.own_prefix = "s3://b/spilo/src/uid/wal/14";
+    f.in_recovery = 0;
+    f.own_backups = 1;
+    f.own_first_backup = "base_000000020000000000000042";
+    f.own_first_backup_s = 1741568434;
+    check_result_init(&r);
+    restore_evaluate(&f, &r);
+    assert_int_equal(r.status, VERDICT_WARNING); /* finished, CLONE_* left */
+    assert_null(strstr(r.summary, "overwrites"));
+    check_result_cleanup(&r);
+    /* the source found at .../wal/14 and the cluster writing there: the same keys */
+    f.source_found = "s3://b/spilo/src/uid/wal/14";
+    check_result_init(&r);
+    restore_evaluate(&f, &r);
+    assert_int_equal(r.status, VERDICT_CRITICAL);
+    assert_non_null(strstr(r.summary, "overwrites the source"));
+    check_result_cleanup(&r);
+}
+
+/* Finished and promoted are PostgreSQL's answer only: unreachable is unknown, whatever S3 says. */
+static void test_asks_postgres(void **state)
+{
+    struct restore_facts f;
+    struct check_result r;
+
+    (void)state;
+    base(&f);
+    f.in_recovery = -1;
+    f.pg_error = "connection refused";
+    f.own_backups = 0;
+    f.patroni_state = "running";
+    check_result_init(&r);
+    restore_evaluate(&f, &r);
+    assert_int_equal(r.status, VERDICT_UNKNOWN);
+    assert_null(strstr(r.summary, "promoted"));
+    assert_non_null(strstr(r.summary, "connection refused"));
+    assert_string_equal(json_string_value(json_object_get(r.details, "restore_state")), "unknown");
+    assert_true(json_is_null(json_object_get(r.details, "finished")));
+    check_result_cleanup(&r);
+    f.own_backups = 2;
+    f.own_first_backup = "base_000000020000000000000042";
+    f.own_first_backup_s = 1741568434;
+    check_result_init(&r);
+    restore_evaluate(&f, &r);
+    assert_int_equal(r.status, VERDICT_UNKNOWN);
+    assert_null(strstr(r.summary, "finished ("));
+    check_result_cleanup(&r);
+    f.in_recovery = 0;
+    f.own_backups = 0;
+    check_result_init(&r);
+    restore_evaluate(&f, &r);
+    assert_int_equal(r.status, VERDICT_OK);
+    assert_non_null(strstr(r.summary, "promoted"));
+    assert_string_equal(json_string_value(json_object_get(r.details, "restore_state")), "promoted");
+    check_result_cleanup(&r);
+}
+
+/* The runbook: WAL_S3_BUCKET in the pod environment ConfigMap, namespace "registry". The operator
+ * sets WAL_BUCKET_SCOPE_PREFIX="" and the /<uid> suffix only with its own wal_s3_bucket
+ * (postgres-operator pkg/cluster/k8sres.go:1076-1080 v2.0.1-1-ga7aaad0a); otherwise Spilo's
+ * defaults apply: WAL_BUCKET_SCOPE_PREFIX "<namespace>-" with the Kubernetes DCS, suffix ""
+ * (configure_spilo.py:558-560 2.1-p7, :568-570 4.0-p3), prefix :866 2.1-p7. */
+static void test_no_backup_cause(void **state)
+{
+    static const char *const sib[] = {"s3://acme-pg/spilo/registry-harbor-db/wal/14"};
+    struct restore_facts f;
+    struct check_result r;
+    char p[64], sf[64];
+
+    (void)state;
+    base(&f);
+    f.clone_scope = "harbor-db";
+    f.source_prefix = "s3://acme-pg/spilo/harbor-db/5e0c7d7a/wal/";
+    f.source_backups = 0;
+    f.namespace = "registry";
+    f.bucket_in_pod_env = true;
+    check_result_init(&r);
+    restore_evaluate(&f, &r);
+    assert_int_equal(r.status, VERDICT_CRITICAL);
+    assert_non_null(strstr(r.summary, "holds no base backup"));
+    assert_non_null(strstr(r.summary, "spilo/registry-harbor-db/wal/<major>"));
+    assert_non_null(strstr(r.summary, "CLONE_WAL_BUCKET_SCOPE_PREFIX=registry-"));
+    check_result_cleanup(&r);
+    /* the sibling that holds backups, and the settings that reach it */
+    f.siblings = sib;
+    f.n_siblings = 1;
+    check_result_init(&r);
+    restore_evaluate(&f, &r);
+    assert_non_null(strstr(r.summary, "s3://acme-pg/spilo/registry-harbor-db/wal/14 (reached with "
+                                      "CLONE_WAL_BUCKET_SCOPE_PREFIX=registry- and "
+                                      "CLONE_WAL_BUCKET_SCOPE_SUFFIX=\"\""));
+    assert_int_equal(json_array_size(json_object_get(r.details, "siblings")), 1);
+    check_result_cleanup(&r);
+
+    assert_true(
+        restore_scope_settings("s3://b/spilo/ns-db/wal/14", "db", p, sizeof(p), sf, sizeof(sf)));
+    assert_string_equal(p, "ns-");
+    assert_string_equal(sf, "");
+    assert_true(
+        restore_scope_settings("s3://b/spilo/db/uid-1/wal", "db", p, sizeof(p), sf, sizeof(sf)));
+    assert_string_equal(p, "");
+    assert_string_equal(sf, "/uid-1");
+    assert_false(restore_scope_settings("s3://b/backups/db", "db", p, sizeof(p), sf, sizeof(sf)));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_verdicts),
-        cmocka_unit_test(test_not_cloned),
+        cmocka_unit_test(test_verdicts),        cmocka_unit_test(test_not_cloned),
+        cmocka_unit_test(test_overlap),         cmocka_unit_test(test_asks_postgres),
+        cmocka_unit_test(test_no_backup_cause),
     };
     return cmocka_run_group_tests_name("restore", tests, NULL, NULL);
 }

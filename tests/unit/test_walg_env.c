@@ -315,7 +315,10 @@ static void test_not_mounted(void **state)
     input_init(&in, "/nonexistent/wal-e.d/env", empty);
     assert_int_equal(evaluate(&in, &r), VERDICT_CRITICAL);
     assert_non_null(strstr(r.summary, "not mounted"));
-    assert_non_null(strstr(r.summary, "envFrom"));
+    /* the fix is what the user can change: the bucket and the uid suffix, or [walg] prefix */
+    assert_non_null(strstr(r.summary, "WAL_BUCKET_SCOPE_SUFFIX=/<uid"));
+    assert_non_null(strstr(r.summary, "[walg] prefix"));
+    assert_null(strstr(r.summary, "envFrom"));
     check_result_cleanup(&r);
 
     env_from_list(&e, fixture("envdir/walg-s3-ok/pod-env.list"));
@@ -573,13 +576,217 @@ static void test_target(void **state)
     walg_target_free(&t);
 }
 
+/* ---- rules read in Spilo's configure_spilo.py and clone_with_wale.py ---------------------- */
+
+/* Writes a derived envdir the way Spilo's write_file does (no newline) into a temporary dir. */
+static char *write_envdir(const struct envdir *e)
+{
+    const char *kv[64];
+    char *bufs[64], *dir;
+    size_t n = 0;
+
+    for (size_t i = 0; i < e->n && n < 63; i++, n++)
+        kv[n] = bufs[n] = xasprintf("%s=%s", e->vars[i].name, e->vars[i].value);
+    kv[n] = NULL;
+    dir = make_envdir(kv);
+    for (size_t i = 0; i < n; i++)
+        free(bufs[i]);
+    return dir;
+}
+
+static void test_upstream_flags(void **state)
+{
+    struct env e = {0};
+    struct envdir got;
+    struct walg_env_input in;
+    struct check_result r1, r2;
+    char *dir;
+
+    (void)state;
+    /* USE_WALG_RESTORE="" : placeholders = dict(os.environ) (configure_spilo.py:527 4.0-p3), so
+     * the setdefault('USE_WALG_RESTORE', 'true') of :651 keeps the empty value and
+     * set_walg_placeholders (:493-500) turns '' into None: no file, WAL-E restores. */
+    env_add(&e, "WAL_S3_BUCKET=b");
+    env_add(&e, "SCOPE=c");
+    env_add(&e, "WAL_BUCKET_SCOPE_PREFIX=");
+    env_add(&e, "WAL_BUCKET_SCOPE_SUFFIX=/uid");
+    env_add(&e, "AWS_REGION=eu-west-1");
+    env_add(&e, "USE_WALG_BACKUP=true");
+    env_add(&e, "USE_WALG_RESTORE=");
+    env_add(&e, "PGVERSION=15");
+    env_add(&e, "AWS_INSTANCE_PROFILE=true");
+    assert_true(walg_derive(e.v, "", "15", &got));
+    assert_null(envdir_get(&got, "USE_WALG_RESTORE"));
+    assert_string_equal(envdir_get(&got, "USE_WALG_BACKUP"), "true");
+    /* derived and mounted agree */
+    dir = write_envdir(&got);
+    input_init(&in, "/nonexistent/wal-e.d/env", e.v);
+    assert_int_equal(evaluate(&in, &r1), VERDICT_CRITICAL);
+    input_init(&in, dir, (char *const[]){NULL});
+    assert_int_equal(evaluate(&in, &r2), VERDICT_CRITICAL);
+    if (!strstr(r1.summary, "USE_WALG_RESTORE"))
+        fail_msg("derived: %s", r1.summary);
+    assert_non_null(strstr(r2.summary, "USE_WALG_RESTORE"));
+    check_result_cleanup(&r1);
+    check_result_cleanup(&r2);
+    rm_rf(dir);
+    envdir_free(&got);
+    env_free(&e);
+
+    /* USE_WALG=false, USE_WALG_RESTORE unset: the S3 setdefault (:551 1.6-p5, :627 2.1-p7,
+     * :651 4.0-p3) comes before USE_WALG is looked at, so WAL-G restores; only the backups are
+     * WAL-E's: a warning, not critical. */
+    env_add(&e, "WAL_S3_BUCKET=b");
+    env_add(&e, "SCOPE=c");
+    env_add(&e, "WAL_BUCKET_SCOPE_PREFIX=");
+    env_add(&e, "WAL_BUCKET_SCOPE_SUFFIX=/uid");
+    env_add(&e, "AWS_REGION=eu-west-1");
+    env_add(&e, "USE_WALG=false");
+    env_add(&e, "PGVERSION=15");
+    env_add(&e, "AWS_INSTANCE_PROFILE=true");
+    assert_true(walg_derive(e.v, "", "15", &got));
+    assert_string_equal(envdir_get(&got, "USE_WALG_RESTORE"), "true");
+    assert_null(envdir_get(&got, "USE_WALG_BACKUP"));
+    envdir_free(&got);
+    input_init(&in, "/nonexistent/wal-e.d/env", e.v);
+    assert_int_equal(evaluate(&in, &r1), VERDICT_WARNING);
+    /* archive_command is 'envdir ... {WALE_BINARY} wal-push' with WALE_BINARY wal-e unless
+     * USE_WALG_BACKUP (:672-675 4.0-p3) */
+    assert_non_null(strstr(r1.summary, "archive_command"));
+    check_result_cleanup(&r1);
+    env_free(&e);
+
+    /* a clone: CLONE_USE_WALG defaults to true for S3 (:622 4.0-p3), an empty one is false */
+    env_add(&e, "CLONE_WAL_S3_BUCKET=b");
+    env_add(&e, "CLONE_SCOPE=src");
+    assert_true(walg_derive(e.v, "CLONE_", NULL, &got));
+    assert_string_equal(envdir_get(&got, "USE_WALG_RESTORE"), "true");
+    envdir_free(&got);
+    env_add(&e, "CLONE_USE_WALG=");
+    assert_true(walg_derive(e.v, "CLONE_", NULL, &got));
+    assert_null(envdir_get(&got, "USE_WALG_RESTORE"));
+    envdir_free(&got);
+    env_free(&e);
+}
+
+static void test_upstream_region(void **state)
+{
+    static const struct {
+        const char *bucket, *wale_prefix, *want;
+    } cases[] = {
+        /* re.search(r'.*(\w{2}-\w+-\d)-.*', name): the greedy .* takes the last match
+         * (configure_spilo.py:714 1.6-p5, :829 2.1-p7, :897 4.0-p3) */
+        {"pg-eu-west-1-copy-us-east-2-x", NULL, "us-east-2"},
+        {"backups-eu-west-1-prod", NULL, "eu-west-1"},
+        {"eu-central-1-pg", NULL, "eu-central-1"},
+        {"pg-eu-central-1", NULL, NULL},      /* no '-' after the digit */
+        {"pg-eu-central-12-x", NULL, NULL},   /* \d is one digit followed by '-' */
+        {"abeu-west-1-x", NULL, "eu-west-1"}, /* \w{2} inside a longer word */
+        /* name = WAL_S3_BUCKET or WALE_S3_PREFIX: the prefix only without a bucket */
+        {"plain", "s3://x-eu-west-1-y/spilo/c/wal/15", NULL},
+        {NULL, "s3://x-eu-west-1-y/spilo/c/wal/15", "eu-west-1"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        struct env e = {0};
+        struct envdir got;
+        char *kv;
+        const char *r;
+
+        env_add(&e, "SCOPE=c");
+        if (cases[i].bucket) {
+            kv = xasprintf("WAL_S3_BUCKET=%s", cases[i].bucket);
+            env_add(&e, kv);
+            free(kv);
+        }
+        if (cases[i].wale_prefix) {
+            kv = xasprintf("WALE_S3_PREFIX=%s", cases[i].wale_prefix);
+            env_add(&e, kv);
+            free(kv);
+        }
+        assert_true(walg_derive(e.v, "", "15", &got));
+        r = envdir_get(&got, "AWS_REGION");
+        if (cases[i].want ? !r || strcmp(r, cases[i].want) != 0 : r != NULL)
+            fail_msg("%s / %s: region %s, expected %s", cases[i].bucket ? cases[i].bucket : "-",
+                     cases[i].wale_prefix ? cases[i].wale_prefix : "-", r ? r : "(none)",
+                     cases[i].want ? cases[i].want : "(the instance zone)");
+        envdir_free(&got);
+        env_free(&e);
+    }
+}
+
+static void test_upstream_endpoints(void **state)
+{
+    static const char *const host_dependent[] = {"WALG_DOWNLOAD_CONCURRENCY",
+                                                 "WALG_UPLOAD_CONCURRENCY", NULL};
+    struct walg_env_input in;
+    struct check_result r;
+    struct env e;
+    struct envdir got;
+    char dir[4096];
+    char *const empty[] = {NULL};
+
+    (void)state;
+    /* Spilo 2.1-p7 forces path style with every endpoint (configure_spilo.py:823 2.1-p7): an
+     * endpoint that already names the bucket gets it twice. */
+    env_from_list(&e, fixture("envdir/endpoint-bucket-host/pod-env.list"));
+    assert_true(walg_derive(e.v, "", "14", &got));
+    same_as_fixture(&got, "envdir/endpoint-bucket-host/env", host_dependent);
+    envdir_free(&got);
+    env_free(&e);
+    snprintf(dir, sizeof(dir), "%s", fixture("envdir/endpoint-bucket-host/env"));
+    input_init(&in, dir, empty);
+    assert_int_equal(evaluate(&in, &r), VERDICT_CRITICAL);
+    assert_non_null(strstr(r.summary, "bucket twice"));
+    assert_non_null(strstr(r.summary, "set AWS_ENDPOINT=https://s3.eu-central-1.amazonaws.com"));
+    check_result_cleanup(&r);
+
+    /* Spilo 1.6-p5 writes no AWS_S3_FORCE_PATH_STYLE with an endpoint (:705-710 1.6-p5): WAL-G
+     * addresses minio.storage.svc by virtual host; the details say what the envdir says. */
+    snprintf(dir, sizeof(dir), "%s", fixture("envdir/spilo-1.6-p5-minio/env"));
+    input_init(&in, dir, empty);
+    assert_int_equal(evaluate(&in, &r), VERDICT_CRITICAL);
+    assert_non_null(strstr(r.summary, "no AWS_S3_FORCE_PATH_STYLE"));
+    assert_non_null(strstr(r.summary, "pg-backups.minio.storage.svc"));
+    assert_false(json_boolean_value(json_object_get(r.details, "force_path_style")));
+    assert_false(json_boolean_value(json_object_get(r.details, "force_path_style_set")));
+    check_result_cleanup(&r);
+
+    /* the agent's own [s3] endpoint is not what WAL-G uses: no addressing finding for it */
+    snprintf(dir, sizeof(dir), "%s", fixture("envdir/walg-s3-ok/env"));
+    input_init(&in, dir, empty);
+    in.s3_endpoint = "http://127.0.0.1:9000";
+    assert_int_equal(evaluate(&in, &r), VERDICT_OK);
+    check_result_cleanup(&r);
+
+    /* envdir mode: a clone scope suffix without '/' shows in the clone envdir's prefix
+     * (:866 2.1-p7); derived from the same environment, the same verdict. */
+    env_from_list(&e, fixture("envdir/clone-suffix-glued/pod-env.list"));
+    assert_true(walg_derive(e.v, "CLONE_", NULL, &got));
+    same_as_fixture(&got, "envdir/clone-suffix-glued/env-clone-registry",
+                    (const char *const[]){NULL});
+    envdir_free(&got);
+    snprintf(dir, sizeof(dir), "%s", fixture("envdir/clone-suffix-glued/env"));
+    input_init(&in, dir, empty);
+    assert_int_equal(evaluate(&in, &r), VERDICT_CRITICAL);
+    assert_non_null(strstr(r.summary, "set it to \"/9b8a7c6d-1e2f-4a3b-8c9d-0e1f2a3b4c5d\""));
+    check_result_cleanup(&r);
+    input_init(&in, "/nonexistent/wal-e.d/env", e.v);
+    assert_int_equal(evaluate(&in, &r), VERDICT_CRITICAL);
+    assert_non_null(strstr(r.summary, "set it to \"/9b8a7c6d-1e2f-4a3b-8c9d-0e1f2a3b4c5d\""));
+    check_result_cleanup(&r);
+    env_free(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_prefix), cmocka_unit_test(test_derive_like_spilo),
-        cmocka_unit_test(test_derive_rules), cmocka_unit_test(test_fixture_verdicts),
-        cmocka_unit_test(test_not_mounted),  cmocka_unit_test(test_cases),
-        cmocka_unit_test(test_target),
+        cmocka_unit_test(test_parse_prefix),    cmocka_unit_test(test_derive_like_spilo),
+        cmocka_unit_test(test_derive_rules),    cmocka_unit_test(test_fixture_verdicts),
+        cmocka_unit_test(test_not_mounted),     cmocka_unit_test(test_cases),
+        cmocka_unit_test(test_target),          cmocka_unit_test(test_upstream_flags),
+        cmocka_unit_test(test_upstream_region), cmocka_unit_test(test_upstream_endpoints),
     };
     return cmocka_run_group_tests_name("walg_env", tests, NULL, NULL);
 }
