@@ -1567,7 +1567,8 @@ static void find_freshness(struct eval *e, struct findings *fs)
         return;
     }
     if (e->in->schedule_parsed && e->prev < 0 && e->next < 0) {
-        add(fs, VERDICT_CRITICAL,
+        add_cause(
+            fs, CAUSE_BACKUPS_SCHEDULE_NEVER_FIRES, VERDICT_CRITICAL,
             "'%s' never fires (no day matches it within %d years either way), so cron never "
             "starts postgres_backup.sh and no scheduled base backup is taken; the latest, %s, is "
             "from a pod start or by hand; fix BACKUP_SCHEDULE in the pod environment ConfigMap",

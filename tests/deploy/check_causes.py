@@ -57,7 +57,8 @@ def source_sites(causes):
                 continue
             if re.search(r"[=!]= VERDICT_CRITICAL", line) or '"critical"' in line:
                 continue  # a comparison, or a severity read back from a finding
-            if name in FINDING_FILES and FINDING_FILES[name][0] in line:
+            if name in FINDING_FILES and (FINDING_FILES[name][0] in line
+                                          or lines[i - 1].rstrip().endswith(FINDING_FILES[name][0])):
                 continue
             # the statement from this line and the two after it (an if/else pair, then the cause)
             window, semis = "", 0
