@@ -79,7 +79,7 @@ ln -s /nonexistent/target "$TMP/env-hostile/WALE_S3_ENDPOINT"       # dangling
 printf 'eu-central-1\033[2J\033]0;owned\007\n' >"$TMP/env-hostile/AWS_REGION"
 printf '\xff\xfe3\n' >"$TMP/env-hostile/WALG_UPLOAD_CONCURRENCY"
 # The environment points elsewhere: a fallback to it would check another bucket.
-json=$(SPILO_AGENT_LEAK="$ENV_SECRET" WALG_S3_PREFIX=s3://wrong-bucket/spilo/x/wal/15 \
+json=$(LEAK_CANARY="$ENV_SECRET" WALG_S3_PREFIX=s3://wrong-bucket/spilo/x/wal/15 \
     "$AGENT" check --json --only walg_env --set "walg.envdir=$TMP/env-hostile" 2>&1)
 eq "an envdir with bad entries is still that envdir (no fallback to the environment)" envdir \
     "$(jq -r .checks.walg_env.details.source <<<"$json")"
@@ -91,7 +91,7 @@ contains "... for the value that is not UTF-8" "$findings" "WALG_UPLOAD_CONCURRE
 not_contains "the agent's environment is not read through the link" "$json" "$ENV_SECRET"
 not_contains "... nor /etc/shadow" "$json" "root:"
 check "the summary is present (not dropped for invalid UTF-8)" test -n "$(jq -r '.checks.walg_env.summary // empty' <<<"$json")"
-report=$(SPILO_AGENT_LEAK="$ENV_SECRET" "$AGENT" check --only walg_env --set "walg.envdir=$TMP/env-hostile" 2>&1)
+report=$(LEAK_CANARY="$ENV_SECRET" "$AGENT" check --only walg_env --set "walg.envdir=$TMP/env-hostile" 2>&1)
 check "the human report prints no raw escape byte" test "$(printf '%s' "$report" | tr -dc '\033\007' | wc -c)" -eq 0
 contains "... but shows it escaped" "$report" 'eu-central-1\x1b[2J'
 not_contains "... nor the environment" "$report" "$ENV_SECRET"
