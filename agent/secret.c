@@ -259,19 +259,6 @@ bool secret_scrub(char *s)
     return changed;
 }
 
-static void copy_cut(char *out, size_t outlen, const char *s)
-{
-    size_t n = strlen(s);
-
-    if (n >= outlen) {
-        n = outlen - 1;
-        while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-            n--;
-    }
-    memcpy(out, s, n);
-    out[n] = '\0';
-}
-
 void secret_scrub_copy(const char *s, char *out, size_t outlen)
 {
     char *c;
@@ -280,7 +267,7 @@ void secret_scrub_copy(const char *s, char *out, size_t outlen)
         return;
     c = xstrdup(s ? s : "");
     secret_scrub(c);
-    copy_cut(out, outlen, c);
+    util_copy_cut(out, outlen, c);
     explicit_bzero(c, strlen(c));
     free(c);
 }
@@ -296,7 +283,7 @@ void secret_vformat(char *out, size_t outlen, const char *fmt, va_list ap)
         return;
     }
     secret_scrub(s);
-    copy_cut(out, outlen, s);
+    util_copy_cut(out, outlen, s);
     explicit_bzero(s, strlen(s));
     free(s);
 }

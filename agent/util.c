@@ -373,3 +373,22 @@ const char *util_env_get(char *const *envp, const char *name)
     }
     return NULL;
 }
+
+void util_copy_cut(char *out, size_t outlen, const char *s)
+{
+    static const char ellipsis[] = "\xe2\x80\xa6";
+    size_t n = strlen(s), e = outlen > 2 * sizeof(ellipsis) ? sizeof(ellipsis) - 1 : 0;
+
+    if (outlen == 0)
+        return;
+    if (n >= outlen) {
+        n = outlen - 1 - e;
+        while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+            n--;
+    } else {
+        e = 0;
+    }
+    memmove(out, s, n);
+    memcpy(out + n, ellipsis, e);
+    out[n + e] = '\0';
+}

@@ -415,7 +415,7 @@ bool walg_derive(char *const *envp, const char *var_prefix, const char *pg_versi
 struct findings {
     json_t *arr;
     enum verdict worst;
-    char summary[400];
+    char summary[512]; /* as check_result's */
 };
 
 static void findings_init(struct findings *f)
@@ -429,7 +429,7 @@ static void findings_init(struct findings *f)
 PRINTF(4, 5)
 static void finding(struct findings *f, enum verdict sev, const char *var, const char *fmt, ...)
 {
-    char msg[400];
+    char msg[1024];
     va_list ap;
 
     va_start(ap, fmt);
@@ -440,7 +440,7 @@ static void finding(struct findings *f, enum verdict sev, const char *var, const
                                             "variable", var, "message", msg));
     if (sev != VERDICT_OK && (sev > f->worst || !f->summary[0])) {
         f->worst = sev;
-        snprintf(f->summary, sizeof(f->summary), "%s", msg);
+        util_copy_cut(f->summary, sizeof(f->summary), msg);
     }
 }
 
@@ -1201,8 +1201,8 @@ static void eval_clones(const struct walg_env_input *in, enum walg_source main_s
 
             if (v != VERDICT_OK && (v > all->worst || !all->summary[0])) {
                 all->worst = v;
-                snprintf(all->summary, sizeof(all->summary), "%s",
-                         json_string_value(json_object_get(x, "message")));
+                util_copy_cut(all->summary, sizeof(all->summary),
+                              json_string_value(json_object_get(x, "message")));
             }
         }
         free(label);
@@ -1241,7 +1241,7 @@ static void eval_clones(const struct walg_env_input *in, enum walg_source main_s
             json_array_append_new(arr, d);
             if (f.worst > all->worst || (f.worst != VERDICT_OK && !all->summary[0])) {
                 all->worst = f.worst;
-                snprintf(all->summary, sizeof(all->summary), "%s", f.summary);
+                util_copy_cut(all->summary, sizeof(all->summary), f.summary);
             }
             json_decref(f.arr);
         }

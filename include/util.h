@@ -42,6 +42,9 @@ MUSTCHECK int util_regular_file(const char *path);
 /* Replaces every byte of s that is not part of valid UTF-8 by '?'; returns how many were. */
 size_t util_utf8_repair(char *s);
 bool util_utf8_valid(const char *s);
+/* Copies s into out; a string that does not fit is cut at a character boundary and ends in "…",
+ * so a cut reads as one. */
+void util_copy_cut(char *out, size_t outlen, const char *s);
 
 /* Constant-time comparison of two NUL-terminated strings (length is not hidden). */
 bool util_const_eq(const char *a, const char *b);

@@ -158,13 +158,31 @@ static void test_verdicts(void **state)
     assert_int_equal(verdict_worst(VERDICT_OK, VERDICT_OK), VERDICT_OK);
 }
 
+/* A cut string says it was cut, and never splits a character. */
+static void test_copy_cut(void **state)
+{
+    char out[12];
+
+    (void)state;
+    util_copy_cut(out, sizeof(out), "short");
+    assert_string_equal(out, "short");
+    util_copy_cut(out, sizeof(out), "exactly 11!");
+    assert_string_equal(out, "exactly 11!");
+    util_copy_cut(out, sizeof(out), "one that is far too long");
+    assert_string_equal(out, "one that\xe2\x80\xa6");
+    util_copy_cut(out, sizeof(out), "abcdefg\xc3\xa9\xc3\xa9\xc3\xa9"); /* é across the cut */
+    assert_string_equal(out, "abcdefg\xe2\x80\xa6");
+    util_copy_cut(out, 4, "abcdef"); /* too small for the mark: a plain cut */
+    assert_string_equal(out, "abc");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rfc3339),  cmocka_unit_test(test_format_roundtrip),
         cmocka_unit_test(test_duration), cmocka_unit_test(test_numbers_and_bools),
         cmocka_unit_test(test_const_eq), cmocka_unit_test(test_buf_ceiling),
-        cmocka_unit_test(test_verdicts),
+        cmocka_unit_test(test_verdicts), cmocka_unit_test(test_copy_cut),
     };
     return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }
