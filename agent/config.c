@@ -144,6 +144,11 @@ static const struct config_key keys[] = {
     KEY("kubernetes", "namespace", CFG_DNS_LABEL, k8s_namespace, "",
         "env `POD_NAMESPACE`, else the service account's `namespace` file",
         "Namespace of the cluster (and of `[cleanup] configmap` given without one)."),
+    KEY("kubernetes", "kubeconfig", CFG_PATH, k8s_kubeconfig, "",
+        "none: env `KUBECONFIG`, else `~/.kube/config`, else in-cluster",
+        "kubeconfig file (`--kubeconfig`); overrides `api`, `token_file` and `ca_file`."),
+    KEY("kubernetes", "context", CFG_STRING, k8s_context, "", "the kubeconfig's current-context",
+        "kubeconfig context (`--context`)."),
     KEY("cleanup", "allow_http", CFG_BOOL, cleanup_allow_http, "false", "`false`",
         "Whether `POST /cleanup` exists. Needs `token_file`."),
     KEY("cleanup", "token_file", CFG_PATH, cleanup_token_file, "", "none",
@@ -1066,6 +1071,7 @@ static void derive(struct config *c, char *const *envp)
         const char *p = util_env_get(envp, "KUBERNETES_SERVICE_PORT");
 
         if (h && *h) {
+            c->k8s_api_in_cluster = true;
             free(c->k8s_api);
             c->k8s_api = strchr(h, ':') ? xasprintf("https://[%s]:%s", h, p && *p ? p : "443")
                                         : xasprintf("https://%s:%s", h, p && *p ? p : "443");

@@ -63,6 +63,9 @@ struct config {
     char *k8s_token_file;
     char *k8s_ca_file;
     char *k8s_namespace;
+    char *k8s_kubeconfig;    /* "" unless set: then KUBECONFIG, ~/.kube/config, in-cluster */
+    char *k8s_context;       /* "" = current-context */
+    bool k8s_api_in_cluster; /* k8s_api was derived from KUBERNETES_SERVICE_HOST, not set */
 
     /* [cleanup] */
     bool cleanup_allow_http;
