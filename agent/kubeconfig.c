@@ -1048,7 +1048,7 @@ int kubeconfig_exec_run(const struct kubeconfig *kc, long timeout_ms, struct kub
                  "getting credentials: the exec credential plugin %s of user \"%s\" (context "
                  "\"%s\") gave a bad answer: %s",
                  e->command, kc->user_name, kc->context, why);
-        rc = -EINVAL;
+        rc = -EPROTO; /* the plugin's fault, not the configuration's */
     }
     if (bo.data)
         explicit_bzero(bo.data, bo.len);
