@@ -260,9 +260,10 @@ static const char *jstr(const json_t *o, const char *key)
 }
 
 /* The entry named name in the list key ("clusters", "users", "contexts") of the first file that
- * has one: its inner object (the "cluster", "user" or "context" member) and the file. */
-static const json_t *find_named(const struct kubeconfig_file *files, size_t n, const char *list,
-                                const char *inner, const char *name, const char **file)
+ * has one: whether there is one, its inner object (the "cluster", "user" or "context" member; NULL
+ * when it has none, which reads as empty) and the file. */
+static bool find_named(const struct kubeconfig_file *files, size_t n, const char *list,
+                       const char *inner, const char *name, const json_t **found, const char **file)
 {
     for (size_t i = 0; i < n; i++) {
         const json_t *arr = json_object_get(files[i].doc, list), *x;
@@ -276,11 +277,13 @@ static const json_t *find_named(const struct kubeconfig_file *files, size_t n, c
                 const json_t *in = json_object_get(x, inner);
 
                 *file = files[i].path;
-                return json_is_object(in) ? in : json_object();
+                *found = json_is_object(in) ? in : NULL;
+                return true;
             }
         }
     }
-    return NULL;
+    *found = NULL;
+    return false;
 }
 
 /* The names in list across files, for "known: a, b" in messages. */
@@ -474,8 +477,7 @@ int kubeconfig_select(const struct kubeconfig_file *files, size_t n, const char 
             return -EINVAL;
         }
     }
-    ctx = find_named(files, n, "contexts", "context", name, &cfile);
-    if (!ctx) {
+    if (!find_named(files, n, "contexts", "context", name, &ctx, &cfile)) {
         list_names(files, n, "contexts", names, sizeof(names));
         snprintf(err, errlen,
                  "context \"%s\" not found in the kubeconfig %s (contexts: %s); pick one with "
@@ -494,8 +496,7 @@ int kubeconfig_select(const struct kubeconfig_file *files, size_t n, const char 
         snprintf(err, errlen, "context \"%s\" in %s names no cluster", name, cfile);
         goto fail;
     }
-    cl = find_named(files, n, "clusters", "cluster", kc->cluster_name, &clfile);
-    if (!cl) {
+    if (!find_named(files, n, "clusters", "cluster", kc->cluster_name, &cl, &clfile)) {
         list_names(files, n, "clusters", names, sizeof(names));
         snprintf(err, errlen,
                  "cluster \"%s\" of context \"%s\" not found in the kubeconfig %s (clusters: %s)",
@@ -524,11 +525,10 @@ int kubeconfig_select(const struct kubeconfig_file *files, size_t n, const char 
     }
     if (!*kc->user_name) {
         /* kubectl allows a context without a user: no credentials */
-        user = json_object();
+        user = NULL;
         ufile = cfile;
     } else {
-        user = find_named(files, n, "users", "user", kc->user_name, &ufile);
-        if (!user) {
+        if (!find_named(files, n, "users", "user", kc->user_name, &user, &ufile)) {
             list_names(files, n, "users", names, sizeof(names));
             snprintf(err, errlen,
                      "user \"%s\" of context \"%s\" not found in the kubeconfig %s (users: %s)",
@@ -1028,6 +1028,14 @@ int kubeconfig_exec_run(const struct kubeconfig *kc, long timeout_ms, struct kub
                  "within %ld ms and was killed",
                  e->command, kc->user_name, kc->context, timeout_ms);
         rc = -ETIMEDOUT;
+    } else if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && be.len == 0) {
+        /* posix_spawnp reported the exec failure through the child (a fork-based spawn) */
+        snprintf(err, errlen,
+                 "the exec credential plugin of user \"%s\" (context \"%s\") cannot be run: "
+                 "executable %s not found%s%s",
+                 kc->user_name, kc->context, e->command, e->install_hint ? "; " : "",
+                 e->install_hint ? e->install_hint : "");
+        rc = -ENOENT;
     } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         first_line(&be, line, sizeof(line));
         if (WIFEXITED(status))
