@@ -134,7 +134,8 @@ static const struct config_key keys[] = {
         "from the envdir (`AWS_S3_FORCE_PATH_STYLE`)", "Path-style instead of virtual-host URLs."),
     KEY("kubernetes", "api", CFG_URL, k8s_api, "",
         "in-cluster (`https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT`)",
-        "Kubernetes API server URL, for `install` and `cleanup`."),
+        "Kubernetes API server URL, for `install`, `cleanup` and `status`; set, it wins over "
+        "`KUBECONFIG` and `~/.kube/config` (docs/kubeconfig.md)."),
     KEY("kubernetes", "token_file", CFG_PATH, k8s_token_file,
         "/var/run/secrets/kubernetes.io/serviceaccount/token",
         "`/var/run/secrets/kubernetes.io/serviceaccount/token`", "Bearer token file."),

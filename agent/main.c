@@ -79,7 +79,7 @@ static const char usage_check[] =
 
 static const char usage_install[] =
     "Usage: spilo-agent install [-c FILE] [--mode backup|restore] [--dry-run]\n"
-    "                           [--set SECTION.KEY=VALUE]...\n"
+    "                           [--kubeconfig FILE] [--context NAME] [--set SECTION.KEY=VALUE]...\n"
     "\n"
     "Applies the cluster-level resources from the [install] section with server-side apply\n"
     "(field manager spilo-agent), in this order: namespace(s), the pod-config ConfigMap with the\n"
@@ -100,7 +100,8 @@ static const char usage_install[] =
     "reported) or the run was refused, 64 usage error, 78 configuration error.\n";
 
 static const char usage_cleanup[] =
-    "Usage: spilo-agent cleanup [-c FILE] [--dry-run] [--force] [--set SECTION.KEY=VALUE]...\n"
+    "Usage: spilo-agent cleanup [-c FILE] [--dry-run] [--force] [--kubeconfig FILE]\n"
+    "                           [--context NAME] [--set SECTION.KEY=VALUE]...\n"
     "\n"
     "Removes the CLONE_* keys from the pod environment ConfigMap ([cleanup] configmap, default\n"
     "pod-config in [kubernetes] namespace) through the Kubernetes API once the restore check\n"
