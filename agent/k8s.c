@@ -853,6 +853,12 @@ static void call_done_cb(CURL *easy, CURLcode rc, void *arg)
 
         reply.rc = k8s_describe_failure(&f, msg, sizeof(msg));
         reply.error = msg;
+        if (reply.http_status == 401 && call->kc->have_cred) {
+            /* client-go drops an exec plugin's credential on 401: the next request runs the
+             * plugin again (a revoked token, a clock that disagrees about the expiry) */
+            kubeconfig_cred_cleanup(&call->kc->cred);
+            call->kc->have_cred = false;
+        }
     }
     log_debug("k8s", "%s %s/%s/%s status=%ld rc=%d", k8s_verb_rbac(call->verb, &ref),
               call->ns ? call->ns : "", call->resource, call->name ? call->name : "",

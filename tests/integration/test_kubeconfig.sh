@@ -68,6 +68,9 @@ fail) echo "error: the refresh token expired; run 'acme-login' again" >&2; echo 
 empty) echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{}}' ;;
 oldver) printf '{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","status":{"token":"%s"}}\n' "$EXEC_TOKEN" ;;
 wrong) echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"not-the-token-12345"}}' ;;
+flip) if [ -f "$KC/flipped" ]; then PLUGIN_MODE=ok exec "\$0" "\$@"; fi
+      touch "$KC/flipped"
+      echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"revoked-token-12345"}}' ;;
 short) printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"%s","expirationTimestamp":"%s"}}\n' "$EXEC_TOKEN" "\$(date -u -d '+5 seconds' +%Y-%m-%dT%H:%M:%SZ)" ;;
 cert) printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"clientCertificateData":"%s","clientKeyData":"%s"}}\n' "\$(awk '{printf "%s\\\\n", \$0}' "$K/laptop.crt")" "\$(awk '{printf "%s\\\\n", \$0}' "$K/laptop.key")" ;;
 *) printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"%s","expirationTimestamp":"%s"}}\n' "$EXEC_TOKEN" "\$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)" ;;
@@ -124,6 +127,8 @@ contexts:
   context: {cluster: fake, user: wrong-user}
 - name: short
   context: {cluster: fake, user: short-user, namespace: harbor}
+- name: flip
+  context: {cluster: fake, user: flip-user, namespace: harbor}
 - name: exec-cert
   context: {cluster: fake, user: exec-cert-user, namespace: harbor}
 - name: insecure
@@ -139,6 +144,7 @@ $(user_exec empty-user empty)
 $(user_exec oldver-user oldver)
 $(user_exec wrong-user wrong)
 $(user_exec short-user short)
+$(user_exec flip-user flip)
 $(user_exec exec-cert-user cert)
 - name: static-user
   user:
@@ -453,6 +459,17 @@ run cleanup --kubeconfig "$KC/main.yaml" --context laptop --dry-run --force \
     --set cleanup.configmap=harbor/pod-config
 contains "cleanup reads the ConfigMap through the kubeconfig" "$(requests)" \
     "GET /api/v1/namespaces/harbor/configmaps/pod-config? ok 200"
+
+# a credential the server rejects is dropped (client-go does the same on 401): the next request
+# runs the plugin again and goes through
+: >"$KC/calls.log"
+: >"$LOG"
+rm -f "$KC/flipped"
+run install -c "$TMP/install.ini" --context flip
+contains "install: the first request fails with the revoked token (401)" "$OUT" \
+    'rejected the credentials of context "flip"'
+contains "... the next ones run the plugin again and are applied" "$OUT" "unchanged"
+eq "... the plugin ran twice (the 401 dropped its credential)" 2 "$(grep -c '|flip|' "$KC/calls.log")"
 
 # ---- no secret in any output ---------------------------------------------------------------------
 all=$(cat "$ALL_OUT" "$K/fake.err")
