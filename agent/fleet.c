@@ -46,6 +46,7 @@ int fleet_agent_port(const json_t *pod)
 {
     const json_t *cs = json_object_get(json_object_get(pod, "spec"), "containers"), *c;
     int found = 0;
+    bool sidecar = false;
     size_t i;
 
     json_array_foreach(cs, i, c)
@@ -54,6 +55,8 @@ int fleet_agent_port(const json_t *pod)
         const char *cname = jstr(c, "name");
         size_t j;
 
+        if (cname && strcmp(cname, "spilo-agent") == 0)
+            sidecar = true;
         json_array_foreach(ports, j, p)
         {
             const char *pn = jstr(p, "name");
@@ -67,7 +70,9 @@ int fleet_agent_port(const json_t *pod)
                 found = (int)port;
         }
     }
-    return found ? found : FLEET_DEFAULT_PORT;
+    if (found)
+        return found;
+    return sidecar || !json_is_array(cs) ? FLEET_DEFAULT_PORT : -1;
 }
 
 void fleet_format_age(int64_t s, char *out, size_t len)
@@ -479,6 +484,15 @@ static void ask_next(struct fleet *f)
 
         if (phase && strcmp(phase, "Running") != 0) {
             snprintf(err, sizeof(err), "the pod is %s", phase);
+            json_array_set_new(f->rows, i, fleet_row(pod, NULL, err, util_now_s()));
+            f->n_done++;
+            continue;
+        }
+        if (fleet_agent_port(pod) < 0) {
+            snprintf(err, sizeof(err),
+                     "the pod has no spilo-agent sidecar (no container spilo-agent, no container "
+                     "port named %s); add it to the operator configuration (docs/install.md)",
+                     FLEET_PORT_NAME);
             json_array_set_new(f->rows, i, fleet_row(pod, NULL, err, util_now_s()));
             f->n_done++;
             continue;

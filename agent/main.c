@@ -655,6 +655,19 @@ static void status_cli_done_cb(const struct fleet_result *res, void *arg)
     fleet_render(&out, res->rows, st->output, st->show_ns);
     fwrite(out.data ? out.data : "", 1, out.len, stdout);
     buf_cleanup(&out);
+    if (st->output == FLEET_OUT_TABLE) {
+        size_t silent = 0, i;
+        const json_t *r;
+
+        json_array_foreach(res->rows, i, r)
+        {
+            if (json_object_get(r, "error"))
+                silent++;
+        }
+        if (silent)
+            fprintf(stderr, "%zu of %zu pods gave no agent status; -o wide says why.\n", silent,
+                    json_array_size(res->rows));
+    }
     st->exit_code = (int)fleet_worst(res->rows);
 }
 

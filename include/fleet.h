@@ -36,7 +36,9 @@ MUSTCHECK int fleet_output_parse(const char *s, enum fleet_output *out);
 /* ---- pure parts ------------------------------------------------------------------------------ */
 
 /* The port of the pod's agent: the container port named "agent" (the spilo-agent container's
- * first), else FLEET_DEFAULT_PORT. */
+ * first), else FLEET_DEFAULT_PORT when a container is named spilo-agent (the operator's
+ * ConfigMap sidecar declares no ports) or the pod lists no containers; -1 when the pod has
+ * containers but no agent among them. */
 int fleet_agent_port(const json_t *pod);
 
 /* One row (new object) for pod: namespace, pod, cluster (label cluster-name), role (label

@@ -232,7 +232,8 @@ pod() { # pod NS NAME CLUSTER ROLE PORT [APP]
 PODS=$(jq -s . <(pod harbor postgresql-harbor-0 postgresql-harbor master "$REAL_PORT") \
     <(pod harbor postgresql-harbor-1 postgresql-harbor replica "$CANNED_PORT") \
     <(pod team-b acid-b-0 acid-b master "$UNUSED") \
-    <(pod harbor harbor-core-0 none none 8080 harbor))
+    <(pod harbor harbor-core-0 none none 8080 harbor) \
+    <(pod team-b acid-b-1 acid-b replica 1 | jq '.spec.containers |= [.[0]]'))
 curl -s --cacert "$K/ca.crt" -X POST --data-binary "$PODS" "$API/_fake/reset" >/dev/null
 : >"$LOG"
 
@@ -297,7 +298,10 @@ run status -A -o wide
 printf "%s\n" "$OUT" >"${SHOW_OUTPUT:-/dev/null}"
 eq "-A: every namespace; the unreachable agent makes no difference to critical" 2 "$RC"
 contains "-A has a NAMESPACE column" "$(head -1 <<<"$OUT")" "NAMESPACE"
-eq "-A: three Spilo pods" 4 "$(wc -l <<<"$OUT")"
+eq "-A: four Spilo pods" 5 "$(wc -l <<<"$OUT")"
+contains "a Spilo pod without the sidecar says so, without asking the proxy" \
+    "$(grep acid-b-1 <<<"$OUT")" "the pod has no spilo-agent sidecar"
+not_contains "... no proxy request for it" "$(requests)" "acid-b-1:"
 rowb=$(grep acid-b-0 <<<"$OUT")
 contains "the unreachable agent is unknown" "$rowb" "unknown"
 contains "... and -o wide says why (the API server's 503)" "$rowb" "error trying to reach service"
@@ -306,8 +310,9 @@ contains "the cluster-wide list went to /api/v1/pods" "$(requests)" \
     "GET /api/v1/pods?labelSelector=application%3Dspilo ok 200"
 
 run status -n team-b
-eq "-n team-b: only the unreachable pod, exit 3 (unknown)" 3 "$RC"
+eq "-n team-b: only the unreachable pod and the one without sidecar, exit 3 (unknown)" 3 "$RC"
 contains "... its row" "$OUT" "acid-b-0"
+contains "... and a hint on stderr" "$ERR" "2 of 2 pods gave no agent status; -o wide says why."
 run status --context all-b
 eq "the context's namespace is the default (team-b)" 3 "$RC"
 run status -n nothing-here

@@ -450,6 +450,14 @@ static void test_fleet_rows(void **state)
     pod = json_pack("{s:{s:s}}", "metadata", "name", "bare");
     assert_int_equal(fleet_agent_port(pod), FLEET_DEFAULT_PORT);
     json_decref(pod);
+    /* the operator's ConfigMap sidecar has no ports: the default port */
+    pod = json_pack("{s:{s:[{s:s},{s:s}]}}", "spec", "containers", "name", "postgres", "name",
+                    "spilo-agent");
+    assert_int_equal(fleet_agent_port(pod), FLEET_DEFAULT_PORT);
+    json_decref(pod);
+    pod = json_pack("{s:{s:[{s:s}]}}", "spec", "containers", "name", "postgres");
+    assert_int_equal(fleet_agent_port(pod), -1); /* no sidecar at all */
+    json_decref(pod);
 
     fleet_format_age(59, age, sizeof(age));
     assert_string_equal(age, "59s");
