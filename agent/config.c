@@ -158,6 +158,10 @@ static const struct config_key keys[] = {
         "The pod environment ConfigMap (the operator's `pod_environment_configmap`) whose "
         "`CLONE_*` keys `cleanup` removes: `name` (in `[kubernetes] namespace`) or "
         "`namespace/name`."),
+    KEY("cleanup", "cluster", CFG_DNS_LABEL, cleanup_cluster, "", "none: the local `restore` check",
+        "From outside the pod: the cluster (label `cluster-name`, in `[kubernetes] namespace` or "
+        "the kubeconfig context's) whose agent's `restore` check, read through the pod proxy, "
+        "decides whether `cleanup` may go on (`--cluster`)."),
     KEY_ENUM("install", "target", install_target, install_targets, "", "none (required)",
              "`install`: which operator manages the clusters, `harbor-operator` (its bundled "
              "postgres-operator, secrets named `{username}.{cluster}.credentials`) or "

@@ -583,6 +583,114 @@ int fleet_start(struct curlm *cm, const struct config *cfg, const struct fleet_o
     return 0;
 }
 
+struct fleet_query {
+    struct k8s_client *kc;
+    struct k8s_call *call;
+    char *cluster;
+    char pod[300];
+    fleet_pod_status_fn cb;
+    void *arg;
+};
+
+static void query_status_cb(const struct k8s_reply *rep, void *arg)
+{
+    struct fleet_query *q = arg;
+    char why[1400];
+
+    q->call = NULL;
+    if (rep->rc < 0) {
+        snprintf(why, sizeof(why), "the agent of pod %s did not answer through the pod proxy: %s",
+                 q->pod, rep->error);
+        q->cb(rep->rc, NULL, q->pod, why, q->arg);
+        return;
+    }
+    q->cb(0, rep->object, q->pod, NULL, q->arg);
+}
+
+static void query_listed_cb(const struct k8s_reply *rep, void *arg)
+{
+    struct fleet_query *q = arg;
+    const json_t *items, *p, *pick = NULL;
+    char err[1024], name[320];
+    size_t i;
+    struct k8s_ref ref = {.resource = "pods",
+                          .kind = "Pod",
+                          .namespace = k8s_client_namespace(q->kc),
+                          .name = name,
+                          .subresource = "proxy/status"};
+    int rc;
+
+    q->call = NULL;
+    if (rep->rc < 0) {
+        q->cb(rep->rc, NULL, NULL, rep->error, q->arg);
+        return;
+    }
+    items = json_object_get(rep->object, "items");
+    json_array_foreach(items, i, p)
+    {
+        const char *phase = jstr(json_object_get(p, "status"), "phase");
+        const char *role = label(p, "spilo-role");
+
+        if ((phase && strcmp(phase, "Running") != 0) || fleet_agent_port(p) < 0)
+            continue;
+        if (!pick || (role && (strcmp(role, "master") == 0 || strcmp(role, "primary") == 0)))
+            pick = p;
+    }
+    if (!pick) {
+        snprintf(err, sizeof(err),
+                 "no running pod of cluster %s with the agent in namespace %s (labels %s, "
+                 "cluster-name=%s); check the cluster name and the namespace (-n is "
+                 "[kubernetes] namespace or the kubeconfig context's)",
+                 q->cluster, k8s_client_namespace(q->kc), FLEET_SELECTOR, q->cluster);
+        q->cb(-ENOENT, NULL, NULL, err, q->arg);
+        return;
+    }
+    snprintf(q->pod, sizeof(q->pod), "%s", jstr(json_object_get(pick, "metadata"), "name") ?: "");
+    snprintf(name, sizeof(name), "%s:%d", q->pod, fleet_agent_port(pick));
+    rc = k8s_request(q->kc, K8S_GET, &ref, NULL, query_status_cb, q, &q->call, err, sizeof(err));
+    if (rc < 0)
+        q->cb(rc, NULL, q->pod, err, q->arg);
+}
+
+int fleet_query_cluster(struct curlm *cm, const struct config *cfg, const char *cluster,
+                        fleet_pod_status_fn cb, void *arg, struct fleet_query **out, char *err,
+                        size_t errlen)
+{
+    struct fleet_query *q = xcalloc(1, sizeof(*q));
+    char sel[400];
+    struct k8s_ref ref = {.resource = "pods", .kind = "Pod", .label_selector = sel};
+    int rc;
+
+    *out = NULL;
+    rc = k8s_client_new(cm, cfg, &q->kc, err, errlen);
+    if (rc < 0) {
+        free(q);
+        return rc;
+    }
+    q->cluster = xstrdup(cluster);
+    q->cb = cb;
+    q->arg = arg;
+    snprintf(sel, sizeof(sel), "%s,cluster-name=%s", FLEET_SELECTOR, cluster);
+    ref.namespace = k8s_client_namespace(q->kc);
+    rc = k8s_request(q->kc, K8S_GET, &ref, NULL, query_listed_cb, q, &q->call, err, errlen);
+    if (rc < 0) {
+        fleet_query_free(q);
+        return rc;
+    }
+    *out = q;
+    return 0;
+}
+
+void fleet_query_free(struct fleet_query *q)
+{
+    if (!q)
+        return;
+    k8s_call_cancel(q->call);
+    k8s_client_free(q->kc);
+    free(q->cluster);
+    free(q);
+}
+
 void fleet_free(struct fleet *f)
 {
     size_t n;

@@ -100,8 +100,8 @@ static const char usage_install[] =
     "reported) or the run was refused, 64 usage error, 78 configuration error.\n";
 
 static const char usage_cleanup[] =
-    "Usage: spilo-agent cleanup [-c FILE] [--dry-run] [--force] [--kubeconfig FILE]\n"
-    "                           [--context NAME] [--set SECTION.KEY=VALUE]...\n"
+    "Usage: spilo-agent cleanup [-c FILE] [--dry-run] [--force] [--cluster NAME]\n"
+    "                           [--kubeconfig FILE] [--context NAME] [--set SECTION.KEY=VALUE]...\n"
     "\n"
     "Removes the CLONE_* keys from the pod environment ConfigMap ([cleanup] configmap, default\n"
     "pod-config in [kubernetes] namespace) through the Kubernetes API once the restore check\n"
@@ -111,6 +111,8 @@ static const char usage_cleanup[] =
     "being overwritten. One line per step on stdout; refusals and failures on stderr.\n"
     "  --dry-run  print the backup ConfigMap and the merge patch; change nothing\n"
     "  --force    remove the keys although the restore is not confirmed as finished\n"
+    "  --cluster NAME  from outside the pod: ask the agent of cluster NAME (its leader pod,\n"
+    "             through the API server's pod proxy) instead of running the restore check here\n"
     "  --kubeconfig FILE  kubeconfig to use (default: KUBECONFIG, ~/.kube/config, in-cluster)\n"
     "  --context NAME     kubeconfig context (default: its current-context)\n"
     "Exit status: 0 done or nothing to do, 1 refused or failed, 64 usage error,\n"
@@ -154,6 +156,7 @@ struct cli {
     const char *output;
     char kubeconfig_set[4200];
     char context_set[300];
+    char cluster_set[300];
 };
 
 enum {
@@ -168,7 +171,8 @@ enum {
     OPT_MODE,
     OPT_FORMAT,
     OPT_KUBECONFIG,
-    OPT_CONTEXT
+    OPT_CONTEXT,
+    OPT_CLUSTER
 };
 
 /* Which of the subcommand-specific options a command takes. */
@@ -200,6 +204,7 @@ static int parse_common(int argc, char **argv, struct cli *cli, const char *usag
         {"format", required_argument, NULL, OPT_FORMAT},
         {"kubeconfig", required_argument, NULL, OPT_KUBECONFIG},
         {"context", required_argument, NULL, OPT_CONTEXT},
+        {"cluster", required_argument, NULL, OPT_CLUSTER},
         {"namespace", required_argument, NULL, 'n'},
         {"all-namespaces", no_argument, NULL, 'A'},
         {"output", required_argument, NULL, 'o'},
@@ -248,6 +253,9 @@ static int parse_common(int argc, char **argv, struct cli *cli, const char *usag
         case OPT_CONTEXT:
             need = ALLOW_KUBE;
             break;
+        case OPT_CLUSTER:
+            need = ALLOW_FORCE; /* cleanup only */
+            break;
         case 'n':
         case 'A':
         case 'o':
@@ -292,13 +300,20 @@ static int parse_common(int argc, char **argv, struct cli *cli, const char *usag
             cli->all_namespaces = true;
         else if (ch == 'o')
             cli->output = optarg;
-        else if (ch == OPT_KUBECONFIG || ch == OPT_CONTEXT) {
-            /* flags are the last word, like --set: kubernetes.kubeconfig / .context */
-            char *dst = ch == OPT_KUBECONFIG ? cli->kubeconfig_set : cli->context_set;
-            size_t len =
-                ch == OPT_KUBECONFIG ? sizeof(cli->kubeconfig_set) : sizeof(cli->context_set);
-            int w = snprintf(dst, len, "kubernetes.%s=%s",
-                             ch == OPT_KUBECONFIG ? "kubeconfig" : "context", optarg);
+        else if (ch == OPT_KUBECONFIG || ch == OPT_CONTEXT || ch == OPT_CLUSTER) {
+            /* flags are the last word, like --set: kubernetes.kubeconfig / .context,
+             * cleanup.cluster */
+            char *dst = ch == OPT_KUBECONFIG ? cli->kubeconfig_set
+                        : ch == OPT_CONTEXT  ? cli->context_set
+                                             : cli->cluster_set;
+            size_t len = ch == OPT_KUBECONFIG ? sizeof(cli->kubeconfig_set)
+                         : ch == OPT_CONTEXT  ? sizeof(cli->context_set)
+                                              : sizeof(cli->cluster_set);
+            int w = snprintf(dst, len, "%s=%s",
+                             ch == OPT_KUBECONFIG ? "kubernetes.kubeconfig"
+                             : ch == OPT_CONTEXT  ? "kubernetes.context"
+                                                  : "cleanup.cluster",
+                             optarg);
 
             if (w < 0 || (size_t)w >= len || cli->n_sets == MAX_SETS) {
                 fprintf(stderr, "spilo-agent: %s is too long\n", argv[optind - 1]);
@@ -481,6 +496,45 @@ static void cleanup_ask_restore(uv_loop_t *loop, struct curlm *cm, struct config
     checks_free(cs);
 }
 
+struct gate_query {
+    bool finished;
+    struct cleanup_gate *gate;
+};
+
+static void gate_status_cb(int rc, const json_t *status, const char *pod, const char *error,
+                           void *arg)
+{
+    struct gate_query *gq = arg;
+
+    gq->finished = true;
+    if (rc == 0) {
+        cleanup_gate_from_status(status, pod, gq->gate);
+        return;
+    }
+    memset(gq->gate, 0, sizeof(*gq->gate));
+    snprintf(gq->gate->reason, sizeof(gq->gate->reason), "%s", error ? error : "no answer");
+}
+
+/* From outside the pod ([cleanup] cluster / --cluster): the cluster's own agent decides, through
+ * the API server's pod proxy; the local restore check could not see its PostgreSQL. */
+static void cleanup_ask_cluster(uv_loop_t *loop, struct curlm *cm, struct config *cfg,
+                                struct cleanup_gate *gate)
+{
+    struct gate_query gq = {.gate = gate};
+    struct fleet_query *q = NULL;
+    char err[1024];
+
+    if (fleet_query_cluster(cm, cfg, cfg->cleanup_cluster, gate_status_cb, &gq, &q, err,
+                            sizeof(err)) < 0) {
+        memset(gate, 0, sizeof(*gate));
+        snprintf(gate->reason, sizeof(gate->reason), "%.1400s", err);
+        return;
+    }
+    while (!gq.finished)
+        uv_run(loop, UV_RUN_ONCE);
+    fleet_query_free(q);
+}
+
 static int cmd_cleanup(int argc, char **argv)
 {
     struct cli cli = {0};
@@ -507,7 +561,10 @@ static int cmd_cleanup(int argc, char **argv)
     log_setup(cfg->log_level < LOG_LEVEL_WARN ? cfg->log_level : LOG_LEVEL_WARN, LOG_FORMAT_TEXT);
     uv_loop_init(&loop);
     cm = curlm_new(&loop);
-    cleanup_ask_restore(&loop, cm, cfg, &gate);
+    if (*cfg->cleanup_cluster)
+        cleanup_ask_cluster(&loop, cm, cfg, &gate);
+    else
+        cleanup_ask_restore(&loop, cm, cfg, &gate);
     rc = cleanup_start(cm, cfg, &copts, &gate, util_now_s(), print_line_cb, cleanup_cli_done_cb,
                        &st, &run, err, sizeof(err));
     if (rc < 0) {

@@ -72,6 +72,7 @@ struct config {
     char *cleanup_token_file;
     char *cleanup_token;     /* read from cleanup_token_file at load; never printed */
     char *cleanup_configmap; /* "name" or "namespace/name" */
+    char *cleanup_cluster;   /* "" = the local restore check; else ask that cluster's agent */
 
     /* [install] (values checked at load; `install` adds what is required and the rules between
      * keys) */

@@ -78,4 +78,17 @@ MUSTCHECK int fleet_start(struct curlm *cm, const struct config *cfg, const stru
                           size_t errlen);
 void fleet_free(struct fleet *f); /* after cb, or to cancel; NULL is fine */
 
+/* One cluster's agent, for a command run outside the pod (cleanup's restore gate): the pods of
+ * cluster (labels application=spilo, cluster-name=CLUSTER) in the client's namespace, the leader
+ * (spilo-role master) else any Running one, and its /status through the pod proxy. cb runs once
+ * on the loop: rc 0 with status (borrowed) and the pod's name, or rc < 0 with error (pod may be
+ * NULL). Returns 0, or -EINVAL with err and cb is not called. */
+typedef void (*fleet_pod_status_fn)(int rc, const json_t *status, const char *pod,
+                                    const char *error, void *arg);
+struct fleet_query; /* opaque */
+MUSTCHECK int fleet_query_cluster(struct curlm *cm, const struct config *cfg, const char *cluster,
+                                  fleet_pod_status_fn cb, void *arg, struct fleet_query **out,
+                                  char *err, size_t errlen);
+void fleet_query_free(struct fleet_query *q); /* after cb, or to cancel; NULL is fine */
+
 #endif

@@ -213,7 +213,8 @@ cat >"$TMP/canned/status" <<'EOF'
   "backups":{"status":"ok","summary":"7 backups",
     "details":{"next_scheduled_at":"2026-12-04T01:00:00Z",
       "latest":{"name":"base_000000010000000000000042","finish_time":"2026-12-03T01:05:00Z"}}},
-  "restore":{"status":"warning","summary":"the restore finished; CLONE_HOST is left in pod-config: run spilo-agent cleanup"}}}
+  "restore":{"status":"warning","summary":"the restore finished; CLONE_HOST is left in pod-config: run spilo-agent cleanup",
+    "details":{"finished":true}}}}
 EOF
 CANNED_PORT=$(free_port)
 "$PY" -m http.server --bind 127.0.0.1 --directory "$TMP/canned" "$CANNED_PORT" >/dev/null 2>&1 &
@@ -233,7 +234,9 @@ PODS=$(jq -s . <(pod harbor postgresql-harbor-0 postgresql-harbor master "$REAL_
     <(pod harbor postgresql-harbor-1 postgresql-harbor replica "$CANNED_PORT") \
     <(pod team-b acid-b-0 acid-b master "$UNUSED") \
     <(pod harbor harbor-core-0 none none 8080 harbor) \
-    <(pod team-b acid-b-1 acid-b replica 1 | jq '.spec.containers |= [.[0]]'))
+    <(pod team-b acid-b-1 acid-b replica 1 | jq '.spec.containers |= [.[0]]') \
+    <(pod restores acid-restored-1 acid-restored replica "$UNUSED") \
+    <(pod restores acid-restored-0 acid-restored master "$CANNED_PORT"))
 curl -s --cacert "$K/ca.crt" -X POST --data-binary "$PODS" "$API/_fake/reset" >/dev/null
 : >"$LOG"
 
@@ -298,7 +301,7 @@ run status -A -o wide
 printf "%s\n" "$OUT" >"${SHOW_OUTPUT:-/dev/null}"
 eq "-A: every namespace; the unreachable agent makes no difference to critical" 2 "$RC"
 contains "-A has a NAMESPACE column" "$(head -1 <<<"$OUT")" "NAMESPACE"
-eq "-A: four Spilo pods" 5 "$(wc -l <<<"$OUT")"
+eq "-A: six Spilo pods" 7 "$(wc -l <<<"$OUT")"
 contains "a Spilo pod without the sidecar says so, without asking the proxy" \
     "$(grep acid-b-1 <<<"$OUT")" "the pod has no spilo-agent sidecar"
 not_contains "... no proxy request for it" "$(requests)" "acid-b-1:"
@@ -464,6 +467,29 @@ run cleanup --kubeconfig "$KC/main.yaml" --context laptop --dry-run --force \
     --set cleanup.configmap=harbor/pod-config
 contains "cleanup reads the ConfigMap through the kubeconfig" "$(requests)" \
     "GET /api/v1/namespaces/harbor/configmaps/pod-config? ok 200"
+
+# cleanup from outside the pod: --cluster asks that cluster's leader agent through the proxy
+curl -s --cacert "$K/ca.crt" -H "Authorization: Bearer $EXEC_TOKEN" -X PATCH \
+    -H 'Content-Type: application/merge-patch+json' -d '{"data":{"CLONE_SCOPE":"old-cluster"}}' \
+    "$API/api/v1/namespaces/harbor/configmaps/pod-config" >/dev/null
+: >"$LOG"
+run cleanup --context laptop --cluster acid-restored --dry-run --set kubernetes.namespace=restores \
+    --set cleanup.configmap=harbor/pod-config
+eq "cleanup --cluster: the cluster's agent says the restore finished, the dry run goes on" 0 "$RC"
+contains "... it prints the patch removing CLONE_SCOPE" "$OUT" "CLONE_SCOPE"
+r=$(requests)
+contains "... it listed the cluster's pods by the operator's labels" "$r" \
+    "GET /api/v1/namespaces/restores/pods?labelSelector=application%3Dspilo%2Ccluster-name%3Dacid-restored ok 200"
+contains "... and asked the leader's agent through the pod proxy" "$r" \
+    "GET /api/v1/namespaces/restores/pods/acid-restored-0:$CANNED_PORT/proxy/status? ok 200"
+not_contains "... not the replica's" "$r" "acid-restored-1:"
+run cleanup --context laptop --cluster nope --dry-run --set cleanup.configmap=harbor/pod-config
+eq "cleanup --cluster of a cluster without pods: refused" 1 "$RC"
+contains "... saying so" "$ERR" "no running pod of cluster nope"
+run cleanup --context laptop --cluster postgresql-harbor --dry-run \
+    --set cleanup.configmap=harbor/pod-config
+eq "cleanup --cluster whose agent does not confirm the restore: refused" 1 "$RC"
+contains "... quoting that agent's restore check" "$ERR" "postgresql-harbor-0"
 
 # a credential the server rejects is dropped (client-go does the same on 401): the next request
 # runs the plugin again and goes through

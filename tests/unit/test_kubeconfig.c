@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "cleanup.h"
 #include "fleet.h"
 #include "k8s.h"
 #include "kubeconfig.h"
@@ -471,13 +472,43 @@ static void test_fleet_rows(void **state)
     assert_string_equal(age, "-");
 }
 
+static void test_cleanup_gate_remote(void **state)
+{
+    struct cleanup_gate g;
+    json_t *st = json_loads("{\"checks\":{\"restore\":{\"status\":\"warning\",\"summary\":"
+                            "\"CLONE_HOST left\",\"details\":{\"finished\":true}}}}",
+                            0, NULL);
+
+    (void)state;
+    cleanup_gate_from_status(st, "pg-0", &g);
+    assert_true(g.finished);
+    assert_string_equal(g.reason, "restore check of pod pg-0 warning: CLONE_HOST left");
+    json_object_set_new(
+        json_object_get(json_object_get(json_object_get(st, "checks"), "restore"), "details"),
+        "finished", json_false());
+    cleanup_gate_from_status(st, "pg-0", &g);
+    assert_false(g.finished);
+    json_object_del(json_object_get(st, "checks"), "restore");
+    cleanup_gate_from_status(st, "pg-0", &g);
+    assert_false(g.finished);
+    assert_non_null(strstr(g.reason, "reports no restore check"));
+    cleanup_gate_from_status(NULL, "pg-0", &g);
+    assert_false(g.finished);
+    json_decref(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_yaml_scalars), cmocka_unit_test(test_merge_first_wins),
-        cmocka_unit_test(test_errors),       cmocka_unit_test(test_exec_parse),
-        cmocka_unit_test(test_exec_run),     cmocka_unit_test(test_load_rules),
-        cmocka_unit_test(test_proxy_url),    cmocka_unit_test(test_fleet_rows),
+        cmocka_unit_test(test_yaml_scalars),
+        cmocka_unit_test(test_merge_first_wins),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_exec_parse),
+        cmocka_unit_test(test_exec_run),
+        cmocka_unit_test(test_load_rules),
+        cmocka_unit_test(test_proxy_url),
+        cmocka_unit_test(test_fleet_rows),
+        cmocka_unit_test(test_cleanup_gate_remote),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
