@@ -962,7 +962,9 @@ int kubeconfig_exec_run(const struct kubeconfig *kc, long timeout_ms, struct kub
     if (!interactive)
         posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, outp[1], STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&fa, errp[1], STDERR_FILENO);
+    /* an interactive plugin (a login prompt) talks to the terminal, as under kubectl */
+    if (!interactive)
+        posix_spawn_file_actions_adddup2(&fa, errp[1], STDERR_FILENO);
     rc = posix_spawnp(&pid, e->command, &fa, NULL, argv, envp);
     posix_spawn_file_actions_destroy(&fa);
     close(outp[1]);
