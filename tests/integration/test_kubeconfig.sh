@@ -331,6 +331,13 @@ echo '{"forbid": ["get pods/proxy"]}' >"$CONTROL"
 run status -o wide
 eq "a forbidden pod proxy: every row unknown, exit 3" 3 "$RC"
 contains "... the rule to add" "$OUT" 'resources ["pods/proxy"], verbs ["get"]'
+echo '{"forbid": ["list pods"]}' >"$CONTROL"
+run status -A
+eq "no list on pods at the cluster scope: exit 1" 1 "$RC"
+contains "... the ClusterRole rule to add" "$ERR" 'ClusterRole rule: apiGroups [""], resources ["pods"], verbs ["list"]'
+run status
+eq "no list on pods in the namespace: exit 1" 1 "$RC"
+contains "... the Role rule, in that namespace" "$ERR" 'in namespace "harbor"'
 echo '{}' >"$CONTROL"
 
 # ---- the credential cache: a short-lived token is fetched again ------------------------------------
