@@ -10,13 +10,14 @@ GIT_DIRTY := $(if $(GIT_REV),$(shell git diff --quiet HEAD -- 2>/dev/null || ech
 VERSION   ?= $(RELEASE)$(if $(GIT_REV),+g$(GIT_REV)$(GIT_DIRTY))
 BUILD     ?= build
 CC        ?= cc
-PKGS      := libuv libpq libcurl inih jansson expat
+PKGS      := libuv libpq libcurl inih jansson expat yaml-0.1
 FIXTURES  ?= $(abspath tests/fixtures)
 SANITIZE  ?=
 
 # Debian packages: build, runtime libraries and test tools. `make deps` installs what is missing.
 DEB_BUILD := build-essential pkg-config libuv1-dev libpq-dev libcurl4-openssl-dev libinih-dev \
-             libjansson-dev libhttp-parser-dev libcmocka-dev libexpat1-dev
+             libjansson-dev libhttp-parser-dev libcmocka-dev libexpat1-dev \
+             libyaml-dev
 DEB_TEST  := curl jq prometheus postgresql-15 valgrind clang-14 libclang-rt-14-dev python3 \
              python3-croniter awscli nodejs patroni etcd-server etcd-client procps iproute2 \
              openssl yamllint python3-yaml clang-format
@@ -29,7 +30,8 @@ DEB_ALL   := $(DEB_BUILD) $(DEB_TEST)
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wvla \
              -Wno-format-nonliteral
 CFLAGS    ?= -O2 -g
-ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SANITIZE) -Iinclude -MMD -MP \
+# -iquote: our headers are included with "", so include/yaml.h does not hide libyaml's <yaml.h>.
+ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SANITIZE) -iquote include -MMD -MP \
              -D_GNU_SOURCE \
              $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -I$(shell pg_config --includedir 2>/dev/null)
 LDLIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lm
@@ -167,7 +169,7 @@ build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c
 	$(Q)$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang-14 CFLAGS='-O1 -g' \
 	    SANITIZE='-fsanitize=fuzzer-no-link,address,undefined' build-fuzz/libagent.a
 	@echo "  FUZZ-CC $<"
-	$(Q)clang-14 -std=gnu11 -O1 -g -Iinclude -D_GNU_SOURCE $(FUZZ_FLAGS) \
+	$(Q)clang-14 -std=gnu11 -O1 -g -iquote include -D_GNU_SOURCE $(FUZZ_FLAGS) \
 	    $(shell pkg-config --cflags $(PKGS)) -I$(shell pg_config --includedir) -o $@ $< \
 	    build-fuzz/libagent.a $(LDLIBS)
 

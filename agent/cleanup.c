@@ -86,6 +86,32 @@ void cleanup_gate_from_snapshot(const struct snapshot *s, struct cleanup_gate *g
                  c->summary);
 }
 
+void cleanup_gate_from_status(const json_t *status, const char *pod, struct cleanup_gate *g)
+{
+    const json_t *c = json_object_get(json_object_get(status, "checks"), "restore");
+    const char *st = json_string_value(json_object_get(c, "status"));
+    const char *sum = json_string_value(json_object_get(c, "summary"));
+    const json_t *fin = json_object_get(json_object_get(c, "details"), "finished");
+
+    memset(g, 0, sizeof(*g));
+    if (!json_is_object(c)) {
+        snprintf(g->reason, sizeof(g->reason),
+                 "the agent of pod %s reports no restore check that could confirm the restore "
+                 "finished",
+                 pod);
+        return;
+    }
+    g->finished = json_is_true(fin);
+    if (!json_is_boolean(fin))
+        snprintf(g->reason, sizeof(g->reason),
+                 "the restore check of pod %s (%s) does not say whether the restore finished: %s",
+                 pod, st ? st : "?", sum ? sum : "");
+    else
+        snprintf(g->reason, sizeof(g->reason), "restore check of pod %s %s: %s", pod, st ? st : "?",
+                 sum ? sum : "");
+    secret_scrub(g->reason);
+}
+
 static bool name_ok(const char *s, size_t max)
 {
     size_t n = strlen(s);

@@ -134,7 +134,8 @@ static const struct config_key keys[] = {
         "from the envdir (`AWS_S3_FORCE_PATH_STYLE`)", "Path-style instead of virtual-host URLs."),
     KEY("kubernetes", "api", CFG_URL, k8s_api, "",
         "in-cluster (`https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT`)",
-        "Kubernetes API server URL, for `install` and `cleanup`."),
+        "Kubernetes API server URL, for `install`, `cleanup` and `status`; set, it wins over "
+        "`KUBECONFIG` and `~/.kube/config` (docs/kubeconfig.md)."),
     KEY("kubernetes", "token_file", CFG_PATH, k8s_token_file,
         "/var/run/secrets/kubernetes.io/serviceaccount/token",
         "`/var/run/secrets/kubernetes.io/serviceaccount/token`", "Bearer token file."),
@@ -144,6 +145,11 @@ static const struct config_key keys[] = {
     KEY("kubernetes", "namespace", CFG_DNS_LABEL, k8s_namespace, "",
         "env `POD_NAMESPACE`, else the service account's `namespace` file",
         "Namespace of the cluster (and of `[cleanup] configmap` given without one)."),
+    KEY("kubernetes", "kubeconfig", CFG_PATH, k8s_kubeconfig, "",
+        "none: env `KUBECONFIG`, else `~/.kube/config`, else in-cluster",
+        "kubeconfig file (`--kubeconfig`); overrides `api`, `token_file` and `ca_file`."),
+    KEY("kubernetes", "context", CFG_STRING, k8s_context, "", "the kubeconfig's current-context",
+        "kubeconfig context (`--context`)."),
     KEY("cleanup", "allow_http", CFG_BOOL, cleanup_allow_http, "false", "`false`",
         "Whether `POST /cleanup` exists. Needs `token_file`."),
     KEY("cleanup", "token_file", CFG_PATH, cleanup_token_file, "", "none",
@@ -152,6 +158,10 @@ static const struct config_key keys[] = {
         "The pod environment ConfigMap (the operator's `pod_environment_configmap`) whose "
         "`CLONE_*` keys `cleanup` removes: `name` (in `[kubernetes] namespace`) or "
         "`namespace/name`."),
+    KEY("cleanup", "cluster", CFG_DNS_LABEL, cleanup_cluster, "", "none: the local `restore` check",
+        "From outside the pod: the cluster (label `cluster-name`, in `[kubernetes] namespace` or "
+        "the kubeconfig context's) whose agent's `restore` check, read through the pod proxy, "
+        "decides whether `cleanup` may go on (`--cluster`)."),
     KEY_ENUM("install", "target", install_target, install_targets, "", "none (required)",
              "`install`: which operator manages the clusters, `harbor-operator` (its bundled "
              "postgres-operator, secrets named `{username}.{cluster}.credentials`) or "
@@ -1066,6 +1076,7 @@ static void derive(struct config *c, char *const *envp)
         const char *p = util_env_get(envp, "KUBERNETES_SERVICE_PORT");
 
         if (h && *h) {
+            c->k8s_api_in_cluster = true;
             free(c->k8s_api);
             c->k8s_api = strchr(h, ':') ? xasprintf("https://[%s]:%s", h, p && *p ? p : "443")
                                         : xasprintf("https://%s:%s", h, p && *p ? p : "443");

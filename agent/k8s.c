@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "kubeconfig.h"
 #include "secret.h"
 #include "log.h"
 #include "util.h"
@@ -24,6 +25,10 @@ struct k8s_client {
     char *ca_file;
     char *namespace;
     long timeout_ms;
+    struct kubeconfig *kcfg;     /* NULL: [kubernetes] api/token_file/ca_file or in-cluster */
+    char *source;                /* "context X of kubeconfig F" with kcfg */
+    struct kubeconfig_cred cred; /* the exec plugin's, while have_cred */
+    bool have_cred;
 };
 
 struct k8s_call {
@@ -159,6 +164,26 @@ int k8s_build_url(const char *api, enum k8s_verb verb, const struct k8s_ref *ref
     APPEND("/%s", ref->resource);
     if (want_name)
         APPEND("/%s", ref->name);
+    if (verb == K8S_GET && want_name && !str_empty(ref->subresource)) {
+        for (const char *p = ref->subresource; *p; p++) {
+            if (!isalnum((unsigned char)*p) && !strchr("/._-", *p))
+                return -EINVAL;
+        }
+        if (strstr(ref->subresource, "..") || ref->subresource[0] == '/')
+            return -EINVAL;
+        APPEND("/%s", ref->subresource);
+    }
+    if (verb == K8S_GET && !want_name && !str_empty(ref->label_selector)) {
+        APPEND("?labelSelector=");
+        for (const char *p = ref->label_selector; *p; p++) {
+            unsigned char ch = (unsigned char)*p;
+
+            if (isalnum(ch) || strchr("-._~", ch))
+                APPEND("%c", ch);
+            else
+                APPEND("%%%02X", ch);
+        }
+    }
     if (verb == K8S_APPLY)
         APPEND("?fieldManager=%s&force=true", K8S_FIELD_MANAGER);
 #undef APPEND
@@ -346,6 +371,33 @@ static int describe_transport(const struct k8s_failure *f, char *out, size_t len
     copy_clean(cerr, sizeof(cerr),
                !str_empty(f->curl_error) ? f->curl_error : curl_easy_strerror(f->curl_rc),
                CURL_ERROR_SIZE);
+    if (f->kubeconfig) {
+        if (f->curl_rc == CURLE_OPERATION_TIMEDOUT) {
+            snprintf(out, len,
+                     "the Kubernetes API server at %s (%s) did not answer within %ld ms (%s); "
+                     "check the cluster's server in the kubeconfig and that this machine can "
+                     "reach it (VPN, proxy)",
+                     api, f->kubeconfig, f->timeout_ms, cerr);
+            return -ETIMEDOUT;
+        }
+        if (is_tls_error(f->curl_rc)) {
+            snprintf(out, len,
+                     "TLS with the Kubernetes API server at %s (%s) failed (%s); check the "
+                     "cluster's certificate-authority(-data) and server in the kubeconfig, and "
+                     "the user's client certificate and key",
+                     api, f->kubeconfig, cerr);
+            return -EPROTO;
+        }
+        if (f->curl_rc == CURLE_COULDNT_CONNECT || f->curl_rc == CURLE_COULDNT_RESOLVE_HOST ||
+            f->curl_rc == CURLE_SEND_ERROR || f->curl_rc == CURLE_RECV_ERROR ||
+            f->curl_rc == CURLE_GOT_NOTHING || f->curl_rc == CURLE_COULDNT_RESOLVE_PROXY) {
+            snprintf(out, len,
+                     "the Kubernetes API server is unreachable at %s (%s; %s); check the "
+                     "cluster's server in the kubeconfig and that this machine can reach it",
+                     api, f->kubeconfig, cerr);
+            return -ECONNREFUSED;
+        }
+    }
     switch (f->curl_rc) {
     case CURLE_OPERATION_TIMEDOUT:
         snprintf(out, len,
@@ -427,6 +479,14 @@ static int describe_failure(const struct k8s_failure *f, char *out, size_t len)
 
     switch (code) {
     case 401:
+        if (f->kubeconfig) {
+            snprintf(out, len,
+                     "the Kubernetes API server at %s rejected the credentials of %s (401 "
+                     "Unauthorized): they are invalid or expired; log in again to refresh the "
+                     "kubeconfig's user, or pick another context with --context",
+                     api, f->kubeconfig);
+            return -EACCES;
+        }
         snprintf(out, len,
                  "the Kubernetes API server at %s rejected the bearer token from %s (401 "
                  "Unauthorized): the token is invalid or expired; check that the service account "
@@ -567,18 +627,85 @@ static char *read_small_file(const char *path, size_t max)
     return buf;
 }
 
+/* The client of a kubeconfig context: its server, namespace and a description for messages. */
+static int client_from_kubeconfig(struct k8s_client *kc, struct kubeconfig **kcfg,
+                                  const struct config *cfg, char *err, size_t errlen)
+{
+    struct kubeconfig *k = *kcfg;
+
+    if (strncmp(k->server, "https://", 8) != 0 || !k->server[8]) {
+        snprintf(err, errlen,
+                 "the server '%s' of cluster \"%s\" (kubeconfig %s) is not an https:// URL; "
+                 "spilo-agent only talks to the API server over TLS",
+                 k->server, k->cluster_name, k->files);
+        secret_scrub(err);
+        return -EINVAL;
+    }
+    kc->api = xstrdup(k->server);
+    kc->token_file = xstrdup(k->token_file ? k->token_file : "");
+    kc->ca_file = xstrdup(k->ca_file ? k->ca_file : "");
+    if (!str_empty(cfg->k8s_namespace))
+        kc->namespace = xstrdup(cfg->k8s_namespace);
+    else
+        kc->namespace = xstrdup(k->namespace ? k->namespace : "default");
+    kc->source = xasprintf("context \"%s\" (user \"%s\") of kubeconfig %s", k->context,
+                           k->user_name, k->files);
+    kc->kcfg = k;
+    *kcfg = NULL;
+    return 0;
+}
+
 int k8s_client_new(struct curlm *cm, const struct config *cfg, struct k8s_client **out, char *err,
                    size_t errlen)
 {
     struct k8s_client *kc;
+    struct kubeconfig *kcfg = NULL;
+    bool explicit_api = !str_empty(cfg->k8s_api) && !cfg->k8s_api_in_cluster;
+    bool explicit_kc = !str_empty(cfg->k8s_kubeconfig);
     char *ns = NULL;
+    int rc;
 
     *out = NULL;
-    if (str_empty(cfg->k8s_api)) {
-        snprintf(err, errlen,
-                 "no Kubernetes API URL: KUBERNETES_SERVICE_HOST is not set (not running in a "
-                 "pod?); set [kubernetes] api, e.g. https://kubernetes.default.svc");
-        return -EINVAL;
+    /* kubectl's order: --kubeconfig, KUBECONFIG, ~/.kube/config, and the in-cluster service
+     * account only when no kubeconfig is found (client-go clientcmd's DeferredLoadingClientConfig).
+     * An [kubernetes] api set on purpose is like kubectl's --server: it wins over the files. */
+    if (explicit_kc || !explicit_api) {
+        char why[1536];
+
+        rc = kubeconfig_load(cfg->k8s_kubeconfig, getenv("KUBECONFIG"), getenv("HOME"),
+                             cfg->k8s_context, &kcfg, why, sizeof(why));
+        if (rc == 0) {
+            kc = xcalloc(1, sizeof(*kc));
+            kc->cm = cm;
+            kc->timeout_ms = K8S_DEFAULT_TIMEOUT_MS;
+            rc = client_from_kubeconfig(kc, &kcfg, cfg, err, errlen);
+            if (rc < 0) {
+                kubeconfig_free(kcfg);
+                k8s_client_free(kc);
+                return rc;
+            }
+            if (!segment_ok(kc->namespace)) {
+                snprintf(err, errlen, "namespace '%s' (%s) is not a valid namespace name",
+                         kc->namespace, kc->source);
+                k8s_client_free(kc);
+                return -EINVAL;
+            }
+            *out = kc;
+            return 0;
+        }
+        if (rc != -ENOENT || explicit_kc || !str_empty(cfg->k8s_context) ||
+            str_empty(cfg->k8s_api)) {
+            if (rc == -ENOENT && !explicit_kc)
+                snprintf(err, errlen,
+                         "no Kubernetes API server to talk to: %s, and KUBERNETES_SERVICE_HOST is "
+                         "not set (not in a pod); pass --kubeconfig FILE, set KUBECONFIG, or set "
+                         "[kubernetes] api",
+                         why);
+            else
+                snprintf(err, errlen, "%s", why);
+            return -EINVAL;
+        }
+        /* no kubeconfig anywhere, and in a pod: the service account */
     }
     if (strncmp(cfg->k8s_api, "https://", 8) != 0 || !cfg->k8s_api[8]) {
         snprintf(err, errlen,
@@ -625,7 +752,16 @@ void k8s_client_free(struct k8s_client *kc)
     free(kc->token_file);
     free(kc->ca_file);
     free(kc->namespace);
+    free(kc->source);
+    kubeconfig_free(kc->kcfg);
+    if (kc->have_cred)
+        kubeconfig_cred_cleanup(&kc->cred);
     free(kc);
+}
+
+const char *k8s_client_source(const struct k8s_client *kc)
+{
+    return kc->source;
 }
 
 const char *k8s_client_namespace(const struct k8s_client *kc)
@@ -667,8 +803,8 @@ static void call_done_cb(CURL *easy, CURLcode rc, void *arg)
 {
     struct k8s_call *call = arg;
     struct k8s_reply reply = {0};
-    struct k8s_ref ref = {call->group, call->version, call->resource,
-                          call->kind,  call->ns,      call->name};
+    struct k8s_ref ref = {call->group, call->version, call->resource, call->kind,
+                          call->ns,    call->name,    NULL,           NULL};
     char msg[2048];
     long status = 0;
 
@@ -704,6 +840,7 @@ static void call_done_cb(CURL *easy, CURLcode rc, void *arg)
             .api = call->kc->api,
             .token_file = call->kc->token_file,
             .ca_file = call->kc->ca_file,
+            .kubeconfig = call->kc->source,
             .verb = call->verb,
             .ref = &ref,
             .http_status = reply.http_status,
@@ -716,6 +853,12 @@ static void call_done_cb(CURL *easy, CURLcode rc, void *arg)
 
         reply.rc = k8s_describe_failure(&f, msg, sizeof(msg));
         reply.error = msg;
+        if (reply.http_status == 401 && call->kc->have_cred) {
+            /* client-go drops an exec plugin's credential on 401: the next request runs the
+             * plugin again (a revoked token, a clock that disagrees about the expiry) */
+            kubeconfig_cred_cleanup(&call->kc->cred);
+            call->kc->have_cred = false;
+        }
     }
     log_debug("k8s", "%s %s/%s/%s status=%ld rc=%d", k8s_verb_rbac(call->verb, &ref),
               call->ns ? call->ns : "", call->resource, call->name ? call->name : "",
@@ -723,6 +866,88 @@ static void call_done_cb(CURL *easy, CURLcode rc, void *arg)
     call->cb(&reply, call->arg);
     json_decref(reply.object);
     call_free(call);
+}
+
+/* The bearer token of a kubeconfig user (NULL: none, a client certificate may do): the exec
+ * plugin's (run now unless a credential is cached and not about to expire), else tokenFile (read
+ * per request, as client-go re-reads it), else token. */
+static int kubeconfig_token(struct k8s_client *kc, char **token, char *err, size_t errlen)
+{
+    const struct kubeconfig *k = kc->kcfg;
+
+    *token = NULL;
+    if (k->exec) {
+        if (kc->have_cred && kc->cred.expires_at_s && util_now_s() + 10 >= kc->cred.expires_at_s) {
+            kubeconfig_cred_cleanup(&kc->cred);
+            kc->have_cred = false;
+        }
+        if (!kc->have_cred) {
+            int rc = kubeconfig_exec_run(k, KUBECONFIG_EXEC_TIMEOUT_MS, &kc->cred, err, errlen);
+
+            if (rc < 0)
+                return rc;
+            kc->have_cred = true;
+        }
+        if (kc->cred.token)
+            *token = xstrdup(kc->cred.token);
+        return 0;
+    }
+    if (k->token_file) {
+        char why[512];
+        int rc = secret_file_read(k->token_file, TOKEN_MAX_BYTES, token, why, sizeof(why));
+
+        if (rc < 0) {
+            snprintf(err, errlen, "cannot read the tokenFile of user \"%s\" in %s (%s)",
+                     k->user_name, k->files, why);
+            return rc;
+        }
+        return 0;
+    }
+    if (k->token)
+        *token = xstrdup(k->token);
+    return 0;
+}
+
+static void set_blob(CURL *easy, CURLoption opt, const char *data, size_t len)
+{
+    struct curl_blob blob = {(void *)data, len, CURL_BLOB_COPY};
+
+    curl_easy_setopt(easy, opt, &blob);
+}
+
+/* TLS of a kubeconfig cluster and user: CA data or file (else the system's roots, as kubectl),
+ * insecure-skip-tls-verify, the client certificate and key (the exec plugin's first). */
+static void kubeconfig_tls(const struct k8s_client *kc, CURL *easy)
+{
+    const struct kubeconfig *k = kc->kcfg;
+
+    if (k->insecure) {
+        curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
+    } else {
+        curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
+        curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
+        if (k->ca_pem)
+            set_blob(easy, CURLOPT_CAINFO_BLOB, k->ca_pem, k->ca_pem_len);
+        else if (k->ca_file)
+            curl_easy_setopt(easy, CURLOPT_CAINFO, k->ca_file);
+    }
+    if (kc->have_cred && kc->cred.cert_pem) {
+        curl_easy_setopt(easy, CURLOPT_SSLCERTTYPE, "PEM");
+        set_blob(easy, CURLOPT_SSLCERT_BLOB, kc->cred.cert_pem, strlen(kc->cred.cert_pem));
+        set_blob(easy, CURLOPT_SSLKEY_BLOB, kc->cred.key_pem, strlen(kc->cred.key_pem));
+        return;
+    }
+    if (k->cert_pem) {
+        curl_easy_setopt(easy, CURLOPT_SSLCERTTYPE, "PEM");
+        set_blob(easy, CURLOPT_SSLCERT_BLOB, k->cert_pem, k->cert_pem_len);
+    } else if (k->cert_file) {
+        curl_easy_setopt(easy, CURLOPT_SSLCERT, k->cert_file);
+    }
+    if (k->key_pem)
+        set_blob(easy, CURLOPT_SSLKEY_BLOB, k->key_pem, k->key_pem_len);
+    else if (k->key_file)
+        curl_easy_setopt(easy, CURLOPT_SSLKEY, k->key_file);
 }
 
 static char *dup_or_null(const char *s)
@@ -763,7 +988,11 @@ int k8s_request(struct k8s_client *kc, enum k8s_verb verb, const struct k8s_ref 
                  kc->ca_file);
         return -EINVAL;
     }
-    {
+    if (kc->kcfg) {
+        rc = kubeconfig_token(kc, &token, err, errlen);
+        if (rc < 0)
+            return rc;
+    } else {
         char why[512];
 
         rc = secret_file_read(kc->token_file, TOKEN_MAX_BYTES, &token, why, sizeof(why));
@@ -792,11 +1021,13 @@ int k8s_request(struct k8s_client *kc, enum k8s_verb verb, const struct k8s_ref 
     if (!call->easy)
         abort();
 
-    auth = xasprintf("Authorization: Bearer %s", token);
-    secret_free(token);
-    call->headers = curl_slist_append(call->headers, auth);
-    explicit_bzero(auth, strlen(auth));
-    free(auth);
+    if (token) {
+        auth = xasprintf("Authorization: Bearer %s", token);
+        secret_free(token);
+        call->headers = curl_slist_append(call->headers, auth);
+        explicit_bzero(auth, strlen(auth));
+        free(auth);
+    }
     call->headers = curl_slist_append(call->headers, "Accept: application/json");
     call->headers = curl_slist_append(call->headers, "Expect:");
     switch (verb) {
@@ -837,11 +1068,15 @@ int k8s_request(struct k8s_client *kc, enum k8s_verb verb, const struct k8s_ref 
     curl_easy_setopt(call->easy, CURLOPT_TIMEOUT_MS, kc->timeout_ms);
     curl_easy_setopt(call->easy, CURLOPT_CONNECTTIMEOUT_MS,
                      kc->timeout_ms < 5000 ? kc->timeout_ms : 5000L);
-    /* TLS is always verified, against the cluster CA only (not the system store). */
-    curl_easy_setopt(call->easy, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(call->easy, CURLOPT_SSL_VERIFYHOST, 2L);
-    curl_easy_setopt(call->easy, CURLOPT_CAINFO, kc->ca_file);
-    curl_easy_setopt(call->easy, CURLOPT_CAPATH, NULL);
+    if (kc->kcfg) {
+        kubeconfig_tls(kc, call->easy);
+    } else {
+        /* In a pod TLS is always verified, against the cluster CA only (not the system store). */
+        curl_easy_setopt(call->easy, CURLOPT_SSL_VERIFYPEER, 1L);
+        curl_easy_setopt(call->easy, CURLOPT_SSL_VERIFYHOST, 2L);
+        curl_easy_setopt(call->easy, CURLOPT_CAINFO, kc->ca_file);
+        curl_easy_setopt(call->easy, CURLOPT_CAPATH, NULL);
+    }
     curlm_write_to(call->easy, &call->resp);
     curl_easy_setopt(call->easy, CURLOPT_ERRORBUFFER, call->errbuf);
     rc = curlm_add(kc->cm, call->easy, call_done_cb, call);

@@ -14,6 +14,7 @@
 #include "cleanup.h"
 #include "config.h"
 #include "curlm.h"
+#include "fleet.h"
 #include "install.h"
 #include "daemon.h"
 #include "check_backups.h"
@@ -40,6 +41,7 @@ static const char usage_main[] =
     "  check     run every check once and print a report (Nagios exit codes)\n"
     "  install   install the cluster-level resources\n"
     "  cleanup   remove CLONE_* settings after a finished restore\n"
+    "  status    every Spilo pod's agent status, through the Kubernetes API (fleet view)\n"
     "  version   print the version\n"
     "\n"
     "Common options:\n"
@@ -48,6 +50,9 @@ static const char usage_main[] =
     "  -h, --help              help for the command\n"
     "\n"
     "Configuration precedence: --set > SPILO_AGENT_<SECTION>_<KEY> > file > default.\n"
+    "install, cleanup and status find the API server as kubectl does: --kubeconfig FILE, else\n"
+    "KUBECONFIG, else ~/.kube/config (--context NAME, default current-context), else the\n"
+    "in-cluster service account (docs/kubeconfig.md).\n"
     "Keys: spilo-agent --help-config, or docs/config.md.\n"
     "Critical causes and their alerts: spilo-agent --help-causes, or docs/checks/catalogue.md.\n";
 
@@ -74,7 +79,7 @@ static const char usage_check[] =
 
 static const char usage_install[] =
     "Usage: spilo-agent install [-c FILE] [--mode backup|restore] [--dry-run]\n"
-    "                           [--set SECTION.KEY=VALUE]...\n"
+    "                           [--kubeconfig FILE] [--context NAME] [--set SECTION.KEY=VALUE]...\n"
     "\n"
     "Applies the cluster-level resources from the [install] section with server-side apply\n"
     "(field manager spilo-agent), in this order: namespace(s), the pod-config ConfigMap with the\n"
@@ -88,12 +93,15 @@ static const char usage_install[] =
     "                  holds a base backup, and copies of the source cluster's credentials\n"
     "                  Secrets for the new cluster; refuses (nothing applied) otherwise\n"
     "  --dry-run       print the objects as YAML documents (Secret data as ***); contact nothing\n"
+    "  --kubeconfig FILE  kubeconfig to use (default: KUBECONFIG, ~/.kube/config, in-cluster)\n"
+    "  --context NAME     kubeconfig context (default: its current-context)\n"
     "Keys: docs/installer.md and docs/config.md ([install]).\n"
     "Exit status: 0 all applied, 1 a resource failed (the others are still applied and\n"
     "reported) or the run was refused, 64 usage error, 78 configuration error.\n";
 
 static const char usage_cleanup[] =
-    "Usage: spilo-agent cleanup [-c FILE] [--dry-run] [--force] [--set SECTION.KEY=VALUE]...\n"
+    "Usage: spilo-agent cleanup [-c FILE] [--dry-run] [--force] [--cluster NAME]\n"
+    "                           [--kubeconfig FILE] [--context NAME] [--set SECTION.KEY=VALUE]...\n"
     "\n"
     "Removes the CLONE_* keys from the pod environment ConfigMap ([cleanup] configmap, default\n"
     "pod-config in [kubernetes] namespace) through the Kubernetes API once the restore check\n"
@@ -103,8 +111,33 @@ static const char usage_cleanup[] =
     "being overwritten. One line per step on stdout; refusals and failures on stderr.\n"
     "  --dry-run  print the backup ConfigMap and the merge patch; change nothing\n"
     "  --force    remove the keys although the restore is not confirmed as finished\n"
+    "  --cluster NAME  from outside the pod: ask the agent of cluster NAME (its leader pod,\n"
+    "             through the API server's pod proxy) instead of running the restore check here\n"
+    "  --kubeconfig FILE  kubeconfig to use (default: KUBECONFIG, ~/.kube/config, in-cluster)\n"
+    "  --context NAME     kubeconfig context (default: its current-context)\n"
     "Exit status: 0 done or nothing to do, 1 refused or failed, 64 usage error,\n"
     "78 configuration error.\n";
+
+static const char usage_status[] =
+    "Usage: spilo-agent status [-n NAMESPACE | -A] [-o wide|json|yaml] [--kubeconfig FILE]\n"
+    "                          [--context NAME] [-c FILE] [--set SECTION.KEY=VALUE]...\n"
+    "\n"
+    "Lists every Spilo pod (label application=spilo) and asks each pod's agent for its /status\n"
+    "through the API server's pod proxy (pods/proxy, port 'agent' of the pod, else 8009); one row\n"
+    "per pod: cluster, pod, role, the overall and each check's status, the last backup's age,\n"
+    "when the next backup is due, and the recovery window when the agent reports one. A pod\n"
+    "whose agent does not answer is 'unknown', with the reason in -o wide.\n"
+    "  -n, --namespace NS    the namespace (default: the kubeconfig context's, else\n"
+    "                        [kubernetes] namespace, else default)\n"
+    "  -A, --all-namespaces  every namespace\n"
+    "  -o, --output FORMAT   wide (adds agent version and the worst check's summary), json, yaml\n"
+    "  --kubeconfig FILE  kubeconfig to use (default: KUBECONFIG, ~/.kube/config, in-cluster)\n"
+    "  --context NAME     kubeconfig context (default: its current-context)\n"
+    "RBAC: list pods, get pods/proxy.\n"
+    "Exit status: 0 every pod ok, 1 worst is warning, 2 worst is critical, 3 a pod's agent could\n"
+    "not be asked or no Spilo pod was found (critical > warning > unknown > ok, as check), 64\n"
+    "usage error, 78 configuration error (no API server, a kubeconfig error), 1 the listing\n"
+    "failed.\n";
 
 struct cli {
     const char *config;
@@ -118,6 +151,12 @@ struct cli {
     bool dry_run;
     bool force;
     const char *mode;
+    const char *namespace;
+    bool all_namespaces;
+    const char *output;
+    char kubeconfig_set[4200];
+    char context_set[300];
+    char cluster_set[300];
 };
 
 enum {
@@ -130,7 +169,10 @@ enum {
     OPT_DRY_RUN,
     OPT_FORCE,
     OPT_MODE,
-    OPT_FORMAT
+    OPT_FORMAT,
+    OPT_KUBECONFIG,
+    OPT_CONTEXT,
+    OPT_CLUSTER
 };
 
 /* Which of the subcommand-specific options a command takes. */
@@ -139,6 +181,8 @@ enum {
     ALLOW_DRY_RUN = 1 << 1, /* --dry-run */
     ALLOW_FORCE = 1 << 2,   /* --force */
     ALLOW_MODE = 1 << 3,    /* --mode */
+    ALLOW_KUBE = 1 << 4,    /* --kubeconfig --context */
+    ALLOW_STATUS = 1 << 5,  /* -n -A -o */
 };
 
 /* Parses the options of every subcommand (-c, --set, -h, and those `allowed`). Returns -1 to go
@@ -158,6 +202,12 @@ static int parse_common(int argc, char **argv, struct cli *cli, const char *usag
         {"force", no_argument, NULL, OPT_FORCE},
         {"mode", required_argument, NULL, OPT_MODE},
         {"format", required_argument, NULL, OPT_FORMAT},
+        {"kubeconfig", required_argument, NULL, OPT_KUBECONFIG},
+        {"context", required_argument, NULL, OPT_CONTEXT},
+        {"cluster", required_argument, NULL, OPT_CLUSTER},
+        {"namespace", required_argument, NULL, 'n'},
+        {"all-namespaces", no_argument, NULL, 'A'},
+        {"output", required_argument, NULL, 'o'},
         {NULL, 0, NULL, 0},
     };
     int ch;
@@ -165,7 +215,7 @@ static int parse_common(int argc, char **argv, struct cli *cli, const char *usag
     cli->color = -1;
     optind = 1;
     opterr = 0;
-    while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "c:hn:Ao:", opts, NULL)) != -1) {
         unsigned need = 0;
 
         switch (ch) {
@@ -198,6 +248,18 @@ static int parse_common(int argc, char **argv, struct cli *cli, const char *usag
             break;
         case OPT_MODE:
             need = ALLOW_MODE;
+            break;
+        case OPT_KUBECONFIG:
+        case OPT_CONTEXT:
+            need = ALLOW_KUBE;
+            break;
+        case OPT_CLUSTER:
+            need = ALLOW_FORCE; /* cleanup only */
+            break;
+        case 'n':
+        case 'A':
+        case 'o':
+            need = ALLOW_STATUS;
             break;
         default:
             fprintf(stderr, "spilo-agent: unknown or incomplete option '%s'\n%s", argv[optind - 1],
@@ -232,7 +294,33 @@ static int parse_common(int argc, char **argv, struct cli *cli, const char *usag
             cli->dry_run = true;
         else if (ch == OPT_FORCE)
             cli->force = true;
-        else
+        else if (ch == 'n')
+            cli->namespace = optarg;
+        else if (ch == 'A')
+            cli->all_namespaces = true;
+        else if (ch == 'o')
+            cli->output = optarg;
+        else if (ch == OPT_KUBECONFIG || ch == OPT_CONTEXT || ch == OPT_CLUSTER) {
+            /* flags are the last word, like --set: kubernetes.kubeconfig / .context,
+             * cleanup.cluster */
+            char *dst = ch == OPT_KUBECONFIG ? cli->kubeconfig_set
+                        : ch == OPT_CONTEXT  ? cli->context_set
+                                             : cli->cluster_set;
+            size_t len = ch == OPT_KUBECONFIG ? sizeof(cli->kubeconfig_set)
+                         : ch == OPT_CONTEXT  ? sizeof(cli->context_set)
+                                              : sizeof(cli->cluster_set);
+            int w = snprintf(dst, len, "%s=%s",
+                             ch == OPT_KUBECONFIG ? "kubernetes.kubeconfig"
+                             : ch == OPT_CONTEXT  ? "kubernetes.context"
+                                                  : "cleanup.cluster",
+                             optarg);
+
+            if (w < 0 || (size_t)w >= len || cli->n_sets == MAX_SETS) {
+                fprintf(stderr, "spilo-agent: %s is too long\n", argv[optind - 1]);
+                return EXIT_USAGE;
+            }
+            cli->sets[cli->n_sets++].assignment = dst;
+        } else
             cli->mode = optarg;
     }
     if (optind < argc) {
@@ -408,6 +496,45 @@ static void cleanup_ask_restore(uv_loop_t *loop, struct curlm *cm, struct config
     checks_free(cs);
 }
 
+struct gate_query {
+    bool finished;
+    struct cleanup_gate *gate;
+};
+
+static void gate_status_cb(int rc, const json_t *status, const char *pod, const char *error,
+                           void *arg)
+{
+    struct gate_query *gq = arg;
+
+    gq->finished = true;
+    if (rc == 0) {
+        cleanup_gate_from_status(status, pod, gq->gate);
+        return;
+    }
+    memset(gq->gate, 0, sizeof(*gq->gate));
+    snprintf(gq->gate->reason, sizeof(gq->gate->reason), "%s", error ? error : "no answer");
+}
+
+/* From outside the pod ([cleanup] cluster / --cluster): the cluster's own agent decides, through
+ * the API server's pod proxy; the local restore check could not see its PostgreSQL. */
+static void cleanup_ask_cluster(uv_loop_t *loop, struct curlm *cm, struct config *cfg,
+                                struct cleanup_gate *gate)
+{
+    struct gate_query gq = {.gate = gate};
+    struct fleet_query *q = NULL;
+    char err[1024];
+
+    if (fleet_query_cluster(cm, cfg, cfg->cleanup_cluster, gate_status_cb, &gq, &q, err,
+                            sizeof(err)) < 0) {
+        memset(gate, 0, sizeof(*gate));
+        snprintf(gate->reason, sizeof(gate->reason), "%.1400s", err);
+        return;
+    }
+    while (!gq.finished)
+        uv_run(loop, UV_RUN_ONCE);
+    fleet_query_free(q);
+}
+
 static int cmd_cleanup(int argc, char **argv)
 {
     struct cli cli = {0};
@@ -419,7 +546,8 @@ static int cmd_cleanup(int argc, char **argv)
     struct cleanup *run;
     uv_loop_t loop;
     char err[1024];
-    int rc = parse_common(argc, argv, &cli, usage_cleanup, ALLOW_DRY_RUN | ALLOW_FORCE);
+    int rc =
+        parse_common(argc, argv, &cli, usage_cleanup, ALLOW_DRY_RUN | ALLOW_FORCE | ALLOW_KUBE);
 
     if (rc >= 0)
         return rc;
@@ -433,7 +561,10 @@ static int cmd_cleanup(int argc, char **argv)
     log_setup(cfg->log_level < LOG_LEVEL_WARN ? cfg->log_level : LOG_LEVEL_WARN, LOG_FORMAT_TEXT);
     uv_loop_init(&loop);
     cm = curlm_new(&loop);
-    cleanup_ask_restore(&loop, cm, cfg, &gate);
+    if (*cfg->cleanup_cluster)
+        cleanup_ask_cluster(&loop, cm, cfg, &gate);
+    else
+        cleanup_ask_restore(&loop, cm, cfg, &gate);
     rc = cleanup_start(cm, cfg, &copts, &gate, util_now_s(), print_line_cb, cleanup_cli_done_cb,
                        &st, &run, err, sizeof(err));
     if (rc < 0) {
@@ -482,7 +613,7 @@ static int cmd_install(int argc, char **argv)
     char err[2048];
     int rc;
 
-    rc = parse_common(argc, argv, &cli, usage_install, ALLOW_DRY_RUN | ALLOW_MODE);
+    rc = parse_common(argc, argv, &cli, usage_install, ALLOW_DRY_RUN | ALLOW_MODE | ALLOW_KUBE);
     if (rc >= 0)
         return rc;
     dry_run = cli.dry_run;
@@ -549,6 +680,105 @@ static int cmd_install(int argc, char **argv)
     return st.res.failed ? 1 : 0;
 }
 
+struct status_cli {
+    bool finished;
+    int exit_code;
+    enum fleet_output output;
+    bool show_ns;
+};
+
+static void status_cli_done_cb(const struct fleet_result *res, void *arg)
+{
+    struct status_cli *st = arg;
+    struct buf out;
+
+    st->finished = true;
+    if (res->rc < 0) {
+        fprintf(stderr, "spilo-agent status: %s\n", res->error);
+        st->exit_code = 1;
+        return;
+    }
+    if (json_array_size(res->rows) == 0 &&
+        (st->output == FLEET_OUT_TABLE || st->output == FLEET_OUT_WIDE)) {
+        if (*res->namespace)
+            fprintf(stderr, "No Spilo pods (label %s) found in namespace %s.\n", FLEET_SELECTOR,
+                    res->namespace);
+        else
+            fprintf(stderr, "No Spilo pods (label %s) found in any namespace.\n", FLEET_SELECTOR);
+        st->exit_code = VERDICT_UNKNOWN;
+        return;
+    }
+    buf_init(&out, 64u << 20);
+    fleet_render(&out, res->rows, st->output, st->show_ns);
+    fwrite(out.data ? out.data : "", 1, out.len, stdout);
+    buf_cleanup(&out);
+    if (st->output == FLEET_OUT_TABLE) {
+        size_t silent = 0, i;
+        const json_t *r;
+
+        json_array_foreach(res->rows, i, r)
+        {
+            if (json_object_get(r, "error"))
+                silent++;
+        }
+        if (silent)
+            fprintf(stderr, "%zu of %zu pods gave no agent status; -o wide says why.\n", silent,
+                    json_array_size(res->rows));
+    }
+    st->exit_code = (int)fleet_worst(res->rows);
+}
+
+static int cmd_status(int argc, char **argv)
+{
+    struct cli cli = {0};
+    struct fleet_opts fo = {0};
+    struct status_cli st = {0};
+    struct config *cfg;
+    struct curlm *cm;
+    struct fleet *f = NULL;
+    uv_loop_t loop;
+    char err[2048];
+    int rc = parse_common(argc, argv, &cli, usage_status, ALLOW_KUBE | ALLOW_STATUS);
+
+    if (rc >= 0)
+        return rc;
+    if (fleet_output_parse(cli.output, &fo.output) < 0) {
+        fprintf(stderr, "spilo-agent status: -o '%s' is not valid; accepted: wide, json, yaml\n",
+                cli.output);
+        return EXIT_USAGE;
+    }
+    if (cli.all_namespaces && cli.namespace) {
+        fprintf(stderr, "spilo-agent status: -n and -A exclude each other\n");
+        return EXIT_USAGE;
+    }
+    fo.namespace = cli.namespace;
+    fo.all_namespaces = cli.all_namespaces;
+    st.output = fo.output;
+    st.show_ns = cli.all_namespaces;
+    if (config_load(cli.config, cli.sets, cli.n_sets, environ, &cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "spilo-agent: configuration error: %s\n", err);
+        return EXIT_CONFIG;
+    }
+    print_config_warnings(cfg);
+    log_setup(cfg->log_level < LOG_LEVEL_WARN ? cfg->log_level : LOG_LEVEL_WARN, LOG_FORMAT_TEXT);
+    uv_loop_init(&loop);
+    cm = curlm_new(&loop);
+    rc = fleet_start(cm, cfg, &fo, status_cli_done_cb, &st, &f, err, sizeof(err));
+    if (rc < 0) {
+        fprintf(stderr, "spilo-agent status: %s%s\n", rc == -EINVAL ? "configuration error: " : "",
+                err);
+    } else {
+        while (!st.finished)
+            uv_run(&loop, UV_RUN_ONCE);
+    }
+    fleet_free(f);
+    close_loop(&loop, cm);
+    config_unref(cfg);
+    if (rc < 0)
+        return rc == -EINVAL ? EXIT_CONFIG : 1;
+    return st.exit_code;
+}
+
 int main(int argc, char **argv)
 {
     const char *cmd;
@@ -586,6 +816,8 @@ int main(int argc, char **argv)
         return cmd_cleanup(argc - 1, argv + 1);
     if (strcmp(cmd, "install") == 0)
         return cmd_install(argc - 1, argv + 1);
+    if (strcmp(cmd, "status") == 0)
+        return cmd_status(argc - 1, argv + 1);
     fprintf(stderr, "spilo-agent: unknown command '%s'\n\n%s", cmd, usage_main);
     return EXIT_USAGE;
 }

@@ -1,6 +1,6 @@
-/* yaml.c - owns the JSON -> YAML rendering of `install --dry-run`. It decides, per string, between
- * plain, double-quoted and literal block style, and lays out block mappings and sequences. It
- * parses no YAML and does no I/O. */
+/* yaml.c - owns the JSON -> YAML rendering of `install --dry-run` and `status -o yaml`. It decides,
+ * per string, between plain, double-quoted and literal block style; libyaml's emitter writes the
+ * document. It parses no YAML and does no I/O. */
 #include "yaml.h"
 
 #include <ctype.h>
@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <yaml.h>
 
 #include "util.h"
 
@@ -62,190 +64,128 @@ bool yaml_block_ok(const char *s)
     return true;
 }
 
-static void put_indent(struct buf *b, int indent)
+/* ---- libyaml's emitter: it lays out the blocks, indents, escapes and checks every style we ask
+ * for (falling back to double quotes where the style cannot hold the string); this file only
+ * picks the style, as yaml_plain_ok and yaml_block_ok decide. */
+
+static int write_cb(void *data, unsigned char *buffer, size_t size)
 {
-    for (int i = 0; i < indent; i++)
-        buf_append(b, " ", 1);
+    buf_append(data, buffer, size);
+    return 1;
 }
 
-static void put_quoted(struct buf *b, const char *s)
+static bool emit(yaml_emitter_t *e, yaml_event_t *ev)
 {
-    buf_append(b, "\"", 1);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '"':
-            buf_puts(b, "\\\"");
-            break;
-        case '\\':
-            buf_puts(b, "\\\\");
-            break;
-        case '\n':
-            buf_puts(b, "\\n");
-            break;
-        case '\t':
-            buf_puts(b, "\\t");
-            break;
-        case '\r':
-            buf_puts(b, "\\r");
-            break;
-        default:
-            if (*p < 0x20 || *p == 0x7f)
-                buf_printf(b, "\\x%02x", *p);
-            else
-                buf_append(b, p, 1);
-        }
-    }
-    buf_append(b, "\"", 1);
+    return yaml_emitter_emit(e, ev) != 0;
 }
 
-static void put_string(struct buf *b, const char *s)
+static bool emit_scalar(yaml_emitter_t *e, const char *text, yaml_scalar_style_t style, bool plain)
 {
-    if (yaml_plain_ok(s))
-        buf_puts(b, s);
-    else
-        put_quoted(b, s);
+    yaml_event_t ev;
+
+    /* plain_implicit: read back by resolution (numbers, booleans, null, plain-safe strings);
+     * quoted_implicit: read back as a string because it is quoted. */
+    if (!yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)text, (int)strlen(text),
+                                      plain, !plain, style))
+        return false;
+    return emit(e, &ev);
 }
 
-/* A literal block: the header after "key: " or "- ", then the lines at indent. */
-static void put_block(struct buf *b, const char *s, int indent)
+static bool emit_node(yaml_emitter_t *e, const json_t *v, int depth)
 {
-    size_t n = strlen(s);
-    const char *p = s, *end = s + n;
-
-    buf_puts(b, s[n - 1] == '\n' ? "|\n" : "|-\n");
-    if (s[n - 1] == '\n')
-        end--;
-    while (p <= end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
-
-        if (len) {
-            put_indent(b, indent);
-            buf_append(b, p, len);
-        }
-        buf_append(b, "\n", 1);
-        if (!nl)
-            break;
-        p = nl + 1;
-    }
-}
-
-static void put_scalar(struct buf *b, const json_t *v)
-{
+    yaml_event_t ev;
     char num[64];
 
+    if (depth > 256)
+        return false;
     switch (json_typeof(v)) {
-    case JSON_STRING:
-        put_string(b, json_string_value(v));
-        break;
+    case JSON_OBJECT: {
+        const char *key;
+        json_t *x;
+
+        if (!yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
+                                                 json_object_size(v) ? YAML_BLOCK_MAPPING_STYLE
+                                                                     : YAML_FLOW_MAPPING_STYLE) ||
+            !emit(e, &ev))
+            return false;
+        json_object_foreach((json_t *)v, key, x)
+        {
+            bool plain = yaml_plain_ok(key);
+
+            if (!emit_scalar(e, key,
+                             plain ? YAML_PLAIN_SCALAR_STYLE : YAML_DOUBLE_QUOTED_SCALAR_STYLE,
+                             plain) ||
+                !emit_node(e, x, depth + 1))
+                return false;
+        }
+        return yaml_mapping_end_event_initialize(&ev) && emit(e, &ev);
+    }
+    case JSON_ARRAY: {
+        size_t i;
+        json_t *x;
+
+        if (!yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
+                                                  json_array_size(v) ? YAML_BLOCK_SEQUENCE_STYLE
+                                                                     : YAML_FLOW_SEQUENCE_STYLE) ||
+            !emit(e, &ev))
+            return false;
+        json_array_foreach(v, i, x)
+        {
+            if (!emit_node(e, x, depth + 1))
+                return false;
+        }
+        return yaml_sequence_end_event_initialize(&ev) && emit(e, &ev);
+    }
+    case JSON_STRING: {
+        const char *str = json_string_value(v);
+
+        if (yaml_plain_ok(str))
+            return emit_scalar(e, str, YAML_PLAIN_SCALAR_STYLE, true);
+        return emit_scalar(e, str,
+                           yaml_block_ok(str) ? YAML_LITERAL_SCALAR_STYLE
+                                              : YAML_DOUBLE_QUOTED_SCALAR_STYLE,
+                           false);
+    }
     case JSON_INTEGER:
-        buf_printf(b, "%lld", (long long)json_integer_value(v));
-        break;
+        snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(v));
+        return emit_scalar(e, num, YAML_PLAIN_SCALAR_STYLE, true);
     case JSON_REAL:
         snprintf(num, sizeof(num), "%.17g", json_real_value(v));
         if (!strpbrk(num, ".eEn"))
             strncat(num, ".0", sizeof(num) - strlen(num) - 1);
-        buf_puts(b, num);
-        break;
+        return emit_scalar(e, num, YAML_PLAIN_SCALAR_STYLE, true);
     case JSON_TRUE:
-        buf_puts(b, "true");
-        break;
+        return emit_scalar(e, "true", YAML_PLAIN_SCALAR_STYLE, true);
     case JSON_FALSE:
-        buf_puts(b, "false");
-        break;
+        return emit_scalar(e, "false", YAML_PLAIN_SCALAR_STYLE, true);
     case JSON_NULL:
     default:
-        buf_puts(b, "null");
-        break;
-    }
-}
-
-static bool is_empty_container(const json_t *v)
-{
-    return (json_is_object(v) && json_object_size(v) == 0) ||
-           (json_is_array(v) && json_array_size(v) == 0);
-}
-
-static void emit_mapping(struct buf *b, const json_t *obj, int indent, bool first_inline);
-static void emit_sequence(struct buf *b, const json_t *arr, int indent, bool first_inline);
-
-/* The value after "key:" or "- " (the indicator is written; child content goes to indent). */
-static void emit_value(struct buf *b, const json_t *v, int indent, bool in_sequence)
-{
-    if (json_is_object(v) && json_object_size(v)) {
-        if (in_sequence) {
-            buf_append(b, " ", 1);
-            emit_mapping(b, v, indent, true);
-        } else {
-            buf_append(b, "\n", 1);
-            emit_mapping(b, v, indent, false);
-        }
-    } else if (json_is_array(v) && json_array_size(v)) {
-        if (in_sequence) {
-            buf_append(b, " ", 1);
-            emit_sequence(b, v, indent, true);
-        } else {
-            buf_append(b, "\n", 1);
-            emit_sequence(b, v, indent, false);
-        }
-    } else if (is_empty_container(v)) {
-        buf_puts(b, json_is_object(v) ? " {}\n" : " []\n");
-    } else if (json_is_string(v) && yaml_block_ok(json_string_value(v))) {
-        buf_append(b, " ", 1);
-        put_block(b, json_string_value(v), indent);
-    } else {
-        buf_append(b, " ", 1);
-        put_scalar(b, v);
-        buf_append(b, "\n", 1);
-    }
-}
-
-static void emit_mapping(struct buf *b, const json_t *obj, int indent, bool first_inline)
-{
-    const char *key;
-    json_t *v;
-    bool first = true;
-
-    json_object_foreach((json_t *)obj, key, v)
-    {
-        if (!(first && first_inline))
-            put_indent(b, indent);
-        first = false;
-        put_string(b, key);
-        buf_append(b, ":", 1);
-        /* a mapping's children one level deeper; a sequence under a key is indented too */
-        emit_value(b, v, indent + 2, false);
-    }
-}
-
-static void emit_sequence(struct buf *b, const json_t *arr, int indent, bool first_inline)
-{
-    size_t i;
-    json_t *v;
-
-    json_array_foreach(arr, i, v)
-    {
-        if (!(i == 0 && first_inline))
-            put_indent(b, indent);
-        buf_append(b, "-", 1);
-        emit_value(b, v, indent + 2, true);
+        return emit_scalar(e, "null", YAML_PLAIN_SCALAR_STYLE, true);
     }
 }
 
 void yaml_emit(struct buf *out, const json_t *doc)
 {
-    if (json_is_object(doc) && json_object_size(doc)) {
-        emit_mapping(out, doc, 0, false);
-    } else if (json_is_array(doc) && json_array_size(doc)) {
-        emit_sequence(out, doc, 0, false);
-    } else if (is_empty_container(doc)) {
-        buf_puts(out, json_is_object(doc) ? "{}\n" : "[]\n");
-    } else if (json_is_string(doc) && yaml_block_ok(json_string_value(doc))) {
-        put_block(out, json_string_value(doc), 0);
-    } else {
-        put_scalar(out, doc);
-        buf_append(out, "\n", 1);
+    yaml_emitter_t e;
+    yaml_event_t ev;
+    bool ok;
+
+    if (!yaml_emitter_initialize(&e))
+        abort();
+    yaml_emitter_set_output(&e, write_cb, out);
+    yaml_emitter_set_unicode(&e, 1); /* UTF-8 as is, not \u escapes */
+    yaml_emitter_set_width(&e, -1);  /* never fold a long string */
+    yaml_emitter_set_indent(&e, 2);
+    yaml_emitter_set_break(&e, YAML_LN_BREAK);
+    ok = yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING) && emit(&e, &ev) &&
+         yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1) && emit(&e, &ev) &&
+         emit_node(&e, doc, 0) && yaml_document_end_event_initialize(&ev, 1) && emit(&e, &ev) &&
+         yaml_stream_end_event_initialize(&ev) && emit(&e, &ev);
+    if (!ok) {
+        /* only invalid UTF-8 gets here (jansson strings are UTF-8) or a nesting past 256 */
+        buf_puts(out, "# (this document cannot be written as YAML)\n");
     }
+    yaml_emitter_delete(&e);
 }
 
 char *yaml_dump(const json_t *doc)

@@ -37,11 +37,14 @@ const char *cleanup_status_name(enum cleanup_status s);
 /* Whether the restore finished, as the restore check reported it. */
 struct cleanup_gate {
     bool finished;
-    char reason[640]; /* the check's verdict and summary, or why there is none */
+    char reason[1500]; /* the check's verdict and summary, or why there is none */
 };
 /* From the last result of the `restore` check in s: finished when its details.finished is true.
  * s NULL, no such check, not run yet or no boolean: not finished, with the reason. */
 void cleanup_gate_from_snapshot(const struct snapshot *s, struct cleanup_gate *g);
+
+/* The same from an agent's /status JSON (checks.restore), read through the pod proxy of pod. */
+void cleanup_gate_from_status(const json_t *status, const char *pod, struct cleanup_gate *g);
 
 struct cleanup_opts {
     bool dry_run;

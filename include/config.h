@@ -63,12 +63,16 @@ struct config {
     char *k8s_token_file;
     char *k8s_ca_file;
     char *k8s_namespace;
+    char *k8s_kubeconfig;    /* "" unless set: then KUBECONFIG, ~/.kube/config, in-cluster */
+    char *k8s_context;       /* "" = current-context */
+    bool k8s_api_in_cluster; /* k8s_api was derived from KUBERNETES_SERVICE_HOST, not set */
 
     /* [cleanup] */
     bool cleanup_allow_http;
     char *cleanup_token_file;
     char *cleanup_token;     /* read from cleanup_token_file at load; never printed */
     char *cleanup_configmap; /* "name" or "namespace/name" */
+    char *cleanup_cluster;   /* "" = the local restore check; else ask that cluster's agent */
 
     /* [install] (values checked at load; `install` adds what is required and the rules between
      * keys) */

@@ -33,12 +33,15 @@ enum k8s_verb {
 /* Which object or collection. Strings are borrowed for the duration of the call that takes them
  * (k8s_request copies what it keeps). */
 struct k8s_ref {
-    const char *group;     /* "" or NULL: the core group (/api/v1); else e.g. "apps" */
-    const char *version;   /* "v1" (NULL: "v1") */
-    const char *resource;  /* plural, lower case, as in RBAC rules: "configmaps" */
-    const char *kind;      /* for messages only: "ConfigMap" (NULL: the resource is shown) */
-    const char *namespace; /* NULL or "": cluster scoped */
-    const char *name;      /* NULL: the collection */
+    const char *group;          /* "" or NULL: the core group (/api/v1); else e.g. "apps" */
+    const char *version;        /* "v1" (NULL: "v1") */
+    const char *resource;       /* plural, lower case, as in RBAC rules: "configmaps" */
+    const char *kind;           /* for messages only: "ConfigMap" (NULL: the resource is shown) */
+    const char *namespace;      /* NULL or "": cluster scoped */
+    const char *name;           /* NULL: the collection */
+    const char *subresource;    /* GET only: a path below the object, e.g. "proxy/status" for
+                                   pods/proxy (name "POD:PORT"); NULL: none */
+    const char *label_selector; /* GET of a collection: ?labelSelector= (k=v[,k=v]); NULL: none */
 };
 
 /* The answer to one request, valid during the callback only. */
@@ -57,17 +60,24 @@ typedef void (*k8s_done_fn)(const struct k8s_reply *reply, void *arg);
 struct k8s_client; /* opaque */
 struct k8s_call;   /* one request in flight */
 
-/* A client for the configured API server. Uses [kubernetes] api (default from
- * KUBERNETES_SERVICE_HOST/PORT), token_file, ca_file and namespace (config, else POD_NAMESPACE,
- * else K8S_SA_DIR/namespace). Returns 0, or -EINVAL with a sentence in err when there is no API
- * URL, the URL is not https, or no namespace can be found. The token and CA files are only read
- * when a request starts. */
+/* A client for the configured API server, found as kubectl finds it (docs/kubeconfig.md):
+ * [kubernetes] kubeconfig (--kubeconfig) when set; else [kubernetes] api when set explicitly
+ * (with token_file and ca_file); else the files of KUBECONFIG, else ~/.kube/config, with
+ * [kubernetes] context (--context) or the current-context; else, when none of those exists, the
+ * in-cluster service account (api from KUBERNETES_SERVICE_HOST/PORT, token_file, ca_file).
+ * Namespace: [kubernetes] namespace (or POD_NAMESPACE), else the kubeconfig context's, else
+ * "default" with a kubeconfig and K8S_SA_DIR/namespace in a pod. Returns 0, or -EINVAL with a
+ * sentence in err (no API server found, a kubeconfig error, a URL that is not https, no
+ * namespace). Token files and exec plugins are only read or run when a request starts; an exec
+ * plugin's credential is kept until its expirationTimestamp. */
 MUSTCHECK int k8s_client_new(struct curlm *cm, const struct config *cfg, struct k8s_client **out,
                              char *err, size_t errlen);
 /* Cancel the calls in flight first. NULL is fine. */
 void k8s_client_free(struct k8s_client *kc);
 const char *k8s_client_namespace(const struct k8s_client *kc); /* the resolved default */
 const char *k8s_client_api(const struct k8s_client *kc);
+/* "context NAME of kubeconfig FILES" when the client came from a kubeconfig, else NULL. */
+const char *k8s_client_source(const struct k8s_client *kc);
 void k8s_client_set_timeout_ms(struct k8s_client *kc, long timeout_ms); /* whole request */
 
 /* Starts one request; body is the JSON document for CREATE, MERGE_PATCH and APPLY (NULL for
@@ -105,7 +115,9 @@ void k8s_env_free(char **envp);
  */
 const char *k8s_verb_rbac(enum k8s_verb verb, const struct k8s_ref *ref);
 
-/* api + the object's path (+ "?fieldManager=spilo-agent&force=true" for APPLY) into out:
+/* api + the object's path (+ "/SUBRESOURCE" for a GET with one, + "?labelSelector=..." for a
+ * GET of a collection with a selector (URL-encoded), + "?fieldManager=spilo-agent&force=true" for
+ * APPLY) into out:
  * /api/v1/namespaces/NS/RESOURCE[/NAME] for the core group, /apis/GROUP/VERSION/... otherwise,
  * without /namespaces/NS when cluster scoped. Path segments must be non-empty, not "." or "..",
  * of [A-Za-z0-9._:-]. Returns 0, -EINVAL (bad api or segment) or -ENAMETOOLONG. */
@@ -149,6 +161,7 @@ struct k8s_failure {
     const char *api;        /* the API server URL */
     const char *token_file; /* named in the 401 sentence (the token itself never is) */
     const char *ca_file;    /* named in TLS sentences */
+    const char *kubeconfig; /* "context X of kubeconfig F" when the client uses one, else NULL */
     enum k8s_verb verb;
     const struct k8s_ref *ref;
     long http_status;       /* 0: no HTTP answer, see curl_rc */

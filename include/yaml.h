@@ -1,7 +1,8 @@
-/* yaml.h - a small JSON -> YAML emitter for `install --dry-run`: block style, two-space indents,
- * sequences indented under their key, strings left plain only when YAML 1.1 and 1.2 loaders read
- * them back as the same string (else double-quoted with escapes), multi-line strings as literal
- * blocks when that is exact. Key order is the object's insertion order. Pure: no I/O. */
+/* yaml.h - the JSON -> YAML emitter of `install --dry-run` and `status -o yaml`, on libyaml's
+ * emitter: block style, two-space indents, sequences under a key not indented (as kubectl and
+ * libyaml write them), strings left plain only when YAML 1.1 and 1.2 loaders read them back as the
+ * same string (else double-quoted with escapes), multi-line strings as literal blocks when that is
+ * exact, no line folding. Key order is the object's insertion order. Pure: no I/O. */
 #ifndef AGENT_YAML_H
 #define AGENT_YAML_H
 

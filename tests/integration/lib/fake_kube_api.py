@@ -47,6 +47,21 @@ Added for `spilo-agent install` (what a real API server does that the installer 
   of the same labels named <prefix>-<5 random letters>, Ready after "pod_ready_after_ms" (control
   file, default 300) unless "pod_never_ready" is true.
 
+Added for `spilo-agent status` and kubeconfig users (what a real API server does there):
+
+* GET /api/v1/pods lists pods of every namespace (honouring ?labelSelector=), as `list pods`
+  at the cluster scope (403 "at the cluster scope" when forbidden);
+* the pod proxy, GET /api/v1/namespaces/{ns}/pods/{name}:{port}/proxy/{path}: RBAC verb get on
+  pods/proxy, a missing pod a 404 Status, a pod without status.podIP a 400 Status, otherwise
+  the request is forwarded over plain HTTP to status.podIP:port/path and the pod's answer (status
+  and body) returned; a refused connection is the 503 Status "error trying to reach service:
+  dial tcp ...: connect: connection refused" as kube-apiserver gives;
+* --client-ca FILE: a client certificate is requested and, when presented, verified against
+  FILE (a bad one fails the TLS handshake, as kube-apiserver's --client-ca-file does); a request
+  with a verified certificate is authenticated as its CN (auth "cert" in the log) even without a
+  bearer token;
+* --token-file may hold several tokens, one per line (e.g. one for the exec plugin).
+
 The control file (JSON, optional) is re-read on every request. Every request is appended to
 LOG as one JSON line: method, path, query, content_type, accept, user_agent, auth ("ok",
 "missing", "wrong"), status and body (parsed JSON when it is JSON); the token is never logged.
@@ -57,7 +72,7 @@ exist).
 
 usage: fake_kube_api.py --cert C --key K --token-file T --log LOG --store STORE
                         [--control FILE] [--namespace NS]... [--user USER]
-                        [--forbid VERB:RESOURCE]...
+                        [--forbid VERB:RESOURCE]... [--client-ca CA]
 """
 import argparse
 import copy
@@ -72,7 +87,9 @@ import ssl
 import sys
 import threading
 import time
+import urllib.error
 import urllib.parse
+import urllib.request
 import uuid
 
 ARGS = None
@@ -268,6 +285,13 @@ def selector_match(obj, selector):
     return True
 
 
+class RawBody:
+    """A proxied answer, sent as the pod gave it."""
+
+    def __init__(self, data, ctype):
+        self.data, self.ctype = data, ctype
+
+
 class Kube(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -275,9 +299,13 @@ class Kube(http.server.BaseHTTPRequestHandler):
         pass
 
     def _send(self, code, doc):
-        data = json.dumps(doc).encode()
+        ctype = "application/json"
+        if isinstance(doc, RawBody):
+            data, ctype = doc.data, doc.ctype
+        else:
+            data = json.dumps(doc).encode()
         self.send_response(code)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))
         self.send_header("Audit-Id", str(uuid.uuid4()))
         self.end_headers()
@@ -294,18 +322,41 @@ class Kube(http.server.BaseHTTPRequestHandler):
                "content_type": self.headers.get("Content-Type", ""),
                "accept": self.headers.get("Accept", ""),
                "user_agent": self.headers.get("User-Agent", ""),
-               "auth": "missing" if auth is None else ("ok" if self._auth_ok() else "wrong"),
+               "auth": self._auth_kind(auth),
                "status": code, "body": body}
         with open(ARGS.log, "a", encoding="utf-8") as f:
             f.write(json.dumps(rec) + "\n")
 
-    def _auth_ok(self):
+    def _auth_kind(self, auth):
+        if auth is None:
+            return "cert" if self._client_cn() else "missing"
+        return "ok" if self._token_ok() else "wrong"
+
+    def _client_cn(self):
+        try:
+            cert = self.connection.getpeercert()
+        except (AttributeError, ValueError):
+            return None
+        for rdn in (cert or {}).get("subject", ()):
+            for k, v in rdn:
+                if k == "commonName":
+                    return v
+        return None
+
+    def _token_ok(self):
         try:
             with open(ARGS.token_file, encoding="utf-8") as f:
-                token = f.read().strip()
+                tokens = [t.strip() for t in f.read().splitlines() if t.strip()]
         except OSError:
             return False
-        return bool(token) and self.headers.get("Authorization") == f"Bearer {token}"
+        return any(self.headers.get("Authorization") == f"Bearer {t}" for t in tokens)
+
+    def _auth_ok(self):
+        # kube-apiserver: a bearer token is checked when sent (a wrong one is 401 even with a
+        # good certificate); without one a verified client certificate authenticates
+        if self.headers.get("Authorization") is None:
+            return self._client_cn() is not None
+        return self._token_ok()
 
     def _handle(self):
         length = int(self.headers.get("Content-Length") or 0)
@@ -339,6 +390,24 @@ class Kube(http.server.BaseHTTPRequestHandler):
         if not self._auth_ok():
             return status(401, "Unauthorized", "Unauthorized")
         notfound = status(404, "NotFound", "the server could not find the requested resource", {})
+        if url.path == "/api/v1/pods":
+            if self.command != "GET":
+                return status(405, "MethodNotAllowed", "the server does not allow this method on "
+                              "the requested resource", {})
+            if ("list", "pods") in forbidden_rules():
+                return status(403, "Forbidden", f'pods is forbidden: User "{ARGS.user}" cannot '
+                              'list resource "pods" in API group "" at the cluster scope',
+                              {"kind": "pods"})
+            sel = query.get("labelSelector", "")
+            items = [pod_view(k, STORE[k]) for k in sorted(STORE)
+                     if k[0] == "pods" and selector_match(STORE[k], sel)]
+            return 200, {"apiVersion": "v1", "kind": "PodList",
+                         "metadata": {"resourceVersion": str(REV[0])}, "items": items}
+        px = re.fullmatch(r"/api/v1/namespaces/([^/]+)/pods/([^/:]+)(?::(\d+))?/proxy(/.*)?",
+                          url.path)
+        if px:
+            return self._proxy(px.group(1), px.group(2), px.group(3), px.group(4) or "/",
+                               url.query)
         m = re.fullmatch(r"/api/v1/namespaces(?:/([^/]+)(?:/([^/]+)(?:/([^/]+))?)?)?", url.path)
         g = re.fullmatch(r"/apis/([^/]+)/([^/]+)/namespaces/([^/]+)/([^/]+)(?:/([^/]+))?",
                          url.path)
@@ -535,6 +604,33 @@ class Kube(http.server.BaseHTTPRequestHandler):
         save_store()
         return (201 if created else 200), result
 
+    def _proxy(self, ns, name, port, path, query):
+        if self.command != "GET":
+            return status(405, "MethodNotAllowed", "this fake proxies GET only", {})
+        if ("get", "pods/proxy") in forbidden_rules():
+            return status(403, "Forbidden",
+                          f'pods "{name}" is forbidden: User "{ARGS.user}" cannot get resource '
+                          f'"pods/proxy" in API group "" in the namespace "{ns}"',
+                          {"name": name, "kind": "pods"})
+        pod = STORE.get(("pods", ns, name))
+        if pod is None:
+            return status(404, "NotFound", f'pods "{name}" not found',
+                          {"name": name, "kind": "pods"})
+        ip = (pod.get("status") or {}).get("podIP")
+        if not ip:
+            return status(400, "BadRequest", f'address not allowed')
+        target = f"http://{ip}:{port or 80}{path}" + (f"?{query}" if query else "")
+        try:
+            with urllib.request.urlopen(target, timeout=5) as r:
+                return r.status, RawBody(r.read(), r.headers.get("Content-Type", "text/plain"))
+        except urllib.error.HTTPError as e:
+            return e.code, RawBody(e.read(), e.headers.get("Content-Type", "text/plain"))
+        except (urllib.error.URLError, OSError) as e:
+            return status(503, "ServiceUnavailable",
+                          f"error trying to reach service: dial tcp {ip}:{port or 80}: connect: "
+                          "connection refused" if "refused" in str(e) else
+                          f"error trying to reach service: {e}", {})
+
     do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _handle
 
 
@@ -550,6 +646,7 @@ def main():
     p.add_argument("--namespace", action="append", default=[])
     p.add_argument("--user", default="system:serviceaccount:harbor:postgres-pod")
     p.add_argument("--forbid", action="append")
+    p.add_argument("--client-ca")
     ARGS = p.parse_args()
     if not ARGS.namespace:
         ARGS.namespace = ["harbor"]
@@ -558,6 +655,9 @@ def main():
     save_store()
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(ARGS.cert, ARGS.key)
+    if ARGS.client_ca:
+        ctx.verify_mode = ssl.CERT_OPTIONAL
+        ctx.load_verify_locations(ARGS.client_ca)
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Kube)
     srv.daemon_threads = True
     srv.socket = ctx.wrap_socket(srv.socket, server_side=True)

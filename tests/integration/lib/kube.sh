@@ -3,6 +3,8 @@
 # over TLS on a free port, stopped on exit.
 #
 #   kube_certs DIR                   DIR/ca.crt, DIR/ca.key, DIR/srv.crt, DIR/srv.key
+#   kube_client_cert DIR NAME CN     DIR/NAME.crt and DIR/NAME.key: a client certificate for CN
+#                                    (clientAuth) signed by DIR/ca.crt
 #   kube_api_start DIR NS USER ...   starts the server (extra arguments passed on) with the token
 #                                    in DIR/token, the request log DIR/requests.jsonl, the store
 #                                    DIR/store.json and the control file DIR/control.json; sets
@@ -22,6 +24,16 @@ kube_certs() {
         openssl x509 -req -in "$k/srv.csr" -CA "$k/ca.crt" -CAkey "$k/ca.key" -CAcreateserial \
             -days 2 -extfile "$k/ext" -out "$k/srv.crt" 2>/dev/null &&
         [ -s "$k/srv.crt" ]
+}
+
+kube_client_cert() {
+    local k=$1 n=$2 cn=$3
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=$cn" \
+        -keyout "$k/$n.key" -out "$k/$n.csr" 2>/dev/null &&
+        printf 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n' >"$k/$n.ext" &&
+        openssl x509 -req -in "$k/$n.csr" -CA "$k/ca.crt" -CAkey "$k/ca.key" -CAcreateserial \
+            -days 2 -extfile "$k/$n.ext" -out "$k/$n.crt" 2>/dev/null &&
+        [ -s "$k/$n.crt" ]
 }
 
 kube_api_start() {
