@@ -41,15 +41,18 @@ def by_kind(docs):
 
 # ---- the base: RBAC and pod-config -----------------------------------------------------------
 base = by_kind(load_all(BASE))
-check("base builds ServiceAccount, Role, RoleBinding, ConfigMap and nothing else",
-      sorted(base) == ["ConfigMap", "Role", "RoleBinding", "ServiceAccount"], sorted(base))
+check("base builds Role, RoleBinding, ConfigMap and nothing else",
+      sorted(base) == ["ConfigMap", "Role", "RoleBinding"], sorted(base))
 check("base has no Secret (fake keys must never be applied)", "Secret" not in base)
 check("base resources carry no namespace (applied with -n)",
       all("namespace" not in d["metadata"] for ds in base.values() for d in ds))
 
-sa = base.get("ServiceAccount", [{}])[0]
-check("ServiceAccount is the operator's default pod service account postgres-pod",
-      sa.get("metadata", {}).get("name") == "postgres-pod")
+# The operator creates and owns the pod service account (zalando/postgres-operator
+# pkg/controller/postgresql.go: submitRBACCredentials -> createPodServiceAccount, the name from
+# pod_service_account_name, default postgres-pod in pkg/controller/controller.go
+# initPodServiceAccount): the base must not own it, or `kubectl delete -k deploy/` deletes it.
+check("base does not own the operator's ServiceAccount postgres-pod (delete -k must keep it)",
+      "ServiceAccount" not in base, base.get("ServiceAccount"))
 
 role = base.get("Role", [{}])[0]
 rules = role.get("rules", [])
@@ -275,10 +278,9 @@ ov = by_kind(load_all(OVERLAY))
 check("overlay puts everything into its namespace",
       all(d["metadata"].get("namespace") == "harbor" for ds in ov.values() for d in ds))
 ov_rb = ov.get("RoleBinding", [{}])[0]
-ov_sa = ov.get("ServiceAccount", [{}])[0]
-check("overlay renames the ServiceAccount and the RoleBinding subject together",
-      ov_sa["metadata"]["name"] == "harbor-postgres-pod"
-      and [s["name"] for s in ov_rb.get("subjects", [])] == ["harbor-postgres-pod"])
+check("overlay binds its own pod service account, and creates none",
+      "ServiceAccount" not in ov
+      and [s["name"] for s in ov_rb.get("subjects", [])] == ["harbor-postgres-pod"], ov_rb.get("subjects"))
 ov_cm = ov.get("ConfigMap", [{}])[0].get("data", {})
 check("overlay sets bucket and region and keeps the rest",
       ov_cm.get("WAL_S3_BUCKET") == "acme-harbor-pg-backups" and ov_cm.get("AWS_REGION") == "eu-west-1"
