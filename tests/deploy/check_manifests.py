@@ -224,8 +224,9 @@ check("restore patch: the restored cluster writes elsewhere than the source "
 
 # ---- monitoring -----------------------------------------------------------------------------
 mon = by_kind(load_all(MONITORING))
-check("monitoring builds a PodMonitor and a PrometheusRule",
-      sorted(mon) == ["PodMonitor", "PrometheusRule"], sorted(mon))
+check("monitoring builds a PodMonitor, a PrometheusRule and the dashboard's ConfigMap",
+      sorted(mon) == ["ConfigMap", "PodMonitor", "PrometheusRule"]
+      and [c["metadata"]["name"] for c in mon["ConfigMap"]] == ["spilo-agent-dashboard"], sorted(mon))
 pm = mon.get("PodMonitor", [{}])[0]
 eps = pm.get("spec", {}).get("podMetricsEndpoints", [])
 check("PodMonitor selects the Spilo pods (application: spilo) in every namespace",

@@ -83,6 +83,12 @@ if [ "$have_kubectl" = 1 ]; then
             case $status in PASS) ok "$what" ;; FAIL) nok "$what" ;; esac
         done <"$TMP/checks.out"
         [ "$rc" -eq 0 ] || nok "tests/deploy/check_manifests.py crashed: $(tail -1 "$TMP/checks.err")"
+        # the Grafana dashboard: queries parse, use exported metrics only, the ConfigMap carries it
+        "$PY" tests/deploy/dashboard_check.py . "$TMP/monitoring.yaml" >"$TMP/dash.out" 2>"$TMP/dash.err"; rc=$?
+        while IFS=$'\t' read -r status what; do
+            case $status in PASS) ok "$what" ;; FAIL) nok "$what" ;; esac
+        done <"$TMP/dash.out"
+        [ "$rc" -eq 0 ] || grep -q FAIL "$TMP/dash.out" || nok "tests/deploy/dashboard_check.py crashed: $(tail -1 "$TMP/dash.err")"
     fi
 fi
 
