@@ -20,7 +20,7 @@ DEB_BUILD := build-essential pkg-config libuv1-dev libpq-dev libcurl4-openssl-de
              libyaml-dev
 DEB_TEST  := curl jq prometheus postgresql-15 valgrind clang-14 libclang-rt-14-dev python3 \
              python3-croniter awscli nodejs patroni etcd-server etcd-client procps iproute2 \
-             openssl yamllint python3-yaml clang-format
+             openssl yamllint python3-yaml clang-format umoci skopeo
 # Installed only when their command is missing (npm with its recommends; kubectl from Debian's
 # kubernetes-client unless some kubectl is there).
 DEB_NPM   := npm
@@ -150,6 +150,14 @@ test: check-deps
 	$(Q)$(MAKE) --no-print-directory asan
 	$(Q)$(MAKE) --no-print-directory docs-check
 	$(Q)$(MAKE) --no-print-directory integration
+
+# The OCI image, built here without a registry (container/build-image.sh; docs/image.md):
+# $(BUILD)/spilo-agent-<version>.oci.tar, pushed with skopeo copy oci-archive:... docker://...
+IMAGE_SOURCE ?= https://spilo-agent.example.org
+IMAGE     = $(BUILD)/spilo-agent-$(subst +,-,$(VERSION)).oci.tar
+.PHONY: image
+image: check-deps $(BUILD)/spilo-agent
+	@container/build-image.sh $(BUILD)/spilo-agent '$(VERSION)' "$$(git rev-parse HEAD 2>/dev/null)" '$(IMAGE_SOURCE)' $(IMAGE)
 
 demo: check-deps all
 	@tests/demo.sh $(BUILD)/spilo-agent
