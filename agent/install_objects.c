@@ -17,7 +17,7 @@
 
 /* deploy/operator/operatorconfiguration-sidecar.yaml, configuration.sidecars[0] (as JSON). */
 static const char sidecar_json[] =
-    "{\"name\":\"spilo-agent\",\"image\":\"registry.example.com/spilo-agent:0.1.0\",\"imagePullPo"
+    "{\"name\":\"spilo-agent\",\"image\":\"registry.example.com/spilo-agent:0.2.0\",\"imagePullPo"
     "licy\":\"IfNotPresent\",\"args\":[\"run\"],\"ports\":[{\"name\":\"agent\",\"containerPort\":"
     "8009,\"protocol\":\"TCP\"}],\"env\":[{\"name\":\"SCOPE\",\"valueFrom\":{\"fieldRef\":{\"fiel"
     "dPath\":\"metadata.labels['cluster-name']\"}}},{\"name\":\"SPILO_AGENT_AGENT_LISTEN\",\"valu"
@@ -409,8 +409,8 @@ int install_settings_load(const struct config *cfg, enum install_mode mode,
                    config_env_name("install", "access_key_file", env, sizeof(env)),
                    config_env_name("install", "secret_key_file", env2, sizeof(env2)));
     rc = config_require(cfg, "install", "agent_image",
-                        "the spilo-agent image built from container/Dockerfile, e.g. "
-                        "registry.example.com/spilo-agent:0.1.0",
+                        "the spilo-agent image (make image, docs/image.md), e.g. "
+                        "registry.example.com/spilo-agent:0.2.0",
                         err, errlen);
     if (rc < 0)
         return rc;

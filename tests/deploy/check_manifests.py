@@ -222,6 +222,20 @@ check("restore patch: the restored cluster writes elsewhere than the source "
       "(WAL_BUCKET_SCOPE_SUFFIX starting with / and not the source's suffix)",
       own is not None and own.startswith("/") and own != suffix, repr(own))
 
+# ---- the image: one version everywhere ------------------------------------------------------
+# Every spilo-agent image reference in deploy/, docs/ and the installer's sources names the release
+# in VERSION (make image tags the archive with it), so a release bump cannot leave one behind.
+release = open(os.path.join(REPO, "VERSION")).read().strip()
+stale = []
+for top in ("deploy", "docs", "agent"):
+    for dirpath, _, files in os.walk(os.path.join(REPO, top)):
+        for name in files:
+            rel = os.path.relpath(os.path.join(dirpath, name), REPO)
+            for tag in re.findall(r"registry\.example\.com/spilo-agent:([A-Za-z0-9_.-]+)", open(os.path.join(REPO, rel), errors="replace").read()):
+                if tag != release:
+                    stale.append(f"{rel}: {tag}")
+check("every spilo-agent image reference names the release in VERSION (%s)" % release, not stale, ", ".join(stale[:5]))
+
 # ---- monitoring -----------------------------------------------------------------------------
 mon = by_kind(load_all(MONITORING))
 check("monitoring builds a PodMonitor, a PrometheusRule and the dashboard's ConfigMap",

@@ -69,7 +69,7 @@ bucket = acme-harbor-pg-backups
 region = eu-central-1
 access_key_file = $K/access-key
 secret_key_file = $K/secret-key
-agent_image = registry.example.com/spilo-agent:0.1.0
+agent_image = registry.example.com/spilo-agent:0.2.0
 backup_schedule = 30 2 * * *
 retain = 7
 restart_timeout = 10s
@@ -279,7 +279,7 @@ eq "the ConfigMap holds the WAL-G settings" "30 2 * * * 7 acme-harbor-pg-backups
 eq "the Secret holds the keys from the files (base64)" "$ACCESS_KEY $SECRET_KEY" \
     "$(obj Secret pod-credentials | jq -r '"\(.data.AWS_ACCESS_KEY_ID | @base64d) \(.data.AWS_SECRET_ACCESS_KEY | @base64d)"')"
 eq "the OperatorConfiguration keeps its other settings and gets image, pod environment and sidecar" \
-    "8 cluster-name ghcr.io/zalando/spilo-16:3.2-p3 $NS/pod-config pod-credentials spilo-agent registry.example.com/spilo-agent:0.1.0" \
+    "8 cluster-name ghcr.io/zalando/spilo-16:3.2-p3 $NS/pod-config pod-credentials spilo-agent registry.example.com/spilo-agent:0.2.0" \
     "$(obj OperatorConfiguration "$OPCONF" | jq -r '.configuration | "\(.workers) \(.kubernetes.cluster_name_label) \(.docker_image) \(.kubernetes.pod_environment_configmap) \(.kubernetes.pod_environment_secret) \(.sidecars[0].name) \(.sidecars[0].image)"')"
 eq "the postgresql resource has the 9-line pg_hba and keeps its spec" \
     "9 local replication standby trust 2 postgresql-harbor" \

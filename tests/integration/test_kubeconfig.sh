@@ -454,7 +454,7 @@ bucket = acme-pg-backups
 region = eu-central-1
 access_key_file = $K/access-key
 secret_key_file = $K/secret-key
-agent_image = registry.example.com/spilo-agent:0.1.0
+agent_image = registry.example.com/spilo-agent:0.2.0
 restart_timeout = 2s
 EOF
 : >"$KC/calls.log"
