@@ -848,6 +848,12 @@ void walchain_apply(struct check_result *r, const struct walchain *c,
 
     snprintf(old, sizeof(old), "%s", r->summary);
     if (!complete) {
+        /* what is listed so far, but no judgement (and so no metric) before the end */
+        const char *const unjudged[] = {"gaps", "backups", "window", "restorable_backups",
+                                        "relevant_gaps"};
+
+        for (size_t i = 0; i < ARRAY_LEN(unjudged); i++)
+            json_object_del(o, unjudged[i]);
         json_object_set_new(r->details, "wal_chain", o);
         return;
     }
