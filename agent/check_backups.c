@@ -15,6 +15,7 @@
 #include "status.h"
 #include "util.h"
 #include "walg_s3.h"
+#include "walscan.h"
 
 #define INFLIGHT_MAX   16
 #define OBJECT_MAX     (256 * 1024)
@@ -115,7 +116,8 @@ struct bk_job {
     size_t n_queued;
     size_t metadata_gets; /* GETs of metadata.json this run */
     uint64_t requests_before;
-    uv_timer_t yield; /* gives the loop a turn between batches of cached objects */
+    uv_timer_t yield;  /* gives the loop a turn between batches of cached objects */
+    bool wal_scanning; /* walscan_run() in flight */
     struct check_result res;
 };
 
@@ -176,6 +178,21 @@ static int64_t count_slots(void *ctx, int64_t from_s, int64_t to_s)
     return n;
 }
 
+/* The WAL chain's part of the verdict (walchain.c): restorable to consistency and to now. */
+static void wal_chain_apply(struct bk_job *job)
+{
+    struct walchain_backup *wb = NULL;
+    uint64_t seg_size = 0;
+    size_t n = walscan_backups(job->list, &wb, &seg_size);
+    bool complete;
+    const struct walchain *chain = walscan_chain(&complete);
+
+    if (chain)
+        walchain_apply(&job->res, chain, wb, n, complete);
+    json_object_set_new(job->res.details, "wal_listing", walscan_details());
+    free(wb);
+}
+
 static void evaluate(struct bk_job *job)
 {
     const struct config *cfg = job->run->cfg;
@@ -222,6 +239,7 @@ static void evaluate(struct bk_job *job)
                          "told; fix it (cron reads it too). %s",
                          cfg->schedule, cron_err, old);
     }
+    wal_chain_apply(job);
     s3_client_stats(job->ws->client, &st);
     json_object_set_new(job->res.details, "s3", json_string(s3_client_describe(job->ws->client)));
     json_object_set_new(job->res.details, "s3_requests",
@@ -275,6 +293,33 @@ static void folder_cb(const struct aws_error *err, struct s3_listing *l, void *a
     pump(job);
 }
 
+static void wal_scanned_cb(void *arg)
+{
+    struct bk_job *job = arg;
+
+    job->wal_scanning = false;
+    evaluate(job);
+    job_finish(job);
+}
+
+/* Everything about the backups is there: list the new part of wal_005/, then evaluate. */
+static void evaluate_after_wal(struct bk_job *job)
+{
+    struct walchain_backup *wb = NULL;
+    uint64_t seg_size = 0;
+    const struct walg_target *t = &job->ws->target;
+
+    (void)walscan_backups(job->list, &wb, &seg_size); /* the segment size a backup tells */
+    free(wb);
+    if (walscan_run(job->ws->client, t->root, seg_size, job->run->now_s, wal_scanned_cb, job) ==
+        0) {
+        job->wal_scanning = true;
+        return;
+    }
+    evaluate(job);
+    job_finish(job);
+}
+
 static bool queued_before(struct bk_job *job, const char *key)
 {
     for (size_t i = 0; i < job->n_queued; i++) {
@@ -320,8 +365,7 @@ static void pump(struct bk_job *job)
         return;
     n = backups_list_wanted(job->list, &one, 1);
     if (n == 0) {
-        evaluate(job);
-        job_finish(job);
+        evaluate_after_wal(job);
         return;
     }
     want = xcalloc(n, sizeof(*want));
@@ -388,8 +432,7 @@ static void pump(struct bk_job *job)
         (void)uv_timer_start(&job->yield, pump_later_cb, 0, 0);
         return;
     }
-    evaluate(job);
-    job_finish(job);
+    evaluate_after_wal(job);
 }
 
 static void listed_cb(const struct aws_error *err, struct s3_listing *l, void *arg)
@@ -493,6 +536,13 @@ static void backups_cancel(struct check_run *run)
         s3_cancel(list_req);
         job->inflight = 0;
         check_result_set(&job->res, VERDICT_UNKNOWN, "the S3 listing did not finish in time");
+        job_finish(job);
+        return;
+    }
+    if (job->wal_scanning) {
+        walscan_cancel();
+        job->wal_scanning = false;
+        check_result_set(&job->res, VERDICT_UNKNOWN, "the WAL listing did not finish in time");
         job_finish(job);
         return;
     }

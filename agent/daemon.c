@@ -17,6 +17,7 @@
 #include "check_backups.h"
 #include "log.h"
 #include "walg_s3.h"
+#include "walscan.h"
 #include "routes.h"
 #include "status.h"
 
@@ -53,6 +54,7 @@ static void drain_cb(uv_timer_t *t)
 
     if (checks_done && http_done) {
         /* The checks have cancelled their transfers: the curl handles can go now. */
+        walscan_reset(); /* its request (none after the cancel) is on a cached client */
         walg_s3_close_all();
         check_backups_cache_clear();
         curlm_close(d->curlm);

@@ -20,6 +20,7 @@
 #include "check_backups.h"
 #include "log.h"
 #include "walg_s3.h"
+#include "walscan.h"
 #include "report.h"
 #include "status.h"
 #include "util.h"
@@ -334,6 +335,7 @@ static int parse_common(int argc, char **argv, struct cli *cli, const char *usag
  * before the multi handle; then every handle closes and the loop must be empty. */
 static void close_loop(uv_loop_t *loop, struct curlm *cm)
 {
+    walscan_reset(); /* its request (none after the cancel) is on a cached client */
     walg_s3_close_all();
     check_backups_cache_clear();
     curlm_close(cm);

@@ -76,6 +76,55 @@ static void findings(FILE *out, json_t *list, const char *indent, const char *su
     }
 }
 
+/* The WAL chain of the backups check: one line, and a line per gap that cuts backups off. */
+static void wal_chain(FILE *out, json_t *wc, const char *indent)
+{
+    char line[512];
+    size_t i;
+    json_t *g;
+
+    if (!json_is_object(wc))
+        return;
+    if (!json_is_true(json_object_get(wc, "complete"))) {
+        snprintf(line, sizeof(line), "WAL chain: still listing wal_005/ (%lld segments so far)",
+                 (long long)json_integer_value(json_object_get(wc, "segments")));
+        fprintf(out, "%s", indent);
+        put_line(out, line);
+        return;
+    }
+    {
+        json_t *w = json_object_get(wc, "window");
+        const char *first = json_string_value(json_object_get(w, "first_recoverability_at"));
+        const char *last = json_string_value(json_object_get(w, "last_archived_at"));
+
+        snprintf(line, sizeof(line),
+                 "WAL chain: timeline %lld, newest %s, %lld gap(s) cutting backups off, %lld "
+                 "backup(s) restorable to now; recovery window %s .. %s",
+                 (long long)json_integer_value(json_object_get(wc, "target_timeline")),
+                 json_is_string(json_object_get(wc, "newest_segment"))
+                     ? json_string_value(json_object_get(wc, "newest_segment"))
+                     : "none",
+                 (long long)json_integer_value(json_object_get(wc, "relevant_gaps")),
+                 (long long)json_integer_value(json_object_get(wc, "restorable_backups")),
+                 first ? first : "none", last ? last : "none");
+    }
+    fprintf(out, "%s", indent);
+    put_line(out, line);
+    json_array_foreach(json_object_get(wc, "gaps"), i, g)
+    {
+        json_int_t cut = json_integer_value(json_object_get(g, "cuts_off_count"));
+
+        if (!cut)
+            continue;
+        snprintf(line, sizeof(line), "- gap on timeline %lld: %s..%s, cuts off %lld backup(s)",
+                 (long long)json_integer_value(json_object_get(g, "timeline")),
+                 json_string_value(json_object_get(g, "first")),
+                 json_string_value(json_object_get(g, "last")), (long long)cut);
+        fprintf(out, "%s", indent);
+        put_line(out, line);
+    }
+}
+
 void report_write(FILE *out, const struct snapshot *s, int64_t now_s, bool color)
 {
     char at[32], up[16];
@@ -99,6 +148,7 @@ void report_write(FILE *out, const struct snapshot *s, int64_t now_s, bool color
             continue;
         findings(out, json_object_get(c->details, "findings"), "                        ",
                  c->summary);
+        wal_chain(out, json_object_get(c->details, "wal_chain"), "                        ");
         clones = json_object_get(c->details, "clones");
         if (json_is_array(clones)) {
             json_array_foreach(clones, j, cl)

@@ -62,7 +62,8 @@ static inline json_t *dget(json_t *d, const char *path)
         size_t n = dot ? (size_t)(dot - path) : strlen(path);
 
         snprintf(key, sizeof(key), "%.*s", (int)n, path);
-        d = json_object_get(d, key);
+        /* a number steps into an array: "gaps.0.first" */
+        d = json_is_array(d) ? json_array_get(d, strtoul(key, NULL, 10)) : json_object_get(d, key);
         path += n + (dot ? 1 : 0);
     }
     return d;

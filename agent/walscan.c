@@ -1,0 +1,299 @@
+/* walscan.c - the incremental listing of wal_005/ behind the backups check (see walscan.h).
+ * Owns the one scan state of the process and its request in flight; must not evaluate. */
+#include "walscan.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "util.h"
+
+#define PAGE_SIZE 1000
+
+struct walscan {
+    char *root;   /* the target the chain belongs to */
+    char *prefix; /* "<root>/wal_005/" */
+    struct walchain *chain;
+    char *last_key;   /* the newest key seen: start-after of the next page */
+    bool complete;    /* the listing reached the end once */
+    uint64_t objects; /* listed so far */
+    uint64_t pages;
+    uint64_t runs;
+    char error[512]; /* the last listing error, "" */
+    /* the run in flight */
+    struct s3_client *client;
+    struct s3_request *req;
+    walscan_fn cb;
+    void *arg;
+    int64_t now_s;
+    struct walchain_gap recheck[WALSCAN_RECHECK_MAX];
+    size_t n_recheck, next_recheck;
+};
+
+static struct walscan *scan; /* one backups check per process; see docs/design.md */
+
+void walscan_reset(void)
+{
+    if (!scan)
+        return;
+    if (scan->req)
+        s3_cancel(scan->req);
+    walchain_free(scan->chain);
+    free(scan->root);
+    free(scan->prefix);
+    free(scan->last_key);
+    free(scan);
+    scan = NULL;
+}
+
+static void add_objects(const struct s3_listing *l)
+{
+    size_t plen = strlen(scan->prefix);
+
+    for (size_t i = 0; i < l->n_objects; i++) {
+        const struct s3_object *o = &l->objects[i];
+
+        if (strncmp(o->key, scan->prefix, plen) != 0)
+            continue;
+        (void)walchain_add(scan->chain, o->key + plen, o->mtime_s);
+    }
+    scan->objects += l->n_objects;
+    scan->pages += l->pages;
+}
+
+static void next_step(void);
+
+static void done(void)
+{
+    walscan_fn cb = scan->cb;
+    void *arg = scan->arg;
+
+    scan->req = NULL;
+    scan->cb = NULL;
+    scan->client = NULL;
+    cb(arg);
+}
+
+static void recheck_cb(const struct aws_error *err, struct s3_listing *l, void *arg)
+{
+    (void)arg;
+    scan->req = NULL;
+    if (err)
+        snprintf(scan->error, sizeof(scan->error), "%s", err->summary);
+    else
+        add_objects(l);
+    next_step();
+}
+
+/* One short page at each young gap, then done. */
+static void next_step(void)
+{
+    while (scan->next_recheck < scan->n_recheck) {
+        const struct walchain_gap *g = &scan->recheck[scan->next_recheck++];
+        char name[WALCHAIN_NAME_LEN + 1];
+        char *after;
+        struct s3_list_opts o = {.prefix = scan->prefix, .page_size = 20, .max_pages = 1};
+        int rc;
+
+        /* keys >= the first missing segment's name: "<name>.lz4" sorts after "<name>" */
+        walchain_segment_name(g->tli, g->first, walchain_seg_size(scan->chain), name);
+        after = xasprintf("%s%s", scan->prefix, name);
+        o.start_after = after;
+        rc = s3_list(scan->client, &o, recheck_cb, NULL, &scan->req);
+        free(after);
+        if (rc == 0)
+            return;
+    }
+    done();
+}
+
+static void listed_cb(const struct aws_error *err, struct s3_listing *l, void *arg)
+{
+    (void)arg;
+    scan->req = NULL;
+    add_objects(l);
+    if (l->n_objects > 0) {
+        free(scan->last_key);
+        scan->last_key = xstrdup(l->objects[l->n_objects - 1].key);
+    }
+    if (err) {
+        snprintf(scan->error, sizeof(scan->error), "%s", err->summary);
+        done();
+        return;
+    }
+    scan->error[0] = '\0';
+    if (!l->truncated)
+        scan->complete = true;
+    scan->n_recheck = scan->next_recheck = 0;
+    if (scan->complete) {
+        struct walchain_gap g[64];
+        size_t n = walchain_gaps(scan->chain, g, ARRAY_LEN(g));
+
+        for (size_t i = 0; i < n && i < ARRAY_LEN(g) && scan->n_recheck < WALSCAN_RECHECK_MAX;
+             i++) {
+            if (g[i].after_mtime_s != WALCHAIN_NO_TIME && scan->now_s >= g[i].after_mtime_s &&
+                scan->now_s - g[i].after_mtime_s < WALSCAN_RECHECK_S)
+                scan->recheck[scan->n_recheck++] = g[i];
+        }
+    }
+    next_step();
+}
+
+int walscan_run(struct s3_client *client, const char *root, uint64_t seg_size, int64_t now_s,
+                walscan_fn cb, void *arg)
+{
+    struct s3_list_opts o = {0};
+    int rc;
+
+    if (scan && scan->req)
+        return -EBUSY;
+    if (scan && (strcmp(scan->root, root) != 0 ||
+                 (seg_size && seg_size != walchain_seg_size(scan->chain)))) {
+        log_info("backups", "the WAL chain starts over: %s",
+                 strcmp(scan->root, root) != 0 ? "the prefix changed" : "the segment size changed");
+        walscan_reset();
+    }
+    if (!scan) {
+        scan = xcalloc(1, sizeof(*scan));
+        scan->root = xstrdup(root);
+        scan->prefix = *root ? xasprintf("%s/%s", root, WALCHAIN_DIR) : xstrdup(WALCHAIN_DIR);
+        scan->chain = walchain_new(seg_size);
+    }
+    scan->client = client;
+    scan->cb = cb;
+    scan->arg = arg;
+    scan->now_s = now_s;
+    scan->runs++;
+    o.prefix = scan->prefix;
+    o.start_after = scan->last_key;
+    o.page_size = PAGE_SIZE;
+    o.max_pages = WALSCAN_PAGES_PER_RUN;
+    o.max_objects = (size_t)PAGE_SIZE * WALSCAN_PAGES_PER_RUN;
+    rc = s3_list(client, &o, listed_cb, NULL, &scan->req);
+    if (rc < 0) {
+        scan->cb = NULL;
+        scan->client = NULL;
+        return rc;
+    }
+    return 0;
+}
+
+void walscan_cancel(void)
+{
+    if (!scan || !scan->req)
+        return;
+    s3_cancel(scan->req);
+    scan->req = NULL;
+    scan->cb = NULL;
+    scan->client = NULL;
+}
+
+const struct walchain *walscan_chain(bool *complete)
+{
+    if (complete)
+        *complete = scan && scan->complete;
+    return scan ? scan->chain : NULL;
+}
+
+json_t *walscan_details(void)
+{
+    if (!scan)
+        return json_null();
+    return json_pack("{s:I, s:I, s:I, s:b, s:o}", "objects", (json_int_t)scan->objects, "pages",
+                     (json_int_t)scan->pages, "runs", (json_int_t)scan->runs, "complete",
+                     (int)scan->complete, "error",
+                     *scan->error ? json_string(scan->error) : json_null());
+}
+
+static int cmp_backup(const void *a, const void *b)
+{
+    const struct walchain_backup *x = a, *y = b;
+
+    if (x->start_lsn != y->start_lsn)
+        return x->start_lsn < y->start_lsn ? -1 : 1;
+    return x->tli < y->tli ? -1 : x->tli > y->tli;
+}
+
+static bool hex8(const char *s, uint32_t *out)
+{
+    char buf[9];
+    char *end;
+
+    memcpy(buf, s, 8);
+    buf[8] = '\0';
+    *out = (uint32_t)strtoul(buf, &end, 16);
+    return *end == '\0';
+}
+
+size_t walscan_backups(const struct backups_list *l, struct walchain_backup **out,
+                       uint64_t *seg_size)
+{
+    struct walchain_backup *v = NULL;
+    size_t n = 0;
+    uint64_t size = *seg_size ? *seg_size : WALCHAIN_SEG_SIZE_DEFAULT;
+    bool size_known = false;
+
+    *out = NULL;
+    if (!l)
+        return 0;
+    v = l->n ? xcalloc(l->n, sizeof(*v)) : NULL;
+    for (size_t i = 0; i < l->n; i++) {
+        const struct backups_backup *b = &l->items[i];
+        const struct backups_sentinel *s = b->sentinel;
+        const struct backups_metadata *m = b->metadata;
+        struct walchain_backup *w = &v[n];
+        uint32_t tli, log, seg;
+        bool has_start = false;
+
+        if (!b->sentinel_key || strlen(b->name) < 5 + 24 || !hex8(b->name + 5, &tli) ||
+            !hex8(b->name + 13, &log) || !hex8(b->name + 21, &seg))
+            continue;
+        w->name = b->name;
+        w->tli = tli;
+        w->start_time_s = w->finish_time_s = WALCHAIN_NO_TIME;
+        if (s && s->has_start_lsn) {
+            w->start_lsn = s->start_lsn;
+            has_start = true;
+        } else if (m && m->has_start_lsn) {
+            w->start_lsn = m->start_lsn;
+            has_start = true;
+        }
+        if (s && s->has_finish_lsn)
+            w->finish_lsn = s->finish_lsn;
+        else if (m && m->has_finish_lsn)
+            w->finish_lsn = m->finish_lsn;
+        if (s && s->start_time_s != BACKUPS_NO_TIME)
+            w->start_time_s = s->start_time_s;
+        else if (m && m->start_time_s != BACKUPS_NO_TIME)
+            w->start_time_s = m->start_time_s;
+        if (s && s->finish_time_s != BACKUPS_NO_TIME)
+            w->finish_time_s = s->finish_time_s;
+        else if (m && m->finish_time_s != BACKUPS_NO_TIME)
+            w->finish_time_s = m->finish_time_s;
+        else
+            w->finish_time_s = b->sentinel_mtime_s;
+        if (has_start && !size_known) {
+            uint64_t inferred = walchain_infer_seg_size(log, seg, w->start_lsn);
+
+            if (inferred) {
+                size = inferred;
+                size_known = true;
+            }
+        }
+        if (!has_start) {
+            uint64_t segno = walchain_segno(log, seg, size);
+
+            if (segno == UINT64_MAX)
+                continue;
+            w->start_lsn = segno * size;
+        }
+        n++;
+    }
+    if (n > 1)
+        qsort(v, n, sizeof(*v), cmp_backup);
+    if (size_known)
+        *seg_size = size;
+    *out = v;
+    return n;
+}

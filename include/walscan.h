@@ -1,0 +1,47 @@
+/* walscan.h - the backups check's incremental listing of <root>/wal_005/ into a walchain: a cold
+ * start lists a bounded number of pages per run and continues where it stopped in the next run;
+ * once the end was reached, each run lists only what is new (start-after the newest key seen),
+ * plus one short page at each young gap (WAL-G uploads segments in parallel, so a segment can
+ * land after a newer one). The state (one per process: one backups check) is owned here and
+ * reset when the target or the segment size changes. Loop thread only. */
+#ifndef AGENT_WALSCAN_H
+#define AGENT_WALSCAN_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backups.h"
+#include "common.h"
+#include "s3.h"
+#include "walchain.h"
+
+#define WALSCAN_PAGES_PER_RUN 20   /* 20,000 keys: a cold start over 100,000 objects takes 5 runs */
+#define WALSCAN_RECHECK_S     3600 /* gaps younger than this are listed again */
+#define WALSCAN_RECHECK_MAX   4    /* gap pages per run */
+
+typedef void (*walscan_fn)(void *arg);
+
+/* Lists the next part of "<root>/wal_005/" (root may be "") with client; cb runs on the loop
+ * thread when done (the listing error, if any, is kept for walscan_details()). seg_size 0: keep
+ * the current one (16 MiB at first). Returns 0, or -EBUSY when a scan is in flight, -EINVAL when
+ * the request cannot start (no callback then). */
+MUSTCHECK int walscan_run(struct s3_client *client, const char *root, uint64_t seg_size,
+                          int64_t now_s, walscan_fn cb, void *arg);
+/* Stops the scan in flight (its callback will not run). */
+void walscan_cancel(void);
+/* The chain (NULL before the first run) and whether the listing has reached the end once. */
+const struct walchain *walscan_chain(bool *complete);
+/* {"objects","pages","runs","complete","error"}: how the listing goes, for the details. */
+json_t *walscan_details(void);
+/* Frees the state (at shutdown, and in tests). */
+void walscan_reset(void);
+
+/* The complete backups of l as the chain sees them, sorted by start LSN (the newest last);
+ * *out is malloc'd (free it), the names are borrowed from l. *seg_size is set from the newest
+ * backup with a start LSN when its name tells the segment size, else left alone. */
+size_t walscan_backups(const struct backups_list *l, struct walchain_backup **out,
+                       uint64_t *seg_size);
+
+#endif
