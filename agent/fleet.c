@@ -96,13 +96,26 @@ static bool parse_time(const json_t *v, int64_t *t)
     return s && util_parse_rfc3339(s, t, NULL) == 0;
 }
 
-/* A recovery window, wherever a check reports one (details.recovery_window): seconds, an object
- * with "seconds", or with the oldest restorable instant ("from", "start", "oldest"). */
+/* The recovery window: the backups check's details.wal_chain.window.first_recoverability_at
+ * (walchain.c) up to now; else wherever a check reports details.recovery_window: seconds, an
+ * object with "seconds", or with the oldest restorable instant ("from", "start", "oldest"). */
 static bool window_seconds(const json_t *checks, int64_t now_s, int64_t *out)
 {
     const char *name;
     const json_t *c;
+    int64_t first;
 
+    if (parse_time(
+            json_object_get(
+                json_object_get(
+                    json_object_get(json_object_get(json_object_get(checks, "backups"), "details"),
+                                    "wal_chain"),
+                    "window"),
+                "first_recoverability_at"),
+            &first)) {
+        *out = now_s - first;
+        return true;
+    }
     json_object_foreach((json_t *)checks, name, c)
     {
         const json_t *w = json_object_get(json_object_get(c, "details"), "recovery_window");

@@ -209,10 +209,12 @@ cat >"$TMP/canned/status" <<'EOF'
 {"status":"warning","version":"0.9.0-canned","now":"2026-12-03T10:00:00Z","role":"replica",
  "checks":{"walg_env":{"status":"ok","summary":"WAL-G settings are complete"},
   "pg_hba":{"status":"ok","summary":"ok"},
-  "wal_archive":{"status":"ok","summary":"archiving","details":{"recovery_window":{"from":"2026-11-26T01:00:00Z"}}},
+  "wal_archive":{"status":"ok","summary":"archiving","details":{}},
   "backups":{"status":"ok","summary":"7 backups",
     "details":{"next_scheduled_at":"2026-12-04T01:00:00Z",
-      "latest":{"name":"base_000000010000000000000042","finish_time":"2026-12-03T01:05:00Z"}}},
+      "latest":{"name":"base_000000010000000000000042","finish_time":"2026-12-03T01:05:00Z"},
+      "wal_chain":{"window":{"first_recoverability_at":"2026-11-26T01:00:00Z",
+        "last_archived_at":"2026-12-03T09:59:00Z","from_backup":"base_000000010000000000000002"}}}},
   "restore":{"status":"warning","summary":"the restore finished; CLONE_HOST is left in pod-config: run spilo-agent cleanup",
     "details":{"finished":true}}}}
 EOF
