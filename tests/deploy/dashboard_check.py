@@ -65,7 +65,9 @@ for title, e in exprs:
 covered = " ".join(e for _, e in exprs)
 for what, metric in [("check statuses", "spilo_agent_check_status"), ("backup freshness", "spilo_agent_backup_last_finish_timestamp_seconds"),
                      ("the schedule", "spilo_agent_backup_expected_timestamp_seconds"), ("missed slots", "spilo_agent_backup_missed"),
-                     ("retention", "spilo_agent_backup_retain"), ("WAL archive", "spilo_agent_wal_archive_archived_total")]:
+                     ("retention", "spilo_agent_backup_retain"), ("WAL archive", "spilo_agent_wal_archive_archived_total"),
+                     ("the recovery window", "spilo_agent_wal_first_recoverability_timestamp_seconds"),
+                     ("WAL gaps", "spilo_agent_wal_gaps")]:
     check("the dashboard shows %s (%s)" % (what, metric), metric in covered)
 
 cms = [d for d in yaml.safe_load_all(open(MONITORING)) if d and d.get("kind") == "ConfigMap"
