@@ -20,7 +20,7 @@ DEB_BUILD := build-essential pkg-config libuv1-dev libpq-dev libcurl4-openssl-de
              libyaml-dev
 DEB_TEST  := curl jq prometheus postgresql-15 valgrind clang-14 libclang-rt-14-dev python3 \
              python3-croniter awscli nodejs patroni etcd-server etcd-client procps iproute2 \
-             openssl yamllint python3-yaml clang-format umoci skopeo
+             openssl yamllint python3-yaml clang-format umoci skopeo wrk
 # Installed only when their command is missing (npm with its recommends; kubectl from Debian's
 # kubernetes-client unless some kubectl is there).
 DEB_NPM   := npm
@@ -165,7 +165,7 @@ demo: check-deps all
 # The agent against its peers (postgres-exporter, Patroni, aws) on this machine: about ten minutes,
 # not part of `make test`. Knobs and results: docs/performance.md; the table lands in $(BUILD)/bench/.
 .PHONY: bench
-bench: $(BUILD)/spilo-agent
+bench: check-deps $(BUILD)/spilo-agent
 	@tests/bench/bench.sh $(BUILD)/spilo-agent
 
 # ---- fuzzing (libFuzzer, clang-14) -----------------------------------------------------------

@@ -4,11 +4,11 @@
 # <build>/bench/results.md. Peers that cannot run are skipped (and named); the exit status is 0
 # unless the agent itself cannot be benchmarked.
 #
-#   1. idle: RSS and CPU over BENCH_IDLE_SECONDS of the agent (PostgreSQL and S3 configured, checks
+#   1. idle: RSS, PSS, USS and CPU over BENCH_IDLE_SECONDS of the agent (PostgreSQL and S3 configured, checks
 #      every 10 s) vs prometheus-postgres-exporter (same PostgreSQL) and vs Patroni (one member on
 #      etcd, loop_wait 10 s); each one's metrics endpoint is scraped every 10 s meanwhile, as a
 #      Prometheus would.
-#   2. HTTP with wrk --latency: the agent's /livez vs Patroni's /liveness, the agent's /metrics vs
+#   2. HTTP with wrk --latency: the agent's /livez vs Patroni's /liveness (also at 64 connections), the agent's /metrics vs
 #      the exporter's /metrics (requests/s and p99 latency).
 #   3. S3: BENCH_BACKUPS backups beside BENCH_WAL WAL objects, written into s3rver's store; the
 #      agent's `check --only backups` vs `aws s3api list-objects-v2` of the same basebackups_005/
@@ -53,6 +53,10 @@ skip() { SKIPPED+=("$1"); log "skipped: $1"; }
 CLK_TCK=$(getconf CLK_TCK)
 cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; } # utime + stime
 rss_kb() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
+# pss_kb PID, uss_kb PID: proportional and private (unique) set size from smaps_rollup: RSS counts
+# the shared libraries every process maps; USS is what the process alone costs the node
+pss_kb() { awk '$1 == "Pss:" { print $2 }' "/proc/$1/smaps_rollup" 2>/dev/null; }
+uss_kb() { awk '$1 == "Private_Clean:" || $1 == "Private_Dirty:" { s += $2 } END { print s }' "/proc/$1/smaps_rollup" 2>/dev/null; }
 
 # proc_find ROOT COMM: the first process in ROOT's tree (ROOT included) whose comm is COMM
 proc_find() {
@@ -260,7 +264,7 @@ declare -A URLS=([agent]=$AGENT_URL/metrics)
 [ "$PATRONI_OK" = 1 ] && PIDS[patroni]=$PATRONI_PID && URLS[patroni]=$PATRONI_API/metrics
 log "idle for ${IDLE_S}s (each /metrics scraped every 10 s)"
 sleep 2 # past start-up work
-declare -A TICKS0 TICKS1 RSS
+declare -A TICKS0 TICKS1 RSS PSS USS
 for k in "${!PIDS[@]}"; do TICKS0[$k]=$(cpu_ticks "${PIDS[$k]}"); done
 t_start=$(now_ms)
 (
@@ -278,6 +282,8 @@ t_idle=$(( $(now_ms) - t_start ))
 for k in "${!PIDS[@]}"; do
     TICKS1[$k]=$(cpu_ticks "${PIDS[$k]}")
     RSS[$k]=$(rss_kb "${PIDS[$k]}")
+    PSS[$k]=$(pss_kb "${PIDS[$k]}")
+    USS[$k]=$(uss_kb "${PIDS[$k]}")
 done
 cpu_s() { awk -v a="${TICKS0[$1]}" -v b="${TICKS1[$1]}" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", (b - a) / hz }'; }
 cpu_pct() { awk -v a="${TICKS0[$1]}" -v b="${TICKS1[$1]}" -v hz="$CLK_TCK" -v ms="$t_idle" 'BEGIN { printf "%.2f", (b - a) / hz / (ms / 1000) * 100 }'; }
@@ -286,9 +292,11 @@ for peer in exporter patroni; do
     name=$([ $peer == exporter ] && echo postgres-exporter || echo Patroni)
     if [ -n "${PIDS[$peer]:-}" ]; then
         row "idle RSS, MiB (lower is better)" "$name" "$(mib "${RSS[agent]}")" "$(mib "${RSS[$peer]}")" "${RSS[agent]}" "${RSS[$peer]}"
+        row "idle PSS (shared pages split), MiB (lower is better)" "$name" "$(mib "${PSS[agent]}")" "$(mib "${PSS[$peer]}")" "${PSS[agent]}" "${PSS[$peer]}"
+        row "idle USS (private pages only), MiB (lower is better)" "$name" "$(mib "${USS[agent]}")" "$(mib "${USS[$peer]}")" "${USS[agent]}" "${USS[$peer]}"
         row "idle CPU over ${IDLE_S} s, % of one core (lower is better)" "$name" "$(cpu_pct agent)" "$(cpu_pct $peer)" "$(cpu_s agent)" "$(cpu_s $peer)"
     else
-        ROWS+=("| idle RSS and CPU | $name | $(mib "${RSS[agent]}") MiB, $(cpu_pct agent) % | skipped | - |")
+        ROWS+=("| idle RSS, PSS, USS and CPU | $name | $(mib "${RSS[agent]}"), $(mib "${PSS[agent]}"), $(mib "${USS[agent]}") MiB, $(cpu_pct agent) % | skipped | - |")
     fi
 done
 
@@ -311,6 +319,16 @@ if command -v wrk >/dev/null; then
             ROWS+=("| /livez, $what, requests/s and p99 ms | Patroni | $(fmt "$a_rps" %.0f), $(fmt "$a_p99" %.2f) | skipped | - |")
         fi
     done
+    # 64 connections at once, as many probes and scrapers of one node could open
+    log "wrk -t$WRK_T -c64 -d${WRK_S}s: agent /livez"
+    wrk_run "$AGENT_URL/livez" -c64; a_rps=$WRK_RPS; a_p99=$WRK_P99_MS
+    if [ "$PATRONI_OK" = 1 ]; then
+        log "wrk -c64: Patroni /liveness"
+        wrk_run "$PATRONI_API/liveness" -c64
+        row "/livez vs Patroni /liveness, 64 connections, p99 latency ms (lower is better)" Patroni "$(fmt "$a_p99" %.2f)" "$(fmt "$WRK_P99_MS" %.2f)" "$a_p99" "$WRK_P99_MS"
+    else
+        ROWS+=("| /livez, 64 connections, p99 ms | Patroni | $(fmt "$a_p99" %.2f) | skipped | - |")
+    fi
     log "wrk: agent /metrics"
     wrk_run "$AGENT_URL/metrics"; a_rps=$WRK_RPS; a_p99=$WRK_P99_MS
     if [ "$EXPORTER_OK" = 1 ]; then
