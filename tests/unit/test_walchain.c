@@ -231,9 +231,11 @@ static void test_timeline_switch(void **state)
     json_decref(o);
 
     /* the exact switch point from the (uncompressed) history file: 0/10000A8 is in 0x10 */
-    assert_int_equal(walchain_set_history(c, 2, "# c\n1\t0/100000A8\tno recovery target\n\n", 40,
-                                          err, sizeof(err)),
-                     0);
+    {
+        static const char hist[] = "# c\n1\t0/100000A8\tno recovery target\n\n";
+
+        assert_int_equal(walchain_set_history(c, 2, hist, sizeof(hist) - 1, err, sizeof(err)), 0);
+    }
     walchain_reach(c, &b[0], &r);
     assert_true(r.to_now);
     assert_int_equal(walchain_set_history(c, 2, "1\tzz\tx\n", 7, err, sizeof(err)), -EINVAL);
