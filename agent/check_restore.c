@@ -197,8 +197,11 @@ static void finish(struct rs_job *job)
     if (job->target_problem[0]) {
         size_t used = strlen(job->res.summary);
 
-        snprintf(job->res.summary + used, sizeof(job->res.summary) - used, "%s%s.", used ? " " : "",
-                 job->target_problem);
+        /* Once PostgreSQL replays or has been promoted, the clone has started: the pre-flight is
+         * moot and stays in the details. Unreachable, it may be why the clone does not start. */
+        if (job->in_recovery < 0)
+            snprintf(job->res.summary + used, sizeof(job->res.summary) - used, "%s%s",
+                     used ? "; " : "", job->target_problem);
         json_object_set_new(job->target_check ? job->target_check : job->res.details, "problem",
                             json_string(job->target_problem));
     }
@@ -335,8 +338,9 @@ static void target_wal_listed(const struct aws_error *err, struct s3_listing *l,
                  err->summary);
     else if (t.no_backup_before)
         snprintf(job->target_problem, sizeof(job->target_problem),
-                 "CLONE_TARGET_TIME %s is before every base backup in the source: the clone "
-                 "cannot start; set a later time",
+                 "CLONE_TARGET_TIME %s is before every base backup in the source (by their "
+                 "sentinels' S3 LastModified; a copied bucket shows the copy's times): the clone "
+                 "cannot start from it; set a later time",
                  tt);
     else if (!t.reachable && !l->truncated)
         snprintf(job->target_problem, sizeof(job->target_problem),

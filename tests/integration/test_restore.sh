@@ -62,6 +62,25 @@ eq "the clone source is the clone envdir's prefix" \
 eq "its base backups are found under /wal/15/ like clone_with_wale.py finds them" "3" "$(field details.source_backups)"
 eq "the CLONE_* keys are listed" "5" "$(jq '.checks.restore.details.clone_keys | length' <<<"$OUT")"
 
+# ---- CLONE_TARGET_TIME against the source's WAL chain ----------------------------------------
+# s3rver's LastModified is the upload time (now): every sentinel is younger than 2025-03-09, so by
+# S3's times no backup finished before the target. While PostgreSQL replays, the clone has
+# started anyway: said in the details, not in the summary.
+eq "pre-flight: no backup finished before the target (by LastModified), in the details" "false true" \
+    "$(field details.target_time_check.reachable) $(field details.target_time_check.wal_listing_complete)"
+contains "... with the reason" "$(field details.target_time_check.problem)" "is before every base backup in the source"
+not_contains "... but not in the summary while PostgreSQL replays" "$(field summary)" "CLONE_TARGET_TIME"
+# A target a day ahead: a backup finished before it, but the WAL in S3 ends now.
+ahead=$(date -u -d '+1 day' +%Y-%m-%dT%H:%M:%SZ)
+restore "${CLONE_ENV[@]}" "CLONE_TARGET_TIME=$ahead" -- \
+    --set "postgres.conninfo=host=127.0.0.1 port=$(free_port) user=postgres connect_timeout=1"
+eq "a target after the newest archived WAL: not reachable, from no backup" "false null" \
+    "$(field details.target_time_check.reachable) $(field details.target_time_check.from_backup)"
+latest=$(field details.target_time_check.latest_reachable_at)
+check "... the latest reachable time is the newest WAL's upload, today ($latest)" test "${latest:0:10}" == "$(date -u +%F)"
+contains "... and with PostgreSQL unreachable the summary says so" "$(field summary)" \
+    "CLONE_TARGET_TIME ${ahead} is not reachable: the source's WAL breaks off first; the latest reachable time is $latest"
+
 # ---- the traps ---------------------------------------------------------------------------------
 cp -r "$CL" "$TMP/cl-backup"
 printf 'https+path://127.0.0.1:1' >"$CL/AWS_ENDPOINT"
