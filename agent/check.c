@@ -22,6 +22,8 @@ struct worker_job {
     void *arg;
 };
 
+#define CHECKS_KEPT_MAX 8 /* modules that keep state across runs */
+
 struct check {
     struct checks *owner;
     const struct check_def *def;
@@ -47,6 +49,12 @@ struct checks {
     unsigned int seed;
     size_t n;
     struct check checks[STATUS_MAX_CHECKS];
+    struct kept {
+        const void *tag;
+        void *ptr;
+        void (*free_fn)(void *);
+    } kept[CHECKS_KEPT_MAX]; /* check_run_kept(); freed newest first by checks_release() */
+    size_t n_kept;
 };
 
 static uint64_t jittered(struct checks *cs, uint64_t interval_ms)
@@ -414,10 +422,38 @@ bool checks_closed(const struct checks *cs)
     return cs->open_handles == 0;
 }
 
+void **check_run_kept(struct check_run *run, const void *tag, void (*free_fn)(void *))
+{
+    struct checks *cs = run->check->owner;
+
+    for (size_t i = 0; i < cs->n_kept; i++) {
+        if (cs->kept[i].tag == tag)
+            return &cs->kept[i].ptr;
+    }
+    if (cs->n_kept == CHECKS_KEPT_MAX)
+        abort(); /* a programming error: raise CHECKS_KEPT_MAX */
+    cs->kept[cs->n_kept] = (struct kept){.tag = tag, .ptr = NULL, .free_fn = free_fn};
+    return &cs->kept[cs->n_kept++].ptr;
+}
+
+void checks_release(struct checks *cs)
+{
+    if (!cs)
+        return;
+    while (cs->n_kept > 0) {
+        struct kept *k = &cs->kept[--cs->n_kept];
+
+        if (k->ptr && k->free_fn)
+            k->free_fn(k->ptr);
+        k->ptr = NULL;
+    }
+}
+
 void checks_free(struct checks *cs)
 {
     if (!cs)
         return;
+    checks_release(cs);
     config_unref(cs->cfg);
     free(cs);
 }

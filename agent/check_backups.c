@@ -11,6 +11,7 @@
 #include "backups.h"
 #include "buf.h"
 #include "log.h"
+#include "objcache.h"
 #include "schedule.h"
 #include "status.h"
 #include "util.h"
@@ -29,77 +30,34 @@
 #define CACHE_MAX       65536 /* entries; the table is cleared when full */
 #define FOLDER_LIST_MAX 100000
 
-/* ---- object cache (open addressing, string keys) --------------------------------------- */
+/* ---- the object cache, kept by the registry across runs (objcache.h) ---------------------- */
 
-struct cache_entry {
-    char *key;
-    int64_t mtime_s; /* the sentinel's LastModified, or BACKUPS_NO_TIME */
-    int64_t fetched_s;
-    char *body;
-    size_t len;
-};
+static const char object_cache_tag = 0;
 
-static struct cache_entry *ctab;
-static size_t ccap, cused;
-
-static uint64_t fnv1a(const char *s)
+static void object_cache_free(void *p)
 {
-    uint64_t h = 1469598103934665603ULL;
-
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
+    objcache_free(p);
 }
 
-void check_backups_cache_clear(void)
+static const char wal_scan_tag = 0;
+
+/* The WAL listing's position and chain, kept by the registry across runs (walscan.h). */
+static struct walscan_keep *wal_scan(struct check_run *run)
 {
-    for (size_t i = 0; i < ccap; i++) {
-        free(ctab[i].key);
-        free(ctab[i].body);
-    }
-    free(ctab);
-    ctab = NULL;
-    ccap = cused = 0;
+    void **kept = check_run_kept(run, &wal_scan_tag, walscan_keep_free);
+
+    if (!*kept)
+        *kept = walscan_keep_new();
+    return *kept;
 }
 
-static struct cache_entry *cache_slot(const char *key, bool create)
+static struct objcache *object_cache(struct check_run *run)
 {
-    size_t i;
+    void **kept = check_run_kept(run, &object_cache_tag, object_cache_free);
 
-    if (!ccap) {
-        if (!create)
-            return NULL;
-        ccap = 1024;
-        ctab = xcalloc(ccap, sizeof(*ctab));
-    }
-    if (create && (cused + 1) * 2 > ccap) {
-        if (ccap * 2 > CACHE_MAX * 2) {
-            check_backups_cache_clear();
-            return cache_slot(key, create);
-        }
-        struct cache_entry *old = ctab;
-        size_t oldcap = ccap;
-
-        ccap *= 2;
-        ctab = xcalloc(ccap, sizeof(*ctab));
-        for (size_t k = 0; k < oldcap; k++) {
-            if (!old[k].key)
-                continue;
-            for (i = fnv1a(old[k].key) & (ccap - 1); ctab[i].key; i = (i + 1) & (ccap - 1))
-                ;
-            ctab[i] = old[k];
-        }
-        free(old);
-    }
-    for (i = fnv1a(key) & (ccap - 1); ctab[i].key; i = (i + 1) & (ccap - 1)) {
-        if (strcmp(ctab[i].key, key) == 0)
-            return &ctab[i];
-    }
-    if (!create)
-        return NULL;
-    ctab[i].key = xstrdup(key);
-    cused++;
-    return &ctab[i];
+    if (!*kept)
+        *kept = objcache_new(CACHE_MAX);
+    return *kept;
 }
 
 /* ---- one run --------------------------------------------------------------------------- */
@@ -116,8 +74,9 @@ struct bk_job {
     size_t n_queued;
     size_t metadata_gets; /* GETs of metadata.json this run */
     uint64_t requests_before;
-    uv_timer_t yield;  /* gives the loop a turn between batches of cached objects */
-    bool wal_scanning; /* walscan_run() in flight */
+    uv_timer_t yield;            /* gives the loop a turn between batches of cached objects */
+    bool wal_scanning;           /* walscan_run() in flight */
+    struct s3_request *list_req; /* the basebackups_005/ listing in flight, for a cancel */
     struct check_result res;
 };
 
@@ -185,11 +144,11 @@ static void wal_chain_apply(struct bk_job *job)
     uint64_t seg_size = 0;
     size_t n = walscan_backups(job->list, &wb, &seg_size);
     bool complete;
-    const struct walchain *chain = walscan_chain(&complete);
+    const struct walchain *chain = walscan_chain(wal_scan(job->run), &complete);
 
     if (chain)
         walchain_apply(&job->res, chain, wb, n, complete);
-    json_object_set_new(job->res.details, "wal_listing", walscan_details());
+    json_object_set_new(job->res.details, "wal_listing", walscan_details(wal_scan(job->run)));
     free(wb);
 }
 
@@ -256,15 +215,8 @@ static void object_cb(const struct aws_error *err, const struct buf *body, void 
     if (err) {
         (void)backups_list_attach_error(job->list, r->key, err->summary);
     } else {
-        struct cache_entry *e = cache_slot(r->key, true);
-
-        free(e->body);
-        e->body = xmalloc(body->len + 1);
-        memcpy(e->body, body->data, body->len);
-        e->body[body->len] = '\0';
-        e->len = body->len;
-        e->mtime_s = r->mtime_s;
-        e->fetched_s = job->run->now_s;
+        (void)objcache_put(object_cache(job->run), r->key, body->data, body->len, r->mtime_s,
+                           job->run->now_s);
         if (backups_list_attach(job->list, r->key, body->data, body->len, why, sizeof(why)) < 0)
             log_debug("backups", "%s: %s", r->key, why);
     }
@@ -311,8 +263,8 @@ static void evaluate_after_wal(struct bk_job *job)
 
     (void)walscan_backups(job->list, &wb, &seg_size); /* the segment size a backup tells */
     free(wb);
-    if (walscan_run(job->ws->client, t->root, seg_size, job->run->now_s, wal_scanned_cb, job) ==
-        0) {
+    if (walscan_run(wal_scan(job->run), job->ws->client, t->root, seg_size, job->run->now_s,
+                    wal_scanned_cb, job) == 0) {
         job->wal_scanning = true;
         return;
     }
@@ -337,7 +289,7 @@ static void pump_later_cb(uv_timer_t *t)
 /* Whether a cached copy of w can stand in for a GET (metadata.json: while it is young, or when
  * this run's GET budget is spent). */
 static bool use_cached(const struct bk_job *job, const struct backups_fetch *w,
-                       const struct cache_entry *e)
+                       const struct objcache_entry *e)
 {
     int64_t now = job->run->now_s;
 
@@ -372,7 +324,8 @@ static void pump(struct bk_job *job)
     n = backups_list_wanted(job->list, want, n);
     for (size_t i = 0; i < n && job->inflight < INFLIGHT_MAX; i++) {
         struct backups_fetch *w = &want[i];
-        struct cache_entry *e = w->kind == BACKUPS_FETCH_FOLDER ? NULL : cache_slot(w->key, false);
+        struct objcache_entry *e =
+            w->kind == BACKUPS_FETCH_FOLDER ? NULL : objcache_get(object_cache(job->run), w->key);
         struct bk_req *r;
         int rc;
 
@@ -471,8 +424,6 @@ static void listed_cb(const struct aws_error *err, struct s3_listing *l, void *a
     pump(job);
 }
 
-static struct s3_request *list_req; /* the listing in flight (one run at a time) */
-
 static void opened_cb(struct check_run *run, struct walg_s3 *ws, bool cancelled, void *arg)
 {
     struct bk_job *job = arg;
@@ -502,7 +453,7 @@ static void opened_cb(struct check_run *run, struct walg_s3 *ws, bool cancelled,
     o.prefix = base;
     o.delimiter = "/";
     job->inflight = 1;
-    rc = s3_list(ws->client, &o, listed_cb, job, &list_req);
+    rc = s3_list(ws->client, &o, listed_cb, job, &job->list_req);
     free(base);
     if (rc < 0) {
         job->inflight = 0;
@@ -533,14 +484,14 @@ static void backups_cancel(struct check_run *run)
     if (!job || !job->ws || !job->ws->client)
         return; /* still resolving on the thread pool: opened_cb() sees run->cancelled */
     if (!job->list && job->inflight == 1) {
-        s3_cancel(list_req);
+        s3_cancel(job->list_req);
         job->inflight = 0;
         check_result_set(&job->res, VERDICT_UNKNOWN, "the S3 listing did not finish in time");
         job_finish(job);
         return;
     }
     if (job->wal_scanning) {
-        walscan_cancel();
+        walscan_cancel(wal_scan(job->run));
         job->wal_scanning = false;
         check_result_set(&job->res, VERDICT_UNKNOWN, "the WAL listing did not finish in time");
         job_finish(job);

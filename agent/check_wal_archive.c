@@ -22,7 +22,22 @@ struct wal_job {
     char *segment_base; /* <root>/wal_005/<segment> */
 };
 
-static int64_t prev_failed_count = -1;
+/* failed_count of the previous run, to tell failures new since then: kept by the registry
+ * (check_run_kept) as a malloc'd int64_t. */
+static const char prev_failed_tag = 0;
+
+static int64_t *prev_failed(struct check_run *run)
+{
+    void **kept = check_run_kept(run, &prev_failed_tag, free);
+
+    if (!*kept) {
+        int64_t *v = xmalloc(sizeof(*v));
+
+        *v = -1;
+        *kept = v;
+    }
+    return *kept;
+}
 
 /* ---- the session ----------------------------------------------------------------------------- */
 
@@ -150,8 +165,8 @@ static void wal_archive_from_session(struct pg_job *pg, struct pgconn_result *re
         f.ready_count = pg_job_num_or(pgconn_value(res, 3, 0, 0), 0);
         f.oldest_ready_age_s = pg_job_num_or(pgconn_value(res, 3, 0, 1), -1);
     }
-    f.prev_failed_count = prev_failed_count;
-    prev_failed_count = f.failed_count;
+    f.prev_failed_count = *prev_failed(pg->run);
+    *prev_failed(pg->run) = f.failed_count;
     if (f.last_archived_wal && *f.last_archived_wal && pg->run->curlm && !pg->run->cancelled) {
         /* The S3 half: keep copies of the facts (res goes away) and look the segment up. */
         const char **strs[] = {&f.archive_mode,      &f.archive_command, &f.archive_library,

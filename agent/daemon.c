@@ -17,7 +17,6 @@
 #include "check_backups.h"
 #include "log.h"
 #include "walg_s3.h"
-#include "walscan.h"
 #include "routes.h"
 #include "status.h"
 
@@ -53,10 +52,9 @@ static void drain_cb(uv_timer_t *t)
     bool http_done = !d->http || http_server_closed(d->http);
 
     if (checks_done && http_done) {
-        /* The checks have cancelled their transfers: the curl handles can go now. */
-        walscan_reset(); /* its request (none after the cancel) is on a cached client */
-        walg_s3_close_all();
-        check_backups_cache_clear();
+        /* The checks have cancelled their transfers: what they kept (S3 clients, caches) and
+         * then the curl handles can go now. */
+        checks_release(d->checks);
         curlm_close(d->curlm);
         d->curlm = NULL;
         uv_close((uv_handle_t *)&d->drain, daemon_closed_cb);
@@ -174,7 +172,7 @@ int daemon_run(const char *config_file, const struct config_override *ovr, size_
         log_error("http", "cannot listen on %s: %s; free the port or set [agent] listen",
                   d.cfg->listen, uv_strerror(rc));
         checks_stop(d.checks);
-        walg_s3_close_all();
+        checks_release(d.checks);
         curlm_close(d.curlm);
         uv_close((uv_handle_t *)&d.drain, NULL);
         uv_run(&d.loop, UV_RUN_DEFAULT);

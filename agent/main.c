@@ -20,7 +20,6 @@
 #include "check_backups.h"
 #include "log.h"
 #include "walg_s3.h"
-#include "walscan.h"
 #include "report.h"
 #include "status.h"
 #include "util.h"
@@ -331,13 +330,11 @@ static int parse_common(int argc, char **argv, struct cli *cli, const char *usag
     return -1;
 }
 
-/* The end of a one-shot command's loop: what the checks cached holds curl handles, so it goes
- * before the multi handle; then every handle closes and the loop must be empty. */
+/* The end of a one-shot command's loop: what its check registries kept holds curl handles, so
+ * they are released (checks_release) before this; then every handle closes and the loop must be
+ * empty. */
 static void close_loop(uv_loop_t *loop, struct curlm *cm)
 {
-    walscan_reset(); /* its request (none after the cancel) is on a cached client */
-    walg_s3_close_all();
-    check_backups_cache_clear();
     curlm_close(cm);
     uv_run(loop, UV_RUN_DEFAULT);
     if (uv_loop_close(loop) != 0)
@@ -409,6 +406,7 @@ static int cmd_check(int argc, char **argv)
     while (!checks_all_done(cs))
         uv_run(&loop, UV_RUN_ONCE);
     checks_stop(cs);
+    checks_release(cs);
     close_loop(&loop, cm);
     checks_free(cs);
 

@@ -17,8 +17,14 @@ struct cached {
     uint64_t used;
 };
 
-static struct cached cache[CACHE_SLOTS];
-static uint64_t use_counter;
+/* The S3 clients of one check registry (check_run_kept): warm connections and STS credentials
+ * until near expiry, shared by the checks that reach the same settings. */
+struct client_cache {
+    struct cached slot[CACHE_SLOTS];
+    uint64_t use_counter;
+};
+
+static const char client_cache_tag = 0;
 
 struct open_job {
     struct walg_s3 ws;
@@ -49,9 +55,25 @@ static char *cache_key(const struct walg_target *t)
                      t->web_identity_token_file ? t->web_identity_token_file : "");
 }
 
+static void client_cache_free(void *p)
+{
+    struct client_cache *cc = p;
+
+    for (size_t i = 0; i < CACHE_SLOTS; i++) {
+        if (cc->slot[i].key) {
+            s3_client_free(cc->slot[i].client);
+            secure_free(cc->slot[i].key);
+        }
+    }
+    free(cc);
+}
+
 int walg_s3_client_for(struct check_run *run, const struct walg_target *t, struct s3_client **out,
                        char *err, size_t errlen)
 {
+    void **kept = check_run_kept(run, &client_cache_tag, client_cache_free);
+    struct client_cache *cc = *kept ? *kept : (*kept = xcalloc(1, sizeof(struct client_cache)));
+    struct cached *cache = cc->slot;
     char *key = cache_key(t);
     struct s3_config sc;
     size_t victim = 0;
@@ -59,7 +81,7 @@ int walg_s3_client_for(struct check_run *run, const struct walg_target *t, struc
 
     for (size_t i = 0; i < CACHE_SLOTS; i++) {
         if (cache[i].key && strcmp(cache[i].key, key) == 0) {
-            cache[i].used = ++use_counter;
+            cache[i].used = ++cc->use_counter;
             secure_free(key);
             *out = cache[i].client;
             return 0;
@@ -92,19 +114,8 @@ int walg_s3_client_for(struct check_run *run, const struct walg_target *t, struc
     }
     cache[victim].key = key;
     cache[victim].client = *out;
-    cache[victim].used = ++use_counter;
+    cache[victim].used = ++cc->use_counter;
     return 0;
-}
-
-void walg_s3_close_all(void)
-{
-    for (size_t i = 0; i < CACHE_SLOTS; i++) {
-        if (cache[i].key) {
-            s3_client_free(cache[i].client);
-            secure_free(cache[i].key);
-        }
-        memset(&cache[i], 0, sizeof(cache[i]));
-    }
 }
 
 static void open_work(void *arg)

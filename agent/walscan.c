@@ -1,5 +1,6 @@
 /* walscan.c - the incremental listing of wal_005/ behind the backups check (see walscan.h).
- * Owns the one scan state of the process and its request in flight; must not evaluate. */
+ * Its state lives in a struct walscan_keep that the check registry keeps (check_run_kept); must
+ * not evaluate. */
 #include "walscan.h"
 
 #include <errno.h>
@@ -31,179 +32,197 @@ struct walscan {
     size_t n_recheck, next_recheck;
 };
 
-static struct walscan *scan; /* one backups check per process; see docs/design.md */
+struct walscan_keep {
+    struct walscan *scan; /* NULL before the first run and after a restart of the chain */
+};
 
-void walscan_reset(void)
+struct walscan_keep *walscan_keep_new(void)
 {
-    if (!scan)
-        return;
-    if (scan->req)
-        s3_cancel(scan->req);
-    walchain_free(scan->chain);
-    free(scan->root);
-    free(scan->prefix);
-    free(scan->last_key);
-    free(scan);
-    scan = NULL;
+    return xcalloc(1, sizeof(struct walscan_keep));
 }
 
-static void add_objects(const struct s3_listing *l)
+static void reset(struct walscan_keep *k)
 {
-    size_t plen = strlen(scan->prefix);
+    if (!k->scan)
+        return;
+    if (k->scan->req)
+        s3_cancel(k->scan->req);
+    walchain_free(k->scan->chain);
+    free(k->scan->root);
+    free(k->scan->prefix);
+    free(k->scan->last_key);
+    free(k->scan);
+    k->scan = NULL;
+}
+
+void walscan_keep_free(void *p)
+{
+    struct walscan_keep *k = p;
+
+    reset(k);
+    free(k);
+}
+
+static void add_objects(struct walscan_keep *k, const struct s3_listing *l)
+{
+    size_t plen = strlen(k->scan->prefix);
 
     for (size_t i = 0; i < l->n_objects; i++) {
         const struct s3_object *o = &l->objects[i];
 
-        if (strncmp(o->key, scan->prefix, plen) != 0)
+        if (strncmp(o->key, k->scan->prefix, plen) != 0)
             continue;
-        (void)walchain_add(scan->chain, o->key + plen, o->mtime_s);
+        (void)walchain_add(k->scan->chain, o->key + plen, o->mtime_s);
     }
-    scan->objects += l->n_objects;
-    scan->pages += l->pages;
+    k->scan->objects += l->n_objects;
+    k->scan->pages += l->pages;
 }
 
-static void next_step(void);
+static void next_step(struct walscan_keep *k);
 
-static void done(void)
+static void done(struct walscan_keep *k)
 {
-    walscan_fn cb = scan->cb;
-    void *arg = scan->arg;
+    walscan_fn cb = k->scan->cb;
+    void *arg = k->scan->arg;
 
-    scan->req = NULL;
-    scan->cb = NULL;
-    scan->client = NULL;
+    k->scan->req = NULL;
+    k->scan->cb = NULL;
+    k->scan->client = NULL;
     cb(arg);
 }
 
 static void recheck_cb(const struct aws_error *err, struct s3_listing *l, void *arg)
 {
-    (void)arg;
-    scan->req = NULL;
+    struct walscan_keep *k = arg;
+
+    k->scan->req = NULL;
     if (err)
-        snprintf(scan->error, sizeof(scan->error), "%s", err->summary);
+        snprintf(k->scan->error, sizeof(k->scan->error), "%s", err->summary);
     else
-        add_objects(l);
-    next_step();
+        add_objects(k, l);
+    next_step(k);
 }
 
 /* One short page at each young gap, then done. */
-static void next_step(void)
+static void next_step(struct walscan_keep *k)
 {
-    while (scan->next_recheck < scan->n_recheck) {
-        const struct walchain_gap *g = &scan->recheck[scan->next_recheck++];
+    while (k->scan->next_recheck < k->scan->n_recheck) {
+        const struct walchain_gap *g = &k->scan->recheck[k->scan->next_recheck++];
         char name[WALCHAIN_NAME_LEN + 1];
         char *after;
-        struct s3_list_opts o = {.prefix = scan->prefix, .page_size = 20, .max_pages = 1};
+        struct s3_list_opts o = {.prefix = k->scan->prefix, .page_size = 20, .max_pages = 1};
         int rc;
 
         /* keys >= the first missing segment's name: "<name>.lz4" sorts after "<name>" */
-        walchain_segment_name(g->tli, g->first, walchain_seg_size(scan->chain), name);
-        after = xasprintf("%s%s", scan->prefix, name);
+        walchain_segment_name(g->tli, g->first, walchain_seg_size(k->scan->chain), name);
+        after = xasprintf("%s%s", k->scan->prefix, name);
         o.start_after = after;
-        rc = s3_list(scan->client, &o, recheck_cb, NULL, &scan->req);
+        rc = s3_list(k->scan->client, &o, recheck_cb, k, &k->scan->req);
         free(after);
         if (rc == 0)
             return;
     }
-    done();
+    done(k);
 }
 
 static void listed_cb(const struct aws_error *err, struct s3_listing *l, void *arg)
 {
-    (void)arg;
-    scan->req = NULL;
-    add_objects(l);
+    struct walscan_keep *k = arg;
+
+    k->scan->req = NULL;
+    add_objects(k, l);
     if (l->n_objects > 0) {
-        free(scan->last_key);
-        scan->last_key = xstrdup(l->objects[l->n_objects - 1].key);
+        free(k->scan->last_key);
+        k->scan->last_key = xstrdup(l->objects[l->n_objects - 1].key);
     }
     if (err) {
-        snprintf(scan->error, sizeof(scan->error), "%s", err->summary);
-        done();
+        snprintf(k->scan->error, sizeof(k->scan->error), "%s", err->summary);
+        done(k);
         return;
     }
-    scan->error[0] = '\0';
+    k->scan->error[0] = '\0';
     if (!l->truncated)
-        scan->complete = true;
-    scan->n_recheck = scan->next_recheck = 0;
-    if (scan->complete) {
+        k->scan->complete = true;
+    k->scan->n_recheck = k->scan->next_recheck = 0;
+    if (k->scan->complete) {
         struct walchain_gap g[64];
-        size_t n = walchain_gaps(scan->chain, g, ARRAY_LEN(g));
+        size_t n = walchain_gaps(k->scan->chain, g, ARRAY_LEN(g));
 
-        for (size_t i = 0; i < n && i < ARRAY_LEN(g) && scan->n_recheck < WALSCAN_RECHECK_MAX;
+        for (size_t i = 0; i < n && i < ARRAY_LEN(g) && k->scan->n_recheck < WALSCAN_RECHECK_MAX;
              i++) {
-            if (g[i].after_mtime_s != WALCHAIN_NO_TIME && scan->now_s >= g[i].after_mtime_s &&
-                scan->now_s - g[i].after_mtime_s < WALSCAN_RECHECK_S)
-                scan->recheck[scan->n_recheck++] = g[i];
+            if (g[i].after_mtime_s != WALCHAIN_NO_TIME && k->scan->now_s >= g[i].after_mtime_s &&
+                k->scan->now_s - g[i].after_mtime_s < WALSCAN_RECHECK_S)
+                k->scan->recheck[k->scan->n_recheck++] = g[i];
         }
     }
-    next_step();
+    next_step(k);
 }
 
-int walscan_run(struct s3_client *client, const char *root, uint64_t seg_size, int64_t now_s,
-                walscan_fn cb, void *arg)
+int walscan_run(struct walscan_keep *k, struct s3_client *client, const char *root,
+                uint64_t seg_size, int64_t now_s, walscan_fn cb, void *arg)
 {
     struct s3_list_opts o = {0};
     int rc;
 
-    if (scan && scan->req)
+    if (k->scan && k->scan->req)
         return -EBUSY;
-    if (scan && (strcmp(scan->root, root) != 0 ||
-                 (seg_size && seg_size != walchain_seg_size(scan->chain)))) {
+    if (k->scan && (strcmp(k->scan->root, root) != 0 ||
+                    (seg_size && seg_size != walchain_seg_size(k->scan->chain)))) {
         log_info("backups", "the WAL chain starts over: %s",
-                 strcmp(scan->root, root) != 0 ? "the prefix changed" : "the segment size changed");
-        walscan_reset();
+                 strcmp(k->scan->root, root) != 0 ? "the prefix changed"
+                                                  : "the segment size changed");
+        reset(k);
     }
-    if (!scan) {
-        scan = xcalloc(1, sizeof(*scan));
-        scan->root = xstrdup(root);
-        scan->prefix = *root ? xasprintf("%s/%s", root, WALCHAIN_DIR) : xstrdup(WALCHAIN_DIR);
-        scan->chain = walchain_new(seg_size);
+    if (!k->scan) {
+        k->scan = xcalloc(1, sizeof(*k->scan));
+        k->scan->root = xstrdup(root);
+        k->scan->prefix = *root ? xasprintf("%s/%s", root, WALCHAIN_DIR) : xstrdup(WALCHAIN_DIR);
+        k->scan->chain = walchain_new(seg_size);
     }
-    scan->client = client;
-    scan->cb = cb;
-    scan->arg = arg;
-    scan->now_s = now_s;
-    scan->runs++;
-    o.prefix = scan->prefix;
-    o.start_after = scan->last_key;
+    k->scan->client = client;
+    k->scan->cb = cb;
+    k->scan->arg = arg;
+    k->scan->now_s = now_s;
+    k->scan->runs++;
+    o.prefix = k->scan->prefix;
+    o.start_after = k->scan->last_key;
     o.page_size = PAGE_SIZE;
     o.max_pages = WALSCAN_PAGES_PER_RUN;
     o.max_objects = (size_t)PAGE_SIZE * WALSCAN_PAGES_PER_RUN;
-    rc = s3_list(client, &o, listed_cb, NULL, &scan->req);
+    rc = s3_list(client, &o, listed_cb, k, &k->scan->req);
     if (rc < 0) {
-        scan->cb = NULL;
-        scan->client = NULL;
+        k->scan->cb = NULL;
+        k->scan->client = NULL;
         return rc;
     }
     return 0;
 }
 
-void walscan_cancel(void)
+void walscan_cancel(struct walscan_keep *k)
 {
-    if (!scan || !scan->req)
+    if (!k->scan || !k->scan->req)
         return;
-    s3_cancel(scan->req);
-    scan->req = NULL;
-    scan->cb = NULL;
-    scan->client = NULL;
+    s3_cancel(k->scan->req);
+    k->scan->req = NULL;
+    k->scan->cb = NULL;
+    k->scan->client = NULL;
 }
 
-const struct walchain *walscan_chain(bool *complete)
+const struct walchain *walscan_chain(const struct walscan_keep *k, bool *complete)
 {
     if (complete)
-        *complete = scan && scan->complete;
-    return scan ? scan->chain : NULL;
+        *complete = k->scan && k->scan->complete;
+    return k->scan ? k->scan->chain : NULL;
 }
 
-json_t *walscan_details(void)
+json_t *walscan_details(const struct walscan_keep *k)
 {
-    if (!scan)
+    if (!k->scan)
         return json_null();
-    return json_pack("{s:I, s:I, s:I, s:b, s:o}", "objects", (json_int_t)scan->objects, "pages",
-                     (json_int_t)scan->pages, "runs", (json_int_t)scan->runs, "complete",
-                     (int)scan->complete, "error",
-                     *scan->error ? json_string(scan->error) : json_null());
+    return json_pack("{s:I, s:I, s:I, s:b, s:o}", "objects", (json_int_t)k->scan->objects, "pages",
+                     (json_int_t)k->scan->pages, "runs", (json_int_t)k->scan->runs, "complete",
+                     (int)k->scan->complete, "error",
+                     *k->scan->error ? json_string(k->scan->error) : json_null());
 }
 
 static int cmp_backup(const void *a, const void *b)

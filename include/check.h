@@ -64,6 +64,15 @@ void checks_stop(struct checks *cs);
 bool checks_closed(const struct checks *cs);
 void checks_free(struct checks *cs);
 
+/* What a module keeps across the runs of one registry (a cache, a listing position, a check's
+ * previous reading) lives in the registry, not in file statics: one slot per tag (the address of
+ * the module's own static const), NULL until the module stores something. The registry frees each
+ * slot with its free_fn, newest first, in checks_release() (which checks_free() calls), so that
+ * what holds curl handles goes before the curl multi handle. Loop thread only. */
+void **check_run_kept(struct check_run *run, const void *tag, void (*free_fn)(void *));
+/* Frees what the checks kept; call once checks_closed(), before the curl multi handle goes. */
+void checks_release(struct checks *cs);
+
 void check_run_done(struct check_run *run, struct check_result *res);
 /* How long a session (a PostgreSQL round trip) of this run may take: the run's deadline less a
  * margin, so that the check can still report why before the deadline does. */

@@ -8,7 +8,7 @@
 
 extern const struct check_def check_backups;
 
-/* Drops the objects cached between runs (sentinels, metadata.json). */
-void check_backups_cache_clear(void);
+/* What it keeps between runs (the object cache of sentinels and metadata.json, the WAL listing)
+ * the check registry keeps and frees (check_run_kept). */
 
 #endif

@@ -28,8 +28,6 @@ void walg_s3_open(struct check_run *run, walg_s3_fn cb, void *arg);
 MUSTCHECK int walg_s3_client_for(struct check_run *run, const struct walg_target *t,
                                  struct s3_client **out, char *err, size_t errlen);
 void walg_s3_release(struct walg_s3 *ws);
-/* Frees every cached client; call before curlm_close(). */
-void walg_s3_close_all(void);
 
 /* Verdict for an S3 error: settings problems that stop WAL-G too (access denied, no such bucket,
  * bad keys, wrong region, expired token) are critical; S3 being unreachable or broken is unknown

@@ -2,8 +2,9 @@
  * start lists a bounded number of pages per run and continues where it stopped in the next run;
  * once the end was reached, each run lists only what is new (start-after the newest key seen),
  * plus one short page at each young gap (WAL-G uploads segments in parallel, so a segment can
- * land after a newer one). The state (one per process: one backups check) is owned here and
- * reset when the target or the segment size changes. Loop thread only. */
+ * land after a newer one). The state is a struct walscan_keep, which the backups check keeps in
+ * its registry (check_run_kept); it starts over when the target or the segment size changes.
+ * Loop thread only. */
 #ifndef AGENT_WALSCAN_H
 #define AGENT_WALSCAN_H
 
@@ -23,20 +24,23 @@
 
 typedef void (*walscan_fn)(void *arg);
 
+struct walscan_keep;
+struct walscan_keep *walscan_keep_new(void);
+/* Stops the scan in flight and frees the state (the registry's free hook: a void *). */
+void walscan_keep_free(void *k);
+
 /* Lists the next part of "<root>/wal_005/" (root may be "") with client; cb runs on the loop
  * thread when done (the listing error, if any, is kept for walscan_details()). seg_size 0: keep
  * the current one (16 MiB at first). Returns 0, or -EBUSY when a scan is in flight, -EINVAL when
  * the request cannot start (no callback then). */
-MUSTCHECK int walscan_run(struct s3_client *client, const char *root, uint64_t seg_size,
-                          int64_t now_s, walscan_fn cb, void *arg);
+MUSTCHECK int walscan_run(struct walscan_keep *k, struct s3_client *client, const char *root,
+                          uint64_t seg_size, int64_t now_s, walscan_fn cb, void *arg);
 /* Stops the scan in flight (its callback will not run). */
-void walscan_cancel(void);
+void walscan_cancel(struct walscan_keep *k);
 /* The chain (NULL before the first run) and whether the listing has reached the end once. */
-const struct walchain *walscan_chain(bool *complete);
+const struct walchain *walscan_chain(const struct walscan_keep *k, bool *complete);
 /* {"objects","pages","runs","complete","error"}: how the listing goes, for the details. */
-json_t *walscan_details(void);
-/* Frees the state (at shutdown, and in tests). */
-void walscan_reset(void);
+json_t *walscan_details(const struct walscan_keep *k);
 
 /* The complete backups of l as the chain sees them, sorted by start LSN (the newest last);
  * *out is malloc'd (free it), the names are borrowed from l. *seg_size is set from the newest
