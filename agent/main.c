@@ -348,6 +348,30 @@ static void print_config_warnings(const struct config *cfg)
         fprintf(stderr, "spilo-agent: configuration warning: %s\n", cfg->warnings[i]);
 }
 
+/* The start of a one-shot command: its configuration (a load error is printed, NULL), its
+ * warnings, and logs as text on stderr for a person at a terminal (the command's output is
+ * stdout). */
+static struct config *command_config(const struct cli *cli)
+{
+    struct config *cfg;
+    char err[1024];
+
+    if (config_load(cli->config, cli->sets, cli->n_sets, environ, &cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "spilo-agent: configuration error: %s\n", err);
+        return NULL;
+    }
+    print_config_warnings(cfg);
+    log_setup(cfg->log_level < LOG_LEVEL_WARN ? cfg->log_level : LOG_LEVEL_WARN, LOG_FORMAT_TEXT);
+    return cfg;
+}
+
+/* Its loop and the curl multi handle on it; close_loop() ends both. */
+static struct curlm *command_loop(uv_loop_t *loop)
+{
+    uv_loop_init(loop);
+    return curlm_new(loop);
+}
+
 static int cmd_check(int argc, char **argv)
 {
     struct cli cli = {0};
@@ -355,7 +379,6 @@ static int cmd_check(int argc, char **argv)
     struct checks *cs;
     struct curlm *cm;
     uv_loop_t loop;
-    char err[1024];
     const char *only[STATUS_MAX_CHECKS];
     const struct check_def *defs[STATUS_MAX_CHECKS];
     size_t n_only = 0, n_defs;
@@ -389,15 +412,9 @@ static int cmd_check(int argc, char **argv)
                 cli.now);
         return EXIT_USAGE;
     }
-    if (config_load(cli.config, cli.sets, cli.n_sets, environ, &cfg, err, sizeof(err)) < 0) {
-        fprintf(stderr, "spilo-agent: configuration error: %s\n", err);
+    if (!(cfg = command_config(&cli)))
         return EXIT_CONFIG;
-    }
-    print_config_warnings(cfg);
-    /* Logs go to stderr as text for a person at a terminal; the report is stdout. */
-    log_setup(cfg->log_level < LOG_LEVEL_WARN ? cfg->log_level : LOG_LEVEL_WARN, LOG_FORMAT_TEXT);
-    uv_loop_init(&loop);
-    cm = curlm_new(&loop);
+    cm = command_loop(&loop);
     n_defs = check_defs_select(cli.only ? only : NULL, n_only, defs, STATUS_MAX_CHECKS);
     cs = checks_new(&loop, cfg, defs, n_defs, now_s);
     checks_set_curlm(cs, cm);
@@ -553,14 +570,9 @@ static int cmd_cleanup(int argc, char **argv)
         return rc;
     copts.dry_run = cli.dry_run;
     copts.force = cli.force;
-    if (config_load(cli.config, cli.sets, cli.n_sets, environ, &cfg, err, sizeof(err)) < 0) {
-        fprintf(stderr, "spilo-agent: configuration error: %s\n", err);
+    if (!(cfg = command_config(&cli)))
         return EXIT_CONFIG;
-    }
-    print_config_warnings(cfg);
-    log_setup(cfg->log_level < LOG_LEVEL_WARN ? cfg->log_level : LOG_LEVEL_WARN, LOG_FORMAT_TEXT);
-    uv_loop_init(&loop);
-    cm = curlm_new(&loop);
+    cm = command_loop(&loop);
     if (*cfg->cleanup_cluster)
         cleanup_ask_cluster(&loop, cm, cfg, &gate);
     else
@@ -623,12 +635,8 @@ static int cmd_install(int argc, char **argv)
                 cli.mode);
         return EXIT_USAGE;
     }
-    if (config_load(cli.config, cli.sets, cli.n_sets, environ, &cfg, err, sizeof(err)) < 0) {
-        fprintf(stderr, "spilo-agent: configuration error: %s\n", err);
+    if (!(cfg = command_config(&cli)))
         return EXIT_CONFIG;
-    }
-    print_config_warnings(cfg);
-    log_setup(cfg->log_level < LOG_LEVEL_WARN ? cfg->log_level : LOG_LEVEL_WARN, LOG_FORMAT_TEXT);
     rc = install_settings_load(cfg, mode, &s, err, sizeof(err));
     if (rc < 0) {
         fprintf(stderr, "spilo-agent install: configuration error: %s\n", err);
@@ -653,8 +661,7 @@ static int cmd_install(int argc, char **argv)
         config_unref(cfg);
         return 0;
     }
-    uv_loop_init(&loop);
-    cm = curlm_new(&loop);
+    cm = command_loop(&loop);
     rc = install_start(&loop, cm, cfg, &s, &keys, print_line_cb, install_cli_done_cb, &st, NULL,
                        err, sizeof(err));
     if (rc < 0) {
@@ -755,14 +762,9 @@ static int cmd_status(int argc, char **argv)
     fo.all_namespaces = cli.all_namespaces;
     st.output = fo.output;
     st.show_ns = cli.all_namespaces;
-    if (config_load(cli.config, cli.sets, cli.n_sets, environ, &cfg, err, sizeof(err)) < 0) {
-        fprintf(stderr, "spilo-agent: configuration error: %s\n", err);
+    if (!(cfg = command_config(&cli)))
         return EXIT_CONFIG;
-    }
-    print_config_warnings(cfg);
-    log_setup(cfg->log_level < LOG_LEVEL_WARN ? cfg->log_level : LOG_LEVEL_WARN, LOG_FORMAT_TEXT);
-    uv_loop_init(&loop);
-    cm = curlm_new(&loop);
+    cm = command_loop(&loop);
     rc = fleet_start(cm, cfg, &fo, status_cli_done_cb, &st, &f, err, sizeof(err));
     if (rc < 0) {
         fprintf(stderr, "spilo-agent status: %s%s\n", rc == -EINVAL ? "configuration error: " : "",
