@@ -129,6 +129,7 @@ static void wal_archive_from_session(struct pg_job *pg, struct pgconn_result *re
 {
     struct wal_job *job = (struct wal_job *)pg;
     struct walarchive_facts f;
+    int64_t *prev;
     bool backlog_known = res->n_results == ARRAY_LEN(wal_archive_sql) && res->rc == 0;
 
     /* Every statement but the backlog one must have answered. */
@@ -165,8 +166,9 @@ static void wal_archive_from_session(struct pg_job *pg, struct pgconn_result *re
         f.ready_count = pg_job_num_or(pgconn_value(res, 3, 0, 0), 0);
         f.oldest_ready_age_s = pg_job_num_or(pgconn_value(res, 3, 0, 1), -1);
     }
-    f.prev_failed_count = *prev_failed(pg->run);
-    *prev_failed(pg->run) = f.failed_count;
+    prev = prev_failed(pg->run);
+    f.prev_failed_count = *prev;
+    *prev = f.failed_count;
     if (f.last_archived_wal && *f.last_archived_wal && pg->run->curlm && !pg->run->cancelled) {
         /* The S3 half: keep copies of the facts (res goes away) and look the segment up. */
         const char **strs[] = {&f.archive_mode,      &f.archive_command, &f.archive_library,

@@ -105,14 +105,10 @@ static bool window_seconds(const json_t *checks, int64_t now_s, int64_t *out)
     const json_t *c;
     int64_t first;
 
-    if (parse_time(
-            json_object_get(
-                json_object_get(
-                    json_object_get(json_object_get(json_object_get(checks, "backups"), "details"),
-                                    "wal_chain"),
-                    "window"),
-                "first_recoverability_at"),
-            &first)) {
+    const json_t *details = json_object_get(json_object_get(checks, "backups"), "details");
+    const json_t *window = json_object_get(json_object_get(details, "wal_chain"), "window");
+
+    if (parse_time(json_object_get(window, "first_recoverability_at"), &first)) {
         *out = now_s - first;
         return true;
     }
