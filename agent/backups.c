@@ -708,6 +708,7 @@ static struct backups_backup *list_get(struct backups_list *l, const char *name,
     b->delta = delta;
     b->sentinel_mtime_s = BACKUPS_NO_TIME;
     b->folder_newest_s = BACKUPS_NO_TIME;
+    b->metadata_mtime_s = BACKUPS_NO_TIME;
     if (!wale)
         b->metadata_key = xasprintf("%s%s/%s", l->base, b->name, BACKUPS_METADATA_NAME);
     *hint = l->n++;
@@ -745,6 +746,10 @@ static void list_add_object(struct backups_list *l, const struct s3_object *o, s
             b->folder = xasprintf("%s%s/", l->base, b->name);
         if (b->folder_newest_s == BACKUPS_NO_TIME || o->mtime_s > b->folder_newest_s)
             b->folder_newest_s = o->mtime_s;
+        if (b->metadata_key && strcmp(slash + 1, BACKUPS_METADATA_NAME) == 0) {
+            b->metadata_mtime_s = o->mtime_s;
+            b->metadata_etag = o->etag;
+        }
         return;
     }
     if (rlen > slen && strcmp(rest + rlen - slen, BACKUPS_SENTINEL_SUFFIX) == 0) {
@@ -788,15 +793,19 @@ int backups_list_build(const char *base, const struct s3_object *objects, size_t
 
             if (!p)
                 continue;
-            if (plen > blen + 1 && strncmp(p, l->base, blen) == 0 && p[plen - 1] == '/')
-                b = list_get(l, p + blen, plen - blen - 1, &hint);
+            if (plen > blen + 1 && strncmp(p, l->base, blen) == 0 && p[plen - 1] == '/') {
+                /* "<base><name>/", or "<base><name>/tar_partitions/" (BACKUPS_LIST_DELIMITER) */
+                const char *end = memchr(p + blen, '/', plen - blen);
+
+                b = list_get(l, p + blen, (size_t)(end - (p + blen)), &hint);
+            }
             if (!b) {
                 list_ignore(l, plen >= blen && strncmp(p, l->base, blen) == 0 ? p + blen : p,
                             plen >= blen ? plen - blen : plen);
                 continue;
             }
             if (!b->folder)
-                b->folder = xstrdup(p);
+                b->folder = xasprintf("%s%s/", l->base, b->name);
         }
     }
     if (l->n > 1 && l->unsorted)
@@ -887,6 +896,7 @@ static void add_fetch(struct backups_fetch *out, size_t max, size_t *n,
                       int64_t mtime_s)
 {
     if (*n < max) {
+        memset(&out[*n], 0, sizeof(out[*n]));
         out[*n].kind = kind;
         out[*n].key = key;
         out[*n].name = b->name;
@@ -913,9 +923,12 @@ size_t backups_list_wanted(const struct backups_list *l, struct backups_fetch *o
                   c[0]->sentinel_mtime_s);
     for (size_t i = 0; i < nc; i++) {
         if (c[i]->metadata_key && !c[i]->metadata && !c[i]->metadata_error &&
-            !c[i]->metadata_deferred)
+            !c[i]->metadata_deferred) {
             add_fetch(out, max, &n, BACKUPS_FETCH_METADATA, c[i], c[i]->metadata_key,
-                      BACKUPS_NO_TIME);
+                      c[i]->metadata_mtime_s);
+            if (n <= max)
+                out[n - 1].etag = c[i]->metadata_etag;
+        }
     }
     for (size_t i = l->n; i-- > 0;) { /* by name, descending: newest start segment first */
         const struct backups_backup *b = &l->items[i];
@@ -985,6 +998,24 @@ out:
     if (err && errlen)
         snprintf(err, errlen, "%s", rc == 0 ? "" : buf);
     return rc;
+}
+
+void backups_list_set_metadata_listed(struct backups_list *l)
+{
+    if (!l)
+        return;
+    l->metadata_listed = true;
+    for (size_t i = 0; i < l->n; i++) {
+        struct backups_backup *b = &l->items[i];
+
+        if (b->sentinel_key && b->metadata_key && b->metadata_mtime_s == BACKUPS_NO_TIME &&
+            !b->metadata && !b->metadata_error) {
+            char *folder = xasprintf("%s%s/", l->base, b->name);
+
+            b->metadata_error = error_text("not in the listing of ", folder);
+            free(folder);
+        }
+    }
 }
 
 int backups_list_defer_metadata(struct backups_list *l, const char *key)

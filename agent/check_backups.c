@@ -1,7 +1,10 @@
 /* check_backups.c - glue of the backups check: walg_s3 (target + client) -> s3_list of
  * basebackups_005/ -> rounds of GETs for what backups_list_wanted() asks -> backups_evaluate().
- * Sentinels never change once written, so they are cached by key and LastModified; metadata.json
- * (rewritten by `wal-g backup-mark`) is cached for METADATA_TTL_S. */
+ * Sentinels never change once written, so they are cached by key and LastModified. metadata.json
+ * (rewritten by `wal-g backup-mark`) is cached by key, LastModified and ETag as the listing shows
+ * them (BACKUPS_LIST_DELIMITER), so a steady run GETs only what changed; on a store that refuses
+ * that delimiter the listing falls back to "/", which does not show metadata.json, and a cached
+ * copy is then trusted for METADATA_TTL_S. */
 #include "check_backups.h"
 
 #include <stdio.h>
@@ -51,6 +54,24 @@ static struct walscan_keep *wal_scan(struct check_run *run)
     return *kept;
 }
 
+/* How this registry's store lists basebackups_005/, kept across runs: once a store refused
+ * BACKUPS_LIST_DELIMITER it is listed with "/" until the agent restarts. */
+struct list_mode {
+    bool slash_only;
+    char why[200]; /* the refusal, for details.listing */
+};
+
+static const char list_mode_tag = 0;
+
+static struct list_mode *list_mode(struct check_run *run)
+{
+    void **kept = check_run_kept(run, &list_mode_tag, free);
+
+    if (!*kept)
+        *kept = xcalloc(1, sizeof(struct list_mode));
+    return *kept;
+}
+
 static struct objcache *object_cache(struct check_run *run)
 {
     void **kept = check_run_kept(run, &object_cache_tag, object_cache_free);
@@ -77,6 +98,7 @@ struct bk_job {
     uv_timer_t yield;            /* gives the loop a turn between batches of cached objects */
     bool wal_scanning;           /* walscan_run() in flight */
     struct s3_request *list_req; /* the basebackups_005/ listing in flight, for a cancel */
+    const char *delimiter;       /* of that listing */
     struct check_result res;
 };
 
@@ -86,6 +108,7 @@ struct bk_req {
     enum backups_fetch_kind kind;
     char *key;
     int64_t mtime_s;
+    uint64_t etag;
     struct bk_req *next;
 };
 
@@ -204,6 +227,15 @@ static void evaluate(struct bk_job *job)
     json_object_set_new(job->res.details, "s3_requests",
                         json_integer((json_int_t)(st.requests - job->requests_before)));
     json_object_set_new(job->res.details, "source", json_string(t->where));
+    {
+        const struct list_mode *m = list_mode(job->run);
+        json_t *o = json_pack("{s:s, s:s}", "delimiter", job->delimiter, "metadata_revalidated_by",
+                              m->slash_only ? "age" : "listing");
+
+        if (m->slash_only)
+            json_object_set_new(o, "fallback_reason", json_string(m->why));
+        json_object_set_new(job->res.details, "listing", o);
+    }
 }
 
 static void object_cb(const struct aws_error *err, const struct buf *body, void *arg)
@@ -215,8 +247,10 @@ static void object_cb(const struct aws_error *err, const struct buf *body, void 
     if (err) {
         (void)backups_list_attach_error(job->list, r->key, err->summary);
     } else {
-        (void)objcache_put(object_cache(job->run), r->key, body->data, body->len, r->mtime_s,
-                           job->run->now_s);
+        struct objcache_entry *e = objcache_put(object_cache(job->run), r->key, body->data,
+                                                body->len, r->mtime_s, job->run->now_s);
+
+        e->etag = r->etag;
         if (backups_list_attach(job->list, r->key, body->data, body->len, why, sizeof(why)) < 0)
             log_debug("backups", "%s: %s", r->key, why);
     }
@@ -286,8 +320,9 @@ static void pump_later_cb(uv_timer_t *t)
     pump(t->data);
 }
 
-/* Whether a cached copy of w can stand in for a GET (metadata.json: while it is young, or when
- * this run's GET budget is spent). */
+/* Whether a cached copy of w can stand in for a GET. metadata.json: when the listing shows it
+ * unchanged (LastModified and ETag), or, from a "/" listing that does not show it, while the copy
+ * is young; and whenever this run's GET budget is spent. */
 static bool use_cached(const struct bk_job *job, const struct backups_fetch *w,
                        const struct objcache_entry *e)
 {
@@ -297,8 +332,11 @@ static bool use_cached(const struct bk_job *job, const struct backups_fetch *w,
         return false;
     if (w->kind == BACKUPS_FETCH_SENTINEL)
         return e->mtime_s == w->mtime_s;
-    return (now >= e->fetched_s && now - e->fetched_s < METADATA_TTL_S) ||
-           job->metadata_gets >= METADATA_PER_RUN;
+    if (job->metadata_gets >= METADATA_PER_RUN)
+        return true;
+    if (w->mtime_s != BACKUPS_NO_TIME)
+        return e->mtime_s == w->mtime_s && e->etag == w->etag;
+    return now >= e->fetched_s && now - e->fetched_s < METADATA_TTL_S;
 }
 
 /* Starts what backups_list_wanted() asks for, INFLIGHT_MAX requests at a time; attaches cached
@@ -359,6 +397,7 @@ static void pump(struct bk_job *job)
         r->kind = w->kind;
         r->key = xstrdup(w->key);
         r->mtime_s = w->mtime_s;
+        r->etag = w->etag;
         r->next = job->reqs;
         job->reqs = r;
         job->inflight++;
@@ -388,6 +427,35 @@ static void pump(struct bk_job *job)
     evaluate_after_wal(job);
 }
 
+static void listed_cb(const struct aws_error *err, struct s3_listing *l, void *arg);
+
+/* Lists basebackups_005/ with BACKUPS_LIST_DELIMITER, or "/" on a store that refused it. */
+static int start_listing(struct bk_job *job)
+{
+    const struct walg_target *t = &job->ws->target;
+    struct s3_list_opts o = {0};
+    char *base = *t->root ? xasprintf("%s/%s", t->root, BACKUPS_DIR) : xstrdup(BACKUPS_DIR);
+    int rc;
+
+    job->delimiter = list_mode(job->run)->slash_only ? "/" : BACKUPS_LIST_DELIMITER;
+    o.prefix = base;
+    o.delimiter = job->delimiter;
+    job->inflight = 1;
+    rc = s3_list(job->ws->client, &o, listed_cb, job, &job->list_req);
+    free(base);
+    if (rc < 0)
+        job->inflight = 0;
+    return rc;
+}
+
+/* Whether err is a store refusing a delimiter other than "/" (S3 itself takes any string; some
+ * S3-compatible stores answer 501 NotImplemented or 400 InvalidArgument). */
+static bool delimiter_refused(const struct aws_error *err)
+{
+    return err->http_status == 501 || strcmp(err->code, "NotImplemented") == 0 ||
+           (err->http_status == 400 && strcmp(err->code, "InvalidArgument") == 0);
+}
+
 static void listed_cb(const struct aws_error *err, struct s3_listing *l, void *arg)
 {
     struct bk_job *job = arg;
@@ -399,6 +467,22 @@ static void listed_cb(const struct aws_error *err, struct s3_listing *l, void *a
     if (job->run->cancelled) {
         free(base);
         job_finish(job);
+        return;
+    }
+    if (err && strcmp(job->delimiter, "/") != 0 && delimiter_refused(err)) {
+        struct list_mode *m = list_mode(job->run);
+
+        m->slash_only = true;
+        util_copy_cut(m->why, sizeof(m->why), err->summary);
+        log_info("backups",
+                 "the store refused the delimiter %s (%s): basebackups_005/ is listed with \"/\" "
+                 "from now on, and metadata.json is revalidated by age",
+                 BACKUPS_LIST_DELIMITER, m->why);
+        free(base);
+        if (start_listing(job) < 0) {
+            check_result_set(&job->res, VERDICT_UNKNOWN, "could not start the S3 listing");
+            job_finish(job);
+        }
         return;
     }
     if (err) {
@@ -421,6 +505,8 @@ static void listed_cb(const struct aws_error *err, struct s3_listing *l, void *a
         return;
     }
     free(base);
+    if (strcmp(job->delimiter, "/") != 0)
+        backups_list_set_metadata_listed(job->list);
     pump(job);
 }
 
@@ -428,9 +514,6 @@ static void opened_cb(struct check_run *run, struct walg_s3 *ws, bool cancelled,
 {
     struct bk_job *job = arg;
     struct s3_stats st;
-    struct s3_list_opts o = {0};
-    char *base;
-    int rc;
 
     job->ws = ws;
     if (cancelled) {
@@ -448,15 +531,7 @@ static void opened_cb(struct check_run *run, struct walg_s3 *ws, bool cancelled,
     }
     s3_client_stats(ws->client, &st);
     job->requests_before = st.requests;
-    base =
-        *ws->target.root ? xasprintf("%s/%s", ws->target.root, BACKUPS_DIR) : xstrdup(BACKUPS_DIR);
-    o.prefix = base;
-    o.delimiter = "/";
-    job->inflight = 1;
-    rc = s3_list(ws->client, &o, listed_cb, job, &job->list_req);
-    free(base);
-    if (rc < 0) {
-        job->inflight = 0;
+    if (start_listing(job) < 0) {
         check_result_set(&job->res, VERDICT_UNKNOWN, "could not start the S3 listing");
         job_finish(job);
         return;

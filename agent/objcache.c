@@ -12,15 +12,6 @@ struct objcache {
     uint64_t clears;
 };
 
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
 struct objcache *objcache_new(size_t max_entries)
 {
     struct objcache *c = xcalloc(1, sizeof(*c));
@@ -52,7 +43,7 @@ static size_t find(const struct objcache *c, const char *key)
 {
     size_t i;
 
-    for (i = fnv1a(key) & (c->cap - 1); c->tab[i].key; i = (i + 1) & (c->cap - 1)) {
+    for (i = util_hash64(key) & (c->cap - 1); c->tab[i].key; i = (i + 1) & (c->cap - 1)) {
         if (strcmp(c->tab[i].key, key) == 0)
             break;
     }
@@ -106,6 +97,7 @@ struct objcache_entry *objcache_put(struct objcache *c, const char *key, const c
     e->len = len;
     e->mtime_s = mtime_s;
     e->fetched_s = fetched_s;
+    e->etag = 0;
     return e;
 }
 

@@ -1151,14 +1151,10 @@ static void list_append(struct s3_request *r, struct s3xml_list_page *pg)
     }
 }
 
-/* FNV-1a: tokens are compared by hash (a collision only ends a listing early, with a reason). */
+/* Tokens are compared by hash (a collision only ends a listing early, with a reason). */
 static uint64_t token_hash(const char *s)
 {
-    uint64_t h = 14695981039346656037ull;
-
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
+    return util_hash64(s);
 }
 
 static bool token_seen(const struct s3_request *r, const char *token)

@@ -272,6 +272,19 @@ static void list_contents_field(struct walker *w, struct list_ctx *lc, const cha
         }
         lc->cur.mtime_ms = us / 1000;
         lc->has_mtime = true;
+    } else if (strcmp(name, "ETag") == 0) {
+        /* S3 quotes it ("&quot;" in the XML); a store that does not is read the same way. */
+        char tag[128];
+        size_t n = strlen(text);
+
+        if (n >= 2 && text[0] == '"' && text[n - 1] == '"') {
+            text++;
+            n -= 2;
+        }
+        snprintf(tag, sizeof(tag), "%.*s", (int)(n < sizeof(tag) - 1 ? n : sizeof(tag) - 1), text);
+        lc->cur.etag = *tag ? util_hash64(tag) : 0;
+        if (*tag && lc->cur.etag == 0)
+            lc->cur.etag = 1;
     }
 }
 

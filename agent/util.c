@@ -392,3 +392,12 @@ void util_copy_cut(char *out, size_t outlen, const char *s)
     memcpy(out + n, ellipsis, e);
     out[n + e] = '\0';
 }
+
+uint64_t util_hash64(const char *s)
+{
+    uint64_t h = 14695981039346656037ULL;
+
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}

@@ -16,6 +16,7 @@ struct s3_object {
     int64_t size;     /* bytes */
     int64_t mtime_s;  /* LastModified, seconds since the epoch (UTC) */
     int32_t mtime_ms; /* LastModified milliseconds */
+    uint64_t etag;    /* util_hash64 of the ETag without its quotes; 0 when the listing gave none */
 };
 
 /* ---- errors of S3 and STS

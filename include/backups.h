@@ -29,6 +29,14 @@
 #define BACKUPS_DIR             "basebackups_005/"
 #define BACKUPS_SENTINEL_SUFFIX "_backup_stop_sentinel.json"
 #define BACKUPS_METADATA_NAME   "metadata.json"
+/* The delimiter of the basebackups_005/ listing: S3 rolls each backup's tar_partitions/ up into
+ * one common prefix and lists the objects beside it (metadata.json with its ETag and
+ * LastModified, files_metadata.json), so that one listing shows when a metadata.json changed.
+ * WAL-G writes the parts under "<name>" + TarPartitionFolderName, which is this string
+ * (internal/storage_tar_ball.go line 16), and metadata.json beside them
+ * (internal/databases/postgres/backup_push_handler.go, uploadMetadata, lines 472-489). Stores
+ * that refuse a delimiter other than "/" are listed with "/". */
+#define BACKUPS_LIST_DELIMITER "/tar_partitions/"
 /* A folder without sentinel whose newest object is older than max(grace, this) is abandoned. */
 #define BACKUPS_ABANDON_MIN_S 3600
 
@@ -121,6 +129,10 @@ struct backups_backup {
     char *folder;            /* "<base><name>/" when the listing showed it; NULL */
     int64_t folder_newest_s; /* newest object inside the folder; BACKUPS_NO_TIME unknown */
     char *metadata_key;      /* "<base><name>/metadata.json" (WAL-G names only), owned */
+    /* metadata.json as the listing shows it (BACKUPS_LIST_DELIMITER): its LastModified, or
+     * BACKUPS_NO_TIME when the listing did not show it, and util_hash64 of its ETag (0 none) */
+    int64_t metadata_mtime_s;
+    uint64_t metadata_etag;
     struct backups_sentinel *sentinel; /* NULL until attached */
     struct backups_metadata *metadata; /* NULL until attached */
     bool metadata_deferred; /* not fetched this run (a per-run budget): permanence from sentinel */
@@ -132,7 +144,11 @@ struct backups_list {
     char *base; /* the listed prefix, "<root>/basebackups_005/" */
     struct backups_backup *items;
     size_t n;
-    bool folders_listed;  /* the listing showed folders (common prefixes or keys inside them) */
+    bool folders_listed; /* the listing showed folders (common prefixes or keys inside them) */
+    /* the listing shows the objects at the top of each folder (BACKUPS_LIST_DELIMITER): a
+     * complete WAL-G backup whose metadata.json it does not show has none (WAL-G uploads
+     * metadata.json before the sentinel), and is not fetched */
+    bool metadata_listed;
     size_t n_ignored;     /* keys and prefixes under base that are not backups */
     bool unsorted;        /* private: items were not added in name order (S3 lists in order) */
     char *ignored_sample; /* the first of them (the part after base), NULL when none */
@@ -162,10 +178,12 @@ struct backups_fetch {
     enum backups_fetch_kind kind;
     const char *key;  /* borrowed from the list */
     const char *name; /* the backup, borrowed */
-    /* The sentinel's LastModified: a sentinel never changes once written, so (key, mtime) is a
-     * safe cache key for it. BACKUPS_NO_TIME for the other kinds: metadata.json is rewritten by
-     * `wal-g backup-mark` at any time, so cache it only for a bounded time or revalidate it. */
+    /* The LastModified the listing shows. A sentinel never changes once written, so (key,
+     * mtime) is a safe cache key for it. metadata.json is rewritten by `wal-g backup-mark`: its
+     * (key, mtime, etag) from the listing is the cache key; BACKUPS_NO_TIME when the listing did
+     * not show it (a "/" listing), and always for folders. */
     int64_t mtime_s;
+    uint64_t etag; /* util_hash64 of the listed ETag; 0 when none */
 };
 
 /* What the verdict needs that the listing does not show and that is not attached yet, in this
@@ -189,6 +207,9 @@ int backups_list_attach_error(struct backups_list *l, const char *key, const cha
  * fetches the rest in later runs): no longer wanted, permanence comes from the sentinel, and the
  * details count it in metadata_deferred. 0 or -ENOENT. */
 int backups_list_defer_metadata(struct backups_list *l, const char *key);
+/* The listing was made with BACKUPS_LIST_DELIMITER and so shows each metadata.json: sets
+ * metadata_listed, and marks the complete WAL-G backups the listing shows without one. */
+void backups_list_set_metadata_listed(struct backups_list *l);
 /* The newest LastModified of the objects under folder ("<base><name>/", or just the name), from
  * a listing of that folder. 0 or -ENOENT. */
 int backups_list_set_folder_newest(struct backups_list *l, const char *folder, int64_t mtime_s);

@@ -12,6 +12,7 @@
 struct objcache_entry {
     char *key;
     int64_t mtime_s;   /* the object's LastModified when read, or the caller's "no time" */
+    uint64_t etag;     /* the caller's: the listed ETag it was read at (0 after objcache_put) */
     int64_t fetched_s; /* when it was read */
     char *body;        /* NUL-terminated copy, len bytes before the NUL */
     size_t len;

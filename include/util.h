@@ -27,6 +27,8 @@ MUSTCHECK int util_parse_rfc3339(const char *s, int64_t *t_s, int32_t *frac_us);
 
 /* "60s", "5m", "1h", "2d", "1500ms", "90" (seconds). Returns 0 or -EINVAL / -ERANGE. */
 MUSTCHECK int util_parse_duration_ms(const char *s, uint64_t *ms);
+/* FNV-1a of a NUL-terminated string: a hash for tables and change detection, not for security. */
+uint64_t util_hash64(const char *s);
 /* Decimal int64 with full-string match. Returns 0 or -EINVAL / -ERANGE. */
 MUSTCHECK int util_parse_i64(const char *s, int64_t *out);
 /* "true/false/yes/no/on/off/1/0", case-insensitive. */

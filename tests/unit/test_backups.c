@@ -541,7 +541,11 @@ static void test_fixture_tree(void **state)
         for (size_t i = 1; i < 4; i++) {
             assert_int_equal(want[i].kind, BACKUPS_FETCH_METADATA);
             assert_string_equal(want[i].name, h3[3 - i].name);
-            assert_int_equal(want[i].mtime_s, BACKUPS_NO_TIME);
+            /* a listing without delimiter shows metadata.json: its LastModified is the cache key */
+            if (flat)
+                assert_true(want[i].mtime_s != BACKUPS_NO_TIME);
+            else
+                assert_int_equal(want[i].mtime_s, BACKUPS_NO_TIME);
         }
         assert_string_equal(want[1].key, H3_BASE "base_00000001000000000000003A/metadata.json");
         attach_wanted_from_fixture(l, &fetched);
@@ -1391,6 +1395,65 @@ static void test_listing_api(void **state)
     backups_list_free(l);
 }
 
+/* The listing with BACKUPS_LIST_DELIMITER ("/tar_partitions/", WAL-G's TarPartitionFolderName,
+ * internal/storage_tar_ball.go line 16): each folder's tar_partitions/ is one common prefix, and
+ * metadata.json is listed beside it with its LastModified and ETag, which become the cache key of
+ * its GET. A complete backup without metadata.json in that listing has none (WAL-G uploads it
+ * before the sentinel: internal/databases/postgres/backup_push_handler.go lines 472-489). */
+static void test_metadata_in_listing(void **state)
+{
+    struct s3_object objs[] = {
+        {.key = "r/basebackups_005/base_000000010000000000000003/files_metadata.json",
+         .mtime_s = 1000},
+        {.key = "r/basebackups_005/base_000000010000000000000003/metadata.json",
+         .mtime_s = 1001,
+         .etag = 77},
+        {.key = "r/basebackups_005/base_000000010000000000000003_backup_stop_sentinel.json",
+         .mtime_s = 1002},
+        {.key = "r/basebackups_005/base_000000010000000000000005_backup_stop_sentinel.json",
+         .mtime_s = 2002},
+    };
+    const char *prefixes[] = {
+        "r/basebackups_005/base_000000010000000000000003/tar_partitions/",
+        "r/basebackups_005/base_000000010000000000000005/tar_partitions/",
+        "r/basebackups_005/base_000000010000000000000009/tar_partitions/", /* running */
+    };
+    struct backups_list *l;
+    struct backups_fetch want[8];
+    const struct backups_backup *b3, *b5, *b9;
+
+    (void)state;
+    assert_int_equal(backups_list_build("r/basebackups_005/", objs, ARRAY_LEN(objs), prefixes,
+                                        ARRAY_LEN(prefixes), &l),
+                     0);
+    backups_list_set_metadata_listed(l);
+    assert_int_equal(l->n, 3);
+    assert_int_equal(l->n_ignored, 0);
+    b3 = backups_list_find(l, "base_000000010000000000000003");
+    b5 = backups_list_find(l, "base_000000010000000000000005");
+    b9 = backups_list_find(l, "base_000000010000000000000009");
+    assert_string_equal(b3->folder, "r/basebackups_005/base_000000010000000000000003/");
+    assert_string_equal(b9->folder, "r/basebackups_005/base_000000010000000000000009/");
+    assert_int_equal(b3->metadata_mtime_s, 1001);
+    assert_true(b3->metadata_etag == 77);
+    assert_int_equal(b3->folder_newest_s, 1001);
+    assert_null(b3->metadata_error);
+    assert_contains(b5->metadata_error, "not in the listing of r/basebackups_005/"
+                                        "base_000000010000000000000005/");
+    assert_null(b9->sentinel_key);
+    /* the newest sentinel, b3's metadata.json with its listed key, the running folder */
+    assert_int_equal(backups_list_wanted(l, want, ARRAY_LEN(want)), 3);
+    assert_int_equal(want[0].kind, BACKUPS_FETCH_SENTINEL);
+    assert_string_equal(want[0].name, "base_000000010000000000000005");
+    assert_int_equal(want[1].kind, BACKUPS_FETCH_METADATA);
+    assert_string_equal(want[1].name, "base_000000010000000000000003");
+    assert_int_equal(want[1].mtime_s, 1001);
+    assert_true(want[1].etag == 77);
+    assert_int_equal(want[2].kind, BACKUPS_FETCH_FOLDER);
+    assert_string_equal(want[2].key, b9->folder);
+    backups_list_free(l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1405,6 +1468,7 @@ int main(void)
         cmocka_unit_test(test_generated),
         cmocka_unit_test(test_generated_details),
         cmocka_unit_test(test_listing_api),
+        cmocka_unit_test(test_metadata_in_listing),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -136,6 +136,9 @@ static void test_list_page(void **state)
     assert_int_equal(pg.objects[0].mtime_ms, 87);
     assert_int_equal(pg.objects[1].size, 449);
     assert_int_equal(pg.objects[1].mtime_ms, 999);
+    /* the ETag without its quotes, whether the XML escapes them or not */
+    assert_true(pg.objects[0].etag == util_hash64("599bab3ed2c697f1d26842727561fd94"));
+    assert_true(pg.objects[1].etag == util_hash64("a"));
     assert_int_equal(pg.n_prefixes, 2);
     assert_string_equal(pg.prefixes[1],
                         "spilo/c/wal/15/basebackups_005/base_000000010000000000000016/");
@@ -161,6 +164,7 @@ static void test_list_last_and_empty(void **state)
     assert_int_equal(s3xml_parse_list(last, strlen(last), &pg, err, sizeof(err)), 0);
     assert_int_equal(pg.n_objects, 1);
     assert_int_equal(pg.objects[0].mtime_ms, 0);
+    assert_true(pg.objects[0].etag == 0); /* no <ETag> */
     assert_false(pg.is_truncated);
     assert_null(pg.next_token);
     assert_int_equal(pg.key_count, -1);

@@ -15,12 +15,15 @@ bucket name picks the failure:
   echosecret     403 whose <Message> is 240 characters, then every SECRET given on the command line
                  (the client must scrub them before it cuts the message to 256 bytes)
   looptoken      200 listings that are always truncated with the same NextContinuationToken
+  slashonly      501 NotImplemented for a listing whose delimiter is not "/" (as some S3-compatible
+                 stores answer), an empty listing otherwise
 
 usage: fake_s3_errors.py PORT [SECRET...]
 """
 import http.server
 import sys
 import time
+import urllib.parse
 
 ERR = ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{msg}</Message>'
        '{extra}<RequestId>FAKE{code_upper}REQ</RequestId><HostId>fakehostid=</HostId></Error>')
@@ -103,6 +106,15 @@ class Fake(http.server.BaseHTTPRequestHandler):
                             '</Name><Prefix></Prefix><KeyCount>0</KeyCount><MaxKeys>1000</MaxKeys>'
                             '<IsTruncated>true</IsTruncated><NextContinuationToken>same-token'
                             '</NextContinuationToken></ListBucketResult>', xml)
+        elif bucket == "slashonly":
+            query = urllib.parse.parse_qs(self.path.partition("?")[2])
+            if query.get("delimiter", ["/"])[0] != "/":
+                self._send(501, err("NotImplemented", "A header you provided implies "
+                                    "functionality that is not implemented"), xml)
+            else:
+                self._send(200, '<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>'
+                                'slashonly</Name><KeyCount>0</KeyCount><MaxKeys>1000</MaxKeys>'
+                                '<IsTruncated>false</IsTruncated></ListBucketResult>', xml)
         else:
             self._send(404, err("NoSuchBucket", "unknown fake bucket"), xml)
 
