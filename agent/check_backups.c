@@ -298,7 +298,8 @@ static void evaluate_after_wal(struct bk_job *job)
     (void)walscan_backups(job->list, &wb, &seg_size); /* the segment size a backup tells */
     free(wb);
     if (walscan_run(wal_scan(job->run), job->ws->client, t->root, seg_size, job->run->now_s,
-                    wal_scanned_cb, job) == 0) {
+                    (int64_t)(job->run->cfg->wal_sweep_interval_ms / 1000), wal_scanned_cb,
+                    job) == 0) {
         job->wal_scanning = true;
         return;
     }

@@ -127,6 +127,10 @@ static const struct config_key keys[] = {
     KEY("backups", "grace", CFG_DURATION, grace_ms, "",
         "half the shortest gap between scheduled times, at most `1h` (`5m` for `*/10 * * * *`)",
         "How long after a scheduled time a backup may take to land."),
+    KEY("backups", "wal_sweep_interval", CFG_DURATION, wal_sweep_interval_ms, "24h", "`24h`",
+        "How often the WAL chain is listed anew from the start, so that segments deleted from "
+        "`wal_005/` (a lifecycle rule, by hand) leave it; a sweep costs a few listing pages per "
+        "run until it reaches the end."),
     KEY("s3", "endpoint", CFG_URL, s3_endpoint, "",
         "from the envdir (`AWS_ENDPOINT`/`WALE_S3_ENDPOINT`)", "S3 endpoint URL."),
     KEY("s3", "region", CFG_STRING, s3_region, "", "from the envdir (`AWS_REGION`)", "S3 region."),

@@ -30,6 +30,14 @@ struct walscan {
     int64_t now_s;
     struct walchain_gap recheck[WALSCAN_RECHECK_MAX];
     size_t n_recheck, next_recheck;
+    /* The sweep: a second listing from the start into a fresh chain, which replaces the chain
+     * when it reaches the end, so that deleted segments leave it (see walscan.h). */
+    struct walchain *fresh;                /* NULL when no sweep is under way */
+    char *sweep_key;                       /* start-after of its next page */
+    int64_t sweep_started_s, sweep_done_s; /* WALCHAIN_NO_TIME: never */
+    uint64_t sweeps;                       /* completed */
+    int64_t sweep_s;                       /* the interval, from the caller */
+    int64_t sweep_dropped;                 /* segments the last sweep no longer found */
 };
 
 struct walscan_keep {
@@ -48,6 +56,8 @@ static void reset(struct walscan_keep *k)
     if (k->scan->req)
         s3_cancel(k->scan->req);
     walchain_free(k->scan->chain);
+    walchain_free(k->scan->fresh);
+    free(k->scan->sweep_key);
     free(k->scan->root);
     free(k->scan->prefix);
     free(k->scan->last_key);
@@ -63,7 +73,8 @@ void walscan_keep_free(void *p)
     free(k);
 }
 
-static void add_objects(struct walscan_keep *k, const struct s3_listing *l)
+static void add_to(struct walscan_keep *k, struct walchain *chain, const struct s3_listing *l,
+                   bool count)
 {
     size_t plen = strlen(k->scan->prefix);
 
@@ -72,13 +83,21 @@ static void add_objects(struct walscan_keep *k, const struct s3_listing *l)
 
         if (strncmp(o->key, k->scan->prefix, plen) != 0)
             continue;
-        (void)walchain_add(k->scan->chain, o->key + plen, o->mtime_s);
+        (void)walchain_add(chain, o->key + plen, o->mtime_s);
     }
-    k->scan->objects += l->n_objects;
-    k->scan->pages += l->pages;
+    if (count) {
+        k->scan->objects += l->n_objects;
+        k->scan->pages += l->pages;
+    }
+}
+
+static void add_objects(struct walscan_keep *k, const struct s3_listing *l)
+{
+    add_to(k, k->scan->chain, l, true);
 }
 
 static void next_step(struct walscan_keep *k);
+static int sweep_step(struct walscan_keep *k);
 
 static void done(struct walscan_keep *k)
 {
@@ -96,14 +115,106 @@ static void recheck_cb(const struct aws_error *err, struct s3_listing *l, void *
     struct walscan_keep *k = arg;
 
     k->scan->req = NULL;
-    if (err)
+    if (err) {
         snprintf(k->scan->error, sizeof(k->scan->error), "%s", err->summary);
-    else
+    } else {
         add_objects(k, l);
+        /* a late segment below the sweep's position: the sweep has passed it */
+        if (k->scan->fresh)
+            add_to(k, k->scan->fresh, l, false);
+    }
     next_step(k);
 }
 
-/* One short page at each young gap, then done. */
+static size_t segments_of(const struct walchain *c)
+{
+    struct walchain_stats st;
+
+    walchain_stats(c, &st);
+    return st.segments;
+}
+
+/* The sweep reached the end: its chain is what S3 holds now, and replaces the chain. */
+static void sweep_finish(struct walscan_keep *k)
+{
+    struct walscan *w = k->scan;
+    size_t before = segments_of(w->chain), after = segments_of(w->fresh);
+
+    w->sweep_dropped = before > after ? (int64_t)(before - after) : 0;
+    if (w->sweep_dropped > 0)
+        log_info("backups",
+                 "the WAL sweep no longer finds %lld segment(s) listed before: deleted from %s, "
+                 "they leave the chain",
+                 (long long)w->sweep_dropped, w->prefix);
+    walchain_free(w->chain);
+    w->chain = w->fresh;
+    w->fresh = NULL;
+    if (w->sweep_key) {
+        free(w->last_key);
+        w->last_key = w->sweep_key;
+        w->sweep_key = NULL;
+    }
+    w->sweep_done_s = w->now_s;
+    w->sweeps++;
+}
+
+static void sweep_cb(const struct aws_error *err, struct s3_listing *l, void *arg)
+{
+    struct walscan_keep *k = arg;
+    struct walscan *w = k->scan;
+
+    w->req = NULL;
+    if (!w->fresh) { /* not possible: the sweep is only dropped between runs */
+        done(k);
+        return;
+    }
+    add_to(k, w->fresh, l, true);
+    if (l->n_objects > 0) {
+        free(w->sweep_key);
+        w->sweep_key = xstrdup(l->objects[l->n_objects - 1].key);
+    }
+    if (err)
+        snprintf(w->error, sizeof(w->error), "%s", err->summary);
+    else if (!l->truncated)
+        sweep_finish(k);
+    done(k);
+}
+
+/* Whether a sweep is under way or due: WALSCAN_SWEEP_S after the last one ended (the cold
+ * listing counts as one). */
+static bool sweep_due(const struct walscan *w)
+{
+    if (!w->complete)
+        return false;
+    if (w->fresh)
+        return true;
+    return w->sweep_done_s != WALCHAIN_NO_TIME && w->now_s >= w->sweep_done_s &&
+           w->now_s - w->sweep_done_s >= w->sweep_s;
+}
+
+/* Lists the next pages of the sweep, starting one if it is due. 0: a request is in flight. */
+static int sweep_step(struct walscan_keep *k)
+{
+    struct walscan *w = k->scan;
+    struct s3_list_opts o = {0};
+
+    if (!sweep_due(w))
+        return -1;
+    if (!w->fresh) {
+        w->fresh = walchain_new(walchain_seg_size(w->chain));
+        free(w->sweep_key);
+        w->sweep_key = NULL;
+        w->sweep_started_s = w->now_s;
+    }
+    o.prefix = w->prefix;
+    o.start_after = w->sweep_key;
+    o.page_size = PAGE_SIZE;
+    o.max_pages = WALSCAN_SWEEP_PAGES_PER_RUN;
+    o.max_objects = (size_t)PAGE_SIZE * WALSCAN_SWEEP_PAGES_PER_RUN;
+    return s3_list(w->client, &o, sweep_cb, k, &w->req) == 0 ? 0 : -1;
+}
+
+/* One short page at each young gap, then the sweep's pages, then done. */
 static void next_step(struct walscan_keep *k)
 {
     while (k->scan->next_recheck < k->scan->n_recheck) {
@@ -122,6 +233,8 @@ static void next_step(struct walscan_keep *k)
         if (rc == 0)
             return;
     }
+    if (sweep_step(k) == 0)
+        return;
     done(k);
 }
 
@@ -141,8 +254,10 @@ static void listed_cb(const struct aws_error *err, struct s3_listing *l, void *a
         return;
     }
     k->scan->error[0] = '\0';
-    if (!l->truncated)
+    if (!l->truncated && !k->scan->complete) {
         k->scan->complete = true;
+        k->scan->sweep_done_s = k->scan->now_s; /* the cold listing was a sweep */
+    }
     k->scan->n_recheck = k->scan->next_recheck = 0;
     if (k->scan->complete) {
         struct walchain_gap g[64];
@@ -159,7 +274,7 @@ static void listed_cb(const struct aws_error *err, struct s3_listing *l, void *a
 }
 
 int walscan_run(struct walscan_keep *k, struct s3_client *client, const char *root,
-                uint64_t seg_size, int64_t now_s, walscan_fn cb, void *arg)
+                uint64_t seg_size, int64_t now_s, int64_t sweep_s, walscan_fn cb, void *arg)
 {
     struct s3_list_opts o = {0};
     int rc;
@@ -178,11 +293,13 @@ int walscan_run(struct walscan_keep *k, struct s3_client *client, const char *ro
         k->scan->root = xstrdup(root);
         k->scan->prefix = *root ? xasprintf("%s/%s", root, WALCHAIN_DIR) : xstrdup(WALCHAIN_DIR);
         k->scan->chain = walchain_new(seg_size);
+        k->scan->sweep_started_s = k->scan->sweep_done_s = WALCHAIN_NO_TIME;
     }
     k->scan->client = client;
     k->scan->cb = cb;
     k->scan->arg = arg;
     k->scan->now_s = now_s;
+    k->scan->sweep_s = sweep_s > 0 ? sweep_s : WALSCAN_SWEEP_S;
     k->scan->runs++;
     o.prefix = k->scan->prefix;
     o.start_after = k->scan->last_key;
@@ -215,14 +332,31 @@ const struct walchain *walscan_chain(const struct walscan_keep *k, bool *complet
     return k->scan ? k->scan->chain : NULL;
 }
 
+static json_t *time_or_null(int64_t t)
+{
+    char buf[32];
+
+    if (t == WALCHAIN_NO_TIME)
+        return json_null();
+    util_format_rfc3339(t, buf, sizeof(buf));
+    return json_string(buf);
+}
+
 json_t *walscan_details(const struct walscan_keep *k)
 {
-    if (!k->scan)
+    const struct walscan *w = k->scan;
+    json_t *sweep;
+
+    if (!w)
         return json_null();
-    return json_pack("{s:I, s:I, s:I, s:b, s:o}", "objects", (json_int_t)k->scan->objects, "pages",
-                     (json_int_t)k->scan->pages, "runs", (json_int_t)k->scan->runs, "complete",
-                     (int)k->scan->complete, "error",
-                     *k->scan->error ? json_string(k->scan->error) : json_null());
+    sweep = json_pack("{s:b, s:o, s:o, s:I, s:I}", "in_progress", w->fresh != NULL, "started_at",
+                      time_or_null(w->sweep_started_s), "completed_at",
+                      time_or_null(w->sweep_done_s), "completed", (json_int_t)w->sweeps,
+                      "dropped_segments", (json_int_t)w->sweep_dropped);
+    return json_pack("{s:I, s:I, s:I, s:b, s:o, s:o}", "objects", (json_int_t)w->objects, "pages",
+                     (json_int_t)w->pages, "runs", (json_int_t)w->runs, "complete",
+                     (int)w->complete, "error", *w->error ? json_string(w->error) : json_null(),
+                     "sweep", sweep);
 }
 
 static int cmp_backup(const void *a, const void *b)

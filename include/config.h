@@ -49,9 +49,10 @@ struct config {
     char *prefix;
 
     /* [backups] */
-    char *schedule;    /* effective: config, env BACKUP_SCHEDULE, or Spilo's default */
-    int64_t retain;    /* -1: from envdir/env BACKUP_NUM_TO_RETAIN, else 5 */
-    uint64_t grace_ms; /* 0: derived from the schedule (cron_default_grace_s) */
+    char *schedule;                 /* effective: config, env BACKUP_SCHEDULE, or Spilo's default */
+    int64_t retain;                 /* -1: from envdir/env BACKUP_NUM_TO_RETAIN, else 5 */
+    uint64_t grace_ms;              /* 0: derived from the schedule (cron_default_grace_s) */
+    uint64_t wal_sweep_interval_ms; /* walscan's sweep (walscan.h) */
 
     /* [s3] */
     char *s3_endpoint;

@@ -50,7 +50,7 @@ printf 's3://%s/pg' "$BUCKET" >"$TMP/env/WALG_S3_PREFIX"
 
 agent_start reval --set agent.interval=2s --set agent.check_timeout=2s --set "walg.envdir=$TMP/env" \
     --set "s3.endpoint=http://127.0.0.1:$PROXY_PORT" --set backups.retain=3 \
-    --set 'backups.schedule=0 1 * * *'
+    --set 'backups.schedule=0 1 * * *' --set backups.wal_sweep_interval=3s
 check "agent ready" wait_http "$AGENT_URL/readyz" 200 15
 checked() { curl -s "$AGENT_URL/checks/backups" | jq -r '.checked_at // ""'; }
 next_run() { # next_run: until the backups check has run once more after now (15 s)
@@ -82,8 +82,8 @@ eq "steady runs make no GET" "" "$(gets_after "$mark")"
 # wal-g backup-mark base_...05: only metadata.json is rewritten, with is_permanent true
 m=$TREE/pg/basebackups_005/base_$(seg 5)/metadata.json
 sed 's/"is_permanent":false/"is_permanent":true/' "$m" >"$m.new"
-awss3 s3 cp --quiet "$m.new" "s3://$BUCKET/pg/basebackups_005/base_$(seg 5)/metadata.json"
 mark=$(lines)
+awss3 s3 cp --quiet "$m.new" "s3://$BUCKET/pg/basebackups_005/base_$(seg 5)/metadata.json"
 for _ in $(seq 1 50); do
     [ "$(curl -s "$AGENT_URL/checks/backups" | jq -r .details.permanent_count)" = 1 ] && break
     sleep 0.2
@@ -94,6 +94,20 @@ check "one more run after it" next_run
 eq "the mark cost exactly one GET, of that metadata.json" \
     "/$BUCKET/pg/basebackups_005/base_$(seg 5)/metadata.json" "$(gets_after "$mark" | sort -u)"
 eq "... once" "1" "$(gets_after "$mark" | wc -l | tr -d ' ')"
+# ---- a segment deleted from wal_005/ (a lifecycle rule, by hand): the sweep drops it ------------
+eq "before: no gap" "0" "$(jq -r .details.wal_chain.gaps_total <<<"$st")"
+awss3 s3 rm --quiet "s3://$BUCKET/pg/wal_005/$(seg 4).lz4"
+for _ in $(seq 1 100); do
+    st=$(curl -s "$AGENT_URL/checks/backups")
+    [ "$(jq -r .details.wal_chain.gaps_total <<<"$st")" = 1 ] && break
+    sleep 0.2
+done
+eq "the sweep finds the deleted segment: a gap there" "1 $(seg 4) $(seg 4)" \
+    "$(jq -r '.details.wal_chain | "\(.gaps_total) \(.gaps[0].first) \(.gaps[0].last)"' <<<"$st")"
+eq "... which cuts off the oldest backup" "base_$(seg 3)" "$(jq -r '.details.wal_chain.gaps[0].cuts_off | join(" ")' <<<"$st")"
+eq "the sweep says what it dropped" "1" "$(jq -r .details.wal_listing.sweep.dropped_segments <<<"$st")"
+check "sweeps completed" test "$(jq -r .details.wal_listing.sweep.completed <<<"$st")" -ge 1
+contains "the log names the deletion" "$(cat "$AGENT_LOG")" "no longer finds 1 segment(s) listed before"
 agent_stop
 eq "the daemon stops cleanly" "0" "$AGENT_RC"
 sigv4_verify "$REC" --access-key S3RVER --secret S3RVER --region "$(cat "$TMP/env/AWS_REGION")" >"$TMP/sigv4.out" 2>&1
