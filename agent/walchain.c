@@ -645,7 +645,7 @@ size_t walchain_gaps(const struct walchain *c, struct walchain_gap *out, size_t 
 
 /* ---- the report --------------------------------------------------------------------------- */
 
-static json_t *time_or_null(int64_t t_s)
+json_t *walchain_time_json(int64_t t_s)
 {
     char buf[40];
 
@@ -734,7 +734,7 @@ json_t *walchain_report(const struct walchain *c, const struct walchain_backup *
                                                 segname(c, t->tli, r->first), "last",
                                                 segname(c, t->tli, r->last), "segments",
                                                 (json_int_t)(r->last - r->first + 1),
-                                                "last_modified", time_or_null(r->mtime_s)));
+                                                "last_modified", walchain_time_json(r->mtime_s)));
         }
         json_object_set_new(jt, "ranges", jr);
         if (t->n > REPORT_RANGES)
@@ -778,12 +778,13 @@ json_t *walchain_report(const struct walchain *c, const struct walchain_backup *
             json_decref(cut);
             continue;
         }
-        jg = json_pack(
-            "{s:i, s:o, s:o, s:I, s:o, s:o, s:b, s:o, s:I}", "timeline", (int)g[k].tli, "first",
-            segname(c, g[k].tli, g[k].first), "last", segname(c, g[k].tli, g[k].last), "segments",
-            (json_int_t)(g[k].last - g[k].first + 1), "wal_before_at",
-            time_or_null(g[k].before_mtime_s), "wal_after_at", time_or_null(g[k].after_mtime_s),
-            "at_switch", (int)g[k].at_switch, "cuts_off", cut, "cuts_off_count", (json_int_t)ncut);
+        jg = json_pack("{s:i, s:o, s:o, s:I, s:o, s:o, s:b, s:o, s:I}", "timeline", (int)g[k].tli,
+                       "first", segname(c, g[k].tli, g[k].first), "last",
+                       segname(c, g[k].tli, g[k].last), "segments",
+                       (json_int_t)(g[k].last - g[k].first + 1), "wal_before_at",
+                       walchain_time_json(g[k].before_mtime_s), "wal_after_at",
+                       walchain_time_json(g[k].after_mtime_s), "at_switch", (int)g[k].at_switch,
+                       "cuts_off", cut, "cuts_off_count", (json_int_t)ncut);
         json_array_append_new(gaps, jg);
     }
     free(g);
@@ -815,7 +816,7 @@ json_t *walchain_report(const struct walchain *c, const struct walchain_backup *
         json_object_set_new(jb, "consistent",
                             r->consistent < 0 ? json_null() : json_boolean(r->consistent));
         json_object_set_new(jb, "restorable_to_now", json_boolean(r->to_now));
-        json_object_set_new(jb, "reaches_wal_of", time_or_null(r->reach_time_s));
+        json_object_set_new(jb, "reaches_wal_of", walchain_time_json(r->reach_time_s));
         if (r->off_target)
             json_object_set_new(jb, "off_latest_timeline", json_true());
         if (r->has_missing)
@@ -830,8 +831,9 @@ json_t *walchain_report(const struct walchain *c, const struct walchain_backup *
     json_object_set_new(o, "relevant_gaps", json_integer((json_int_t)sum->gaps));
     json_object_set_new(o, "window",
                         json_pack("{s:o, s:o, s:o}", "first_recoverability_at",
-                                  time_or_null(sum->first_recoverability_s), "last_archived_at",
-                                  time_or_null(sum->last_archived_s), "from_backup",
+                                  walchain_time_json(sum->first_recoverability_s),
+                                  "last_archived_at", walchain_time_json(sum->last_archived_s),
+                                  "from_backup",
                                   from_backup ? json_string(from_backup) : json_null()));
     free(reach);
     return o;

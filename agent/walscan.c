@@ -332,16 +332,6 @@ const struct walchain *walscan_chain(const struct walscan_keep *k, bool *complet
     return k->scan ? k->scan->chain : NULL;
 }
 
-static json_t *time_or_null(int64_t t)
-{
-    char buf[32];
-
-    if (t == WALCHAIN_NO_TIME)
-        return json_null();
-    util_format_rfc3339(t, buf, sizeof(buf));
-    return json_string(buf);
-}
-
 json_t *walscan_details(const struct walscan_keep *k)
 {
     const struct walscan *w = k->scan;
@@ -350,8 +340,8 @@ json_t *walscan_details(const struct walscan_keep *k)
     if (!w)
         return json_null();
     sweep = json_pack("{s:b, s:o, s:o, s:I, s:I}", "in_progress", w->fresh != NULL, "started_at",
-                      time_or_null(w->sweep_started_s), "completed_at",
-                      time_or_null(w->sweep_done_s), "completed", (json_int_t)w->sweeps,
+                      walchain_time_json(w->sweep_started_s), "completed_at",
+                      walchain_time_json(w->sweep_done_s), "completed", (json_int_t)w->sweeps,
                       "dropped_segments", (json_int_t)w->sweep_dropped);
     return json_pack("{s:I, s:I, s:I, s:b, s:o, s:o}", "objects", (json_int_t)w->objects, "pages",
                      (json_int_t)w->pages, "runs", (json_int_t)w->runs, "complete",

@@ -24,18 +24,10 @@ closure=$("$PY" tests/deploy/debclosure.py $pkgs) || die "a runtime package is n
 work=$(mktemp -d "${TMPDIR:-/tmp}/spilo-agent-image.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 root=$work/rootfs
-mkdir -p "$root"/{usr/lib,usr/lib64,usr/bin,usr/sbin,usr/local/bin,etc/ssl/certs,tmp}
-ln -s usr/lib "$root/lib"; ln -s usr/lib64 "$root/lib64"; ln -s usr/bin "$root/bin"; ln -s usr/sbin "$root/sbin"
+mkdir -p "$root"/{etc/ssl/certs,tmp}
 chmod 1777 "$root/tmp"
 # every file of those packages but documentation, manuals and locales (as debian:12-slim drops them)
-for p in $closure; do dpkg -L "$p"; done | sort -u | while read -r f; do
-    case $f in /usr/share/doc/*|/usr/share/man/*|/usr/share/info/*|/usr/share/locale/*|/usr/share/lintian/*) continue ;; esac
-    [ -d "$f" ] && [ ! -L "$f" ] && continue
-    [ -e "$f" ] || [ -L "$f" ] || continue
-    case $f in /lib/*|/lib64/*|/bin/*|/sbin/*) dest=$root/usr$f ;; *) dest=$root$f ;; esac
-    mkdir -p "$(dirname "$dest")"
-    cp -a "$f" "$dest"
-done
+container/rootfs.sh "$root" $closure >/dev/null
 cp -L /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
 printf 'root:x:0:0:root:/root:/usr/sbin/nologin\nspilo-agent:x:101:103::/nonexistent:/usr/sbin/nologin\n' >"$root/etc/passwd"
 printf 'root:x:0:\nspilo-agent:x:103:\n' >"$root/etc/group"

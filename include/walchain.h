@@ -55,6 +55,8 @@ uint64_t walchain_infer_seg_size(uint32_t log, uint32_t seg, uint64_t start_lsn)
 
 struct walchain; /* opaque */
 
+/* t_s as an RFC 3339 string, or JSON null for WALCHAIN_NO_TIME. */
+json_t *walchain_time_json(int64_t t_s);
 struct walchain *walchain_new(uint64_t seg_size); /* 0: WALCHAIN_SEG_SIZE_DEFAULT */
 void walchain_free(struct walchain *c);           /* NULL is fine */
 uint64_t walchain_seg_size(const struct walchain *c);

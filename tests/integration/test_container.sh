@@ -96,18 +96,8 @@ elif ! command -v chroot >/dev/null; then
     ok "skipped: chroot (coreutils) is not installed"
 else
     root=$TMP/rootfs
-    mkdir -p "$root/usr/lib" "$root/usr/lib64" "$root/usr/bin" "$root/usr/sbin" "$root/usr/local/bin"
-    ln -s usr/lib "$root/lib"; ln -s usr/lib64 "$root/lib64"; ln -s usr/bin "$root/bin"; ln -s usr/sbin "$root/sbin"
     libpkgs=$("$PY" tests/deploy/debclosure.py $libs_runtime $BASE_PKGS)
-    nfiles=0
-    while read -r f; do
-        case $f in /lib/*|/lib64/*|/usr/lib/*|/usr/lib64/*) ;; *) continue ;; esac
-        [ -d "$f" ] && [ ! -L "$f" ] && continue
-        [ -e "$f" ] || [ -L "$f" ] || continue
-        dest=$root/usr${f#/usr}
-        mkdir -p "$(dirname "$dest")"
-        cp -a "$f" "$dest" 2>/dev/null && nfiles=$((nfiles + 1))
-    done < <(for p in $libpkgs; do dpkg -L "$p"; done | sort -u)
+    nfiles=$(container/rootfs.sh --libs-only "$root" $libpkgs) || nok "container/rootfs.sh builds the root"
     cp "$AGENT" "$root/usr/local/bin/spilo-agent"
     ok "root file system: $nfiles library files of $(wc -w <<<"$libpkgs") packages, no shell, no /etc, no /tmp"
     check "the root file system has no shell" test ! -e "$root/bin/sh"
