@@ -169,8 +169,23 @@ static void wal_chain_apply(struct bk_job *job)
     bool complete;
     const struct walchain *chain = walscan_chain(wal_scan(job->run), &complete);
 
+    unsigned failed_runs;
+    const char *failing = walscan_failing(wal_scan(job->run), &failed_runs);
+
     if (chain)
         walchain_apply(&job->res, chain, wb, n, complete);
+    if (failing && failed_runs >= WALSCAN_FAILING_RUNS) {
+        char old[sizeof(job->res.summary)];
+
+        snprintf(old, sizeof(old), "%s", job->res.summary);
+        check_result_set(
+            &job->res, verdict_worst(job->res.status, VERDICT_WARNING),
+            "listing wal_005/ failed in the last %u runs (%s), so the WAL chain %s. %s",
+            failed_runs, failing,
+            complete ? "is not up to date: new gaps go unseen"
+                     : "is not judged: whether the backups can be restored is unknown",
+            old);
+    }
     json_object_set_new(job->res.details, "wal_listing", walscan_details(wal_scan(job->run)));
     free(wb);
 }

@@ -37,6 +37,8 @@ struct walscan {
     int64_t sweep_started_s, sweep_done_s; /* WALCHAIN_NO_TIME: never */
     uint64_t sweeps;                       /* completed */
     int64_t sweep_s;                       /* the interval, from the caller */
+    bool run_failed;                       /* a request of the run in flight failed */
+    unsigned failed_runs;                  /* runs in a row with a failed request */
     int64_t sweep_dropped;                 /* segments the last sweep no longer found */
 };
 
@@ -99,6 +101,12 @@ static void add_objects(struct walscan_keep *k, const struct s3_listing *l)
 static void next_step(struct walscan_keep *k);
 static int sweep_step(struct walscan_keep *k);
 
+static void fail(struct walscan_keep *k, const struct aws_error *err)
+{
+    util_copy_cut(k->scan->error, sizeof(k->scan->error), err->summary);
+    k->scan->run_failed = true;
+}
+
 static void done(struct walscan_keep *k)
 {
     walscan_fn cb = k->scan->cb;
@@ -107,6 +115,7 @@ static void done(struct walscan_keep *k)
     k->scan->req = NULL;
     k->scan->cb = NULL;
     k->scan->client = NULL;
+    k->scan->failed_runs = k->scan->run_failed ? k->scan->failed_runs + 1 : 0;
     cb(arg);
 }
 
@@ -116,7 +125,7 @@ static void recheck_cb(const struct aws_error *err, struct s3_listing *l, void *
 
     k->scan->req = NULL;
     if (err) {
-        snprintf(k->scan->error, sizeof(k->scan->error), "%s", err->summary);
+        fail(k, err);
     } else {
         add_objects(k, l);
         /* a late segment below the sweep's position: the sweep has passed it */
@@ -174,7 +183,7 @@ static void sweep_cb(const struct aws_error *err, struct s3_listing *l, void *ar
         w->sweep_key = xstrdup(l->objects[l->n_objects - 1].key);
     }
     if (err)
-        snprintf(w->error, sizeof(w->error), "%s", err->summary);
+        fail(k, err);
     else if (!l->truncated)
         sweep_finish(k);
     done(k);
@@ -249,7 +258,7 @@ static void listed_cb(const struct aws_error *err, struct s3_listing *l, void *a
         k->scan->last_key = xstrdup(l->objects[l->n_objects - 1].key);
     }
     if (err) {
-        snprintf(k->scan->error, sizeof(k->scan->error), "%s", err->summary);
+        fail(k, err);
         done(k);
         return;
     }
@@ -300,6 +309,7 @@ int walscan_run(struct walscan_keep *k, struct s3_client *client, const char *ro
     k->scan->arg = arg;
     k->scan->now_s = now_s;
     k->scan->sweep_s = sweep_s > 0 ? sweep_s : WALSCAN_SWEEP_S;
+    k->scan->run_failed = false;
     k->scan->runs++;
     o.prefix = k->scan->prefix;
     o.start_after = k->scan->last_key;
@@ -323,6 +333,12 @@ void walscan_cancel(struct walscan_keep *k)
     k->scan->req = NULL;
     k->scan->cb = NULL;
     k->scan->client = NULL;
+}
+
+const char *walscan_failing(const struct walscan_keep *k, unsigned *runs)
+{
+    *runs = k->scan ? k->scan->failed_runs : 0;
+    return *runs ? k->scan->error : NULL;
 }
 
 const struct walchain *walscan_chain(const struct walscan_keep *k, bool *complete)

@@ -29,6 +29,7 @@
 #define WALSCAN_RECHECK_MAX         4    /* gap pages per run */
 #define WALSCAN_SWEEP_S             86400 /* the chain is listed anew this long after the last time */
 #define WALSCAN_SWEEP_PAGES_PER_RUN 5     /* 5,000 keys: 100,000 segments take 20 runs */
+#define WALSCAN_FAILING_RUNS        3     /* runs in a row with a failed listing: a warning */
 
 typedef void (*walscan_fn)(void *arg);
 
@@ -47,6 +48,9 @@ MUSTCHECK int walscan_run(struct walscan_keep *k, struct s3_client *client, cons
                           void *arg);
 /* Stops the scan in flight (its callback will not run). */
 void walscan_cancel(struct walscan_keep *k);
+/* The last listing error while the last *runs runs in a row each had a failed request (*runs
+ * 0: the last run listed everything it asked for, NULL is returned). */
+const char *walscan_failing(const struct walscan_keep *k, unsigned *runs);
 /* The chain (NULL before the first run) and whether the listing has reached the end once. */
 const struct walchain *walscan_chain(const struct walscan_keep *k, bool *complete);
 /* {"objects","pages","runs","complete","error","sweep":{"in_progress","started_at",

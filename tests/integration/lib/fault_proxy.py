@@ -9,6 +9,9 @@ only). Before each request it reads MODE_FILE:
   403        answer 403 AccessDenied (S3's XML)
   badxml     answer 200 with a body that is not S3 XML
 
+A word match=TEXT after the mode applies it only to requests whose raw path and query contain
+TEXT (e.g. "403 match=wal_005%2F" fails the WAL listing alone); the others are forwarded.
+
 usage: fault_proxy.py PORT UPSTREAM_HOST:PORT MODE_FILE    (binds 127.0.0.1:PORT)
 """
 import http.client
@@ -22,11 +25,15 @@ ERR = ('<?xml version="1.0" encoding="UTF-8"?><Error><Code>{0}</Code><Message>{1
        '<RequestId>FAULT</RequestId></Error>')
 
 
-def mode():
+def mode(path):
     try:
         words = open(MODE_FILE).read().split()
     except OSError:
         words = []
+    match = [w[6:] for w in words if w.startswith("match=")]
+    words = [w for w in words if not w.startswith("match=")]
+    if match and match[0] not in path:
+        return "pass", 5.0
     return (words + ["pass"])[0], float(words[1]) if len(words) > 1 else 5.0
 
 
@@ -45,7 +52,7 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_GET(self):
-        m, secs = mode()
+        m, secs = mode(self.path)
         if m == "blackhole":
             while True:
                 time.sleep(3600)
