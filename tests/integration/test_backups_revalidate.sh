@@ -4,8 +4,8 @@
 # TarPartitionFolderName, wal-g/wal-g internal/storage_tar_ball.go line 16): each backup's parts
 # roll up into one common prefix, and metadata.json is listed beside them with its ETag and
 # LastModified. `wal-g backup-mark` rewrites only metadata.json (internal/databases/postgres/
-# generic_meta_interactor.go lines 64-90), so the steady daemon run makes no GET at all, and a
-# mark costs exactly one GET, of that metadata.json. A store that refuses a delimiter other than
+# generic_meta_interactor.go lines 73-97, SetIsPermanent -> modifyBackupMetadata), so the steady
+# daemon run makes no GET at all, and a mark costs exactly one GET, of that metadata.json. A store that refuses a delimiter other than
 # "/" (501 NotImplemented) is listed with "/", and says so in details.listing.
 set -u
 AGENT=${AGENT:-build/spilo-agent}
