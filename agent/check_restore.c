@@ -299,8 +299,9 @@ static void own_listed(const struct aws_error *err, struct s3_listing *l, void *
 static void source_next(struct rs_job *job);
 static void siblings_start(struct rs_job *job);
 
-#define SOURCE_PAGES 25 /* basebackups_005/ pages: 10,000 backups (a sentinel and a folder each)   \
-                         */
+#define SOURCE_PAGES                                                                               \
+    25 /* basebackups_005/ pages: 10,000 backups (a sentinel and a folder each)                    \
+        */
 
 static void target_checked_cb(struct preflight_result *res, void *arg)
 {

@@ -362,8 +362,8 @@ void restore_target_evaluate(const struct walchain *chain, bool wal_complete, co
     size_t picked = restore_target_picked(b, n, target_s);
     char tt[40], a[40], c[40];
     json_t *read = json_array();
-    const char *fix = "set an earlier [install] clone_target_time (CLONE_TARGET_TIME), or omit it "
-                      "to restore to the latest WAL";
+    const char *fix = "set clone_target_time (CLONE_TARGET_TIME) to that time or earlier, or omit "
+                      "it to restore to the latest WAL";
 
     memset(out, 0, sizeof(*out));
     out->latest_reachable_s = RESTORE_NO_TIME;
@@ -395,15 +395,15 @@ void restore_target_evaluate(const struct walchain *chain, bool wal_complete, co
                      "can pick: clone_with_wale.py takes the newest backup whose sentinel was "
                      "written (S3 LastModified) before the target, and the oldest, %s, was "
                      "written at %s although it finished at %s (%s): the bucket was copied and "
-                     "keeps the copy's times; set clone_target_time after %s, or omit it for the "
-                     "latest",
+                     "keeps the copy's times; set clone_target_time (CLONE_TARGET_TIME) after %s, "
+                     "or omit it to restore to the latest WAL",
                      tt, o->name, a, c, restore_time_from_name(o->finish_from), a);
         else
             snprintf(out->problem, sizeof(out->problem),
                      "CLONE_TARGET_TIME %s is before every base backup in the source: the oldest, "
                      "%s, finished at %s (%s) and its sentinel was written at %s; the clone "
-                     "cannot start from it; set clone_target_time after %s, or omit it for the "
-                     "latest",
+                     "cannot start from it; set clone_target_time (CLONE_TARGET_TIME) after %s, "
+                     "or omit it to restore to the latest WAL",
                      tt, o->name, c, restore_time_from_name(o->finish_from), a, a);
     } else {
         const struct restore_target_backup *p = &b[picked];
@@ -426,7 +426,8 @@ void restore_target_evaluate(const struct walchain *chain, bool wal_complete, co
                      "was written at %s, before the target), but it finished at %s (%s), after "
                      "the target, and PostgreSQL cannot stop before a backup's end (\"requested "
                      "recovery stop point is before consistent recovery point\"); set "
-                     "clone_target_time after %s, or omit it for the latest",
+                     "clone_target_time (CLONE_TARGET_TIME) after %s, or omit it to restore to "
+                     "the latest WAL",
                      tt, p->name, a, c, restore_time_from_name(p->finish_from), c);
         } else if (!chain) {
             snprintf(out->problem, sizeof(out->problem),
@@ -447,8 +448,8 @@ void restore_target_evaluate(const struct walchain *chain, bool wal_complete, co
                 snprintf(out->problem, sizeof(out->problem),
                          "CLONE_TARGET_TIME %s is not reachable: the source's WAL of backup %s "
                          "(the one Spilo picks) is incomplete from segment %s on, so it never "
-                         "reaches consistency; restore to the latest instead (omit "
-                         "clone_target_time), or repair the WAL archive",
+                         "reaches consistency; set clone_target_time (CLONE_TARGET_TIME) after a "
+                         "newer backup, or omit it to restore from the latest one",
                          tt, p->name, seg);
             } else if (!wal_complete) {
                 snprintf(out->problem, sizeof(out->problem),

@@ -83,7 +83,7 @@ eq "... the oldest backup's finish time is its sentinel's FinishTime" \
     "$(tc 'backups_read[0].name') $(tc 'backups_read[0].finish_time') $(tc 'backups_read[0].finish_time_from')"
 contains "... the reason names the copy's times" "$(tc problem)" \
     "is before every base backup in the source that Spilo can pick"
-contains "... and the fix" "$(tc problem)" "the bucket was copied and keeps the copy's times; set clone_target_time after"
+contains "... and the fix" "$(tc problem)" "the bucket was copied and keeps the copy's times; set clone_target_time (CLONE_TARGET_TIME) after"
 check "... at most 3 sentinels read, no WAL listed ($(tc s3_requests) requests)" test "$(tc s3_requests)" -le 3
 not_contains "... but not in the summary while PostgreSQL replays" "$(field summary)" "CLONE_TARGET_TIME"
 # A target a day ahead: Spilo picks the newest backup, but the WAL in S3 ends now.
