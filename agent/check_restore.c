@@ -65,6 +65,7 @@ struct rs_job {
     /* CLONE_TARGET_TIME against the source (preflight.c) */
     int64_t target_s;
     struct preflight *pf;
+    bool target_search;   /* looking at the later candidates for a backup Spilo picks */
     json_t *target_check; /* details.target_time_check; NULL when not checked */
     char target_problem[1024];
 };
@@ -299,18 +300,36 @@ static void own_listed(const struct aws_error *err, struct s3_listing *l, void *
 static void source_next(struct rs_job *job);
 static void siblings_start(struct rs_job *job);
 
-#define SOURCE_PAGES                                                                               \
-    25 /* basebackups_005/ pages: 10,000 backups (a sentinel and a folder each)                    \
-        */
+/* basebackups_005/ pages: 10,000 backups (a sentinel and a folder each) */
+#define SOURCE_PAGES 25
 
+/* Spilo goes on to the next candidate when one holds backups but none it picks for the target
+ * (find_backup, bootstrap/clone_with_wale.py:142-159 at 4.0-p3): so does the pre-flight, keeping
+ * the first candidate's answer unless a later one has a backup to pick. source_found stays the
+ * first candidate with backups; target_time_check.source says where the picked backup is. */
 static void target_checked_cb(struct preflight_result *res, void *arg)
 {
     struct rs_job *job = arg;
+    const char *c = job->candidates[job->candidate];
+    size_t n = strlen(c) - strlen(BACKUPS_DIR);
+    bool picked = res->t.from_backup != NULL;
 
     job->pf = NULL;
-    job->target_check = res->t.details;
-    res->t.details = NULL;
-    snprintf(job->target_problem, sizeof(job->target_problem), "%s", res->t.problem);
+    if (picked || !job->target_check) {
+        json_decref(job->target_check);
+        job->target_check = res->t.details;
+        res->t.details = NULL;
+        json_object_set_new(
+            job->target_check, "source",
+            json_sprintf("s3://%s/%.*s", job->source.bucket, (int)(n > 0 ? n - 1 : 0), c));
+        snprintf(job->target_problem, sizeof(job->target_problem), "%s", res->t.problem);
+    }
+    if (!picked && job->candidate + 1 < job->n_candidates) {
+        job->target_search = true;
+        job->candidate++;
+        source_next(job);
+        return;
+    }
     done_one(job);
 }
 
@@ -331,6 +350,10 @@ static void source_listed(const struct aws_error *err, struct s3_listing *l, voi
     size_t used = strlen(job->source_checked);
 
     job->src_req = NULL;
+    if (err && job->target_search) {
+        done_one(job); /* the first candidate's answer stands */
+        return;
+    }
     if (err) {
         snprintf(job->source_error, sizeof(job->source_error), "%s", err->summary);
         done_one(job);
@@ -338,6 +361,13 @@ static void source_listed(const struct aws_error *err, struct s3_listing *l, voi
     }
     for (size_t i = 0; i < l->n_objects; i++)
         found += backups_is_sentinel_key(l->objects[i].key);
+    if (job->target_search) {
+        if (found > 0 && target_check_start(job, l))
+            return;
+        job->candidate++;
+        source_next(job);
+        return;
+    }
     snprintf(job->source_checked + used, sizeof(job->source_checked) - used, "%ss3://%s/%s",
              used ? ", " : "", job->source.bucket, job->candidates[job->candidate]);
     if (found > 0) {
@@ -425,6 +455,10 @@ static void source_next(struct rs_job *job)
 {
     struct s3_list_opts o = {0};
 
+    if (job->candidate >= job->n_candidates && job->target_search) {
+        done_one(job);
+        return;
+    }
     if (job->candidate >= job->n_candidates) {
         job->source_backups = 0;
         siblings_start(job);

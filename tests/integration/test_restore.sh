@@ -129,6 +129,22 @@ contains "... naming the missing segment and the latest reachable time" "$(tc pr
     "the source's WAL breaks off after backup base_00000001000000000000003A (the one Spilo picks), segment 00000001000000000000003E is missing; the latest reachable time is $(tc latest_reachable_at)"
 check "... which is before the target" test "$(tc latest_reachable_at)" \< "$target"
 
+# A major upgrade: wal/15 holds only backups written after the target, wal/14 one before it.
+# Spilo tries wal/15 first and, with no backup to pick there, goes on to wal/14 (find_backup,
+# clone_with_wale.py:142-159 at 4.0-p3).
+awss3 s3 cp --recursive --quiet "$SRC15" "s3://$BUCKET/spilo/pf-upgrade/$SRC_UID/wal/14/"
+target=$(date -u -d '+1 second' +%Y-%m-%dT%H:%M:%SZ); sleep 2
+awss3 s3 cp --recursive --quiet "$SRC15" "s3://$BUCKET/spilo/pf-upgrade/$SRC_UID/wal/15/"
+awss3 s3 cp --quiet "$SRC15/wal_005/000000010000000000000041.lz4" \
+    "s3://$BUCKET/spilo/pf-upgrade/$SRC_UID/wal/14/wal_005/000000010000000000000042.lz4"
+printf 's3://%s/spilo/pf-upgrade/%s/wal/' "$BUCKET" "$SRC_UID" >"$CL/WALG_S3_PREFIX"
+restore "${CLONE_ENV[@]}" "CLONE_TARGET_TIME=$target" -- "${PG_OFF[@]}"
+eq "a major upgrade: reachable from the older major's prefix, as Spilo goes on to it" \
+    "true base_00000001000000000000003A s3://$BUCKET/spilo/pf-upgrade/$SRC_UID/wal/14" \
+    "$(tc reachable) $(tc from_backup) $(tc source)"
+eq "... while the backups Spilo restores without a time are in wal/15" \
+    "s3://$BUCKET/spilo/pf-upgrade/$SRC_UID/wal/15" "$(field details.source_found)"
+
 # WAL-G v0.2.x - v1.1 sentinels have no FinishTime: metadata.json's finish_time, else LastModified.
 pf_source pf-legacy
 L=s3://$BUCKET/spilo/pf-legacy/$SRC_UID/wal/15/basebackups_005
