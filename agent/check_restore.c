@@ -12,11 +12,11 @@
 #include "log.h"
 #include "patroni.h"
 #include "pgconn.h"
+#include "preflight.h"
 #include "restore.h"
 #include "util.h"
 #include "walg_env.h"
 #include "walg_s3.h"
-#include "walchain.h"
 
 #define MAX_CANDIDATES    16
 #define MAX_SIBLINGS      4
@@ -62,11 +62,10 @@ struct rs_job {
     size_t n_sib_names, sib_name;
     char *siblings[MAX_SIBLINGS];
     size_t n_siblings;
-    /* CLONE_TARGET_TIME against the source's WAL chain (walchain.c) */
+    /* CLONE_TARGET_TIME against the source (preflight.c) */
     int64_t target_s;
-    struct walchain_backup *tb; /* the source's backups, names owned in tb_names */
-    char **tb_names;
-    size_t n_tb;
+    struct preflight *pf;
+    bool target_search;   /* looking at the later candidates for a backup Spilo picks */
     json_t *target_check; /* details.target_time_check; NULL when not checked */
     char target_problem[1024];
 };
@@ -192,8 +191,8 @@ static void finish(struct rs_job *job)
         json_object_set_new(job->res.details, "own_error", json_string(job->own_error));
     if (job->target_check)
         json_object_set_new(job->res.details, "target_time_check", job->target_check);
-    /* Said, not judged yet: the backups' finish times come from the sentinels' LastModified,
-     * which a copied bucket does not keep (the sentinels' FinishTime would be exact). */
+    /* Said, not judged: whether the clone can start is for the clone to show; the pre-flight
+     * says why it would not. */
     if (job->target_problem[0]) {
         size_t used = strlen(job->res.summary);
 
@@ -205,10 +204,6 @@ static void finish(struct rs_job *job)
         json_object_set_new(job->target_check ? job->target_check : job->res.details, "problem",
                             json_string(job->target_problem));
     }
-    for (size_t i = 0; i < job->n_tb; i++)
-        free(job->tb_names[i]);
-    free(job->tb_names);
-    free(job->tb);
 
     run->state = NULL;
     check_run_done(run, &job->res);
@@ -305,95 +300,47 @@ static void own_listed(const struct aws_error *err, struct s3_listing *l, void *
 static void source_next(struct rs_job *job);
 static void siblings_start(struct rs_job *job);
 
-#define TARGET_WAL_PAGES 100 /* one-shot listing of the source's wal_005/: 100,000 keys */
+/* basebackups_005/ pages: 10,000 backups (a sentinel and a folder each) */
+#define SOURCE_PAGES 25
 
-static void target_wal_listed(const struct aws_error *err, struct s3_listing *l, void *arg)
+/* Spilo goes on to the next candidate when one holds backups but none it picks for the target
+ * (find_backup, bootstrap/clone_with_wale.py:142-159 at 4.0-p3): so does the pre-flight, keeping
+ * the first candidate's answer unless a later one has a backup to pick. source_found stays the
+ * first candidate with backups; target_time_check.source says where the picked backup is. */
+static void target_checked_cb(struct preflight_result *res, void *arg)
 {
     struct rs_job *job = arg;
     const char *c = job->candidates[job->candidate];
-    size_t rootlen = strlen(c) - strlen(BACKUPS_DIR);
-    char *prefix = xasprintf("%.*s%s", (int)rootlen, c, WALCHAIN_DIR);
-    struct walchain *chain = walchain_new(0);
-    struct walchain_target t;
-    char tt[40], lr[40] = "none";
+    size_t n = strlen(c) - strlen(BACKUPS_DIR);
+    bool picked = res->t.from_backup != NULL;
 
-    job->src_req = NULL;
-    for (size_t i = 0; i < l->n_objects; i++) {
-        if (strncmp(l->objects[i].key, prefix, strlen(prefix)) == 0)
-            (void)walchain_add(chain, l->objects[i].key + strlen(prefix), l->objects[i].mtime_s);
+    job->pf = NULL;
+    if (picked || !job->target_check) {
+        json_decref(job->target_check);
+        job->target_check = res->t.details;
+        res->t.details = NULL;
+        json_object_set_new(
+            job->target_check, "source",
+            json_sprintf("s3://%s/%.*s", job->source.bucket, (int)(n > 0 ? n - 1 : 0), c));
+        snprintf(job->target_problem, sizeof(job->target_problem), "%s", res->t.problem);
     }
-    walchain_check_target(chain, job->tb, job->n_tb, job->target_s, &t);
-    util_format_rfc3339(job->target_s, tt, sizeof(tt));
-    if (t.latest_reachable_s != WALCHAIN_NO_TIME)
-        util_format_rfc3339(t.latest_reachable_s, lr, sizeof(lr));
-    job->target_check = json_pack(
-        "{s:s, s:b, s:o, s:o, s:b, s:I}", "target_time", tt, "reachable", (int)t.reachable,
-        "from_backup", t.backup ? json_string(t.backup) : json_null(), "latest_reachable_at",
-        t.latest_reachable_s != WALCHAIN_NO_TIME ? json_string(lr) : json_null(),
-        "wal_listing_complete", (int)(!err && !l->truncated), "wal_objects",
-        (json_int_t)l->n_objects);
-    if (err)
-        snprintf(job->target_problem, sizeof(job->target_problem),
-                 "CLONE_TARGET_TIME %s could not be checked: listing %s failed (%s)", tt, prefix,
-                 err->summary);
-    else if (t.no_backup_before)
-        snprintf(job->target_problem, sizeof(job->target_problem),
-                 "CLONE_TARGET_TIME %s is before every base backup in the source (by their "
-                 "sentinels' S3 LastModified; a copied bucket shows the copy's times): the clone "
-                 "cannot start from it; set a later time",
-                 tt);
-    else if (!t.reachable && !l->truncated)
-        snprintf(job->target_problem, sizeof(job->target_problem),
-                 "CLONE_TARGET_TIME %s is not reachable: the source's WAL breaks off first; the "
-                 "latest reachable time is %s",
-                 tt, lr);
-    walchain_free(chain);
-    free(prefix);
+    if (!picked && job->candidate + 1 < job->n_candidates) {
+        job->target_search = true;
+        job->candidate++;
+        source_next(job);
+        return;
+    }
     done_one(job);
 }
 
-/* The backups found: with a CLONE_TARGET_TIME, list the source's WAL and check the time. */
+/* The backups found: with a CLONE_TARGET_TIME, the pre-flight against the source. */
 static bool target_check_start(struct rs_job *job, const struct s3_listing *l)
 {
-    const char *c = job->candidates[job->candidate];
-    size_t rootlen = strlen(c) - strlen(BACKUPS_DIR);
-    struct s3_list_opts o = {0};
-    char *prefix;
-    int rc;
-
     if (!job->target_time || util_parse_rfc3339(job->target_time, &job->target_s, NULL) < 0)
         return false;
-    job->tb = xcalloc(l->n_objects + 1, sizeof(*job->tb));
-    job->tb_names = xcalloc(l->n_objects + 1, sizeof(char *));
-    for (size_t i = 0; i < l->n_objects; i++) {
-        const char *key = l->objects[i].key, *base = strrchr(key, '/');
-        struct walchain_name nm;
-        char seg[WALCHAIN_NAME_LEN + 1];
-
-        base = base ? base + 1 : key;
-        if (!backups_is_sentinel_key(key) || strncmp(base, "base_", 5) != 0 ||
-            strlen(base) < 5 + WALCHAIN_NAME_LEN)
-            continue;
-        snprintf(seg, sizeof(seg), "%.24s", base + 5);
-        if (walchain_parse_name(seg, &nm) != WALCHAIN_SEGMENT)
-            continue;
-        job->tb_names[job->n_tb] = xstrndup(base, strlen(base) - strlen(BACKUPS_SENTINEL_SUFFIX));
-        job->tb[job->n_tb] = (struct walchain_backup){
-            .name = job->tb_names[job->n_tb],
-            .tli = nm.tli,
-            .start_lsn = walchain_segno(nm.log, nm.seg, WALCHAIN_SEG_SIZE_DEFAULT) *
-                         WALCHAIN_SEG_SIZE_DEFAULT,
-            .start_time_s = l->objects[i].mtime_s,
-            .finish_time_s = l->objects[i].mtime_s, /* the sentinel is written last */
-        };
-        job->n_tb++;
-    }
-    prefix = xasprintf("%.*s%s", (int)rootlen, c, WALCHAIN_DIR);
-    o.prefix = prefix;
-    o.max_pages = TARGET_WAL_PAGES;
-    rc = s3_list(job->src_client, &o, target_wal_listed, job, &job->src_req);
-    free(prefix);
-    return rc == 0;
+    return preflight_start(job->src_client, job->candidates[job->candidate], l->objects,
+                           l->n_objects, !l->truncated, job->target_s, target_checked_cb, job,
+                           &job->pf) == 0;
 }
 
 static void source_listed(const struct aws_error *err, struct s3_listing *l, void *arg)
@@ -403,6 +350,10 @@ static void source_listed(const struct aws_error *err, struct s3_listing *l, voi
     size_t used = strlen(job->source_checked);
 
     job->src_req = NULL;
+    if (err && job->target_search) {
+        done_one(job); /* the first candidate's answer stands */
+        return;
+    }
     if (err) {
         snprintf(job->source_error, sizeof(job->source_error), "%s", err->summary);
         done_one(job);
@@ -410,6 +361,13 @@ static void source_listed(const struct aws_error *err, struct s3_listing *l, voi
     }
     for (size_t i = 0; i < l->n_objects; i++)
         found += backups_is_sentinel_key(l->objects[i].key);
+    if (job->target_search) {
+        if (found > 0 && target_check_start(job, l))
+            return;
+        job->candidate++;
+        source_next(job);
+        return;
+    }
     snprintf(job->source_checked + used, sizeof(job->source_checked) - used, "%ss3://%s/%s",
              used ? ", " : "", job->source.bucket, job->candidates[job->candidate]);
     if (found > 0) {
@@ -420,7 +378,7 @@ static void source_listed(const struct aws_error *err, struct s3_listing *l, voi
         job->source_found =
             xasprintf("s3://%s/%.*s", job->source.bucket, (int)(n > 0 ? n - 1 : 0), c);
         if (target_check_start(job, l))
-            return; /* target_wal_listed() ends this part */
+            return; /* target_checked_cb() ends this part */
         done_one(job);
         return;
     }
@@ -497,6 +455,10 @@ static void source_next(struct rs_job *job)
 {
     struct s3_list_opts o = {0};
 
+    if (job->candidate >= job->n_candidates && job->target_search) {
+        done_one(job);
+        return;
+    }
     if (job->candidate >= job->n_candidates) {
         job->source_backups = 0;
         siblings_start(job);
@@ -504,7 +466,7 @@ static void source_next(struct rs_job *job)
     }
     o.prefix = job->candidates[job->candidate];
     o.delimiter = "/";
-    o.max_pages = 5;
+    o.max_pages = SOURCE_PAGES;
     if (s3_list(job->src_client, &o, source_listed, job, &job->src_req) < 0) {
         snprintf(job->source_error, sizeof(job->source_error), "could not start the listing");
         done_one(job);
@@ -642,6 +604,11 @@ static void restore_cancel(struct check_run *run)
     if (job->src_req) {
         s3_cancel(job->src_req);
         job->src_req = NULL;
+        stopped++;
+    }
+    if (job->pf) {
+        preflight_cancel(job->pf);
+        job->pf = NULL;
         stopped++;
     }
     if (job->pc)

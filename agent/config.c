@@ -239,7 +239,8 @@ static const struct config_key keys[] = {
         "`install --mode restore`: the source's uid when its prefix has one "
         "(`CLONE_WAL_BUCKET_SCOPE_SUFFIX=/<uid>`)."),
     KEY("install", "clone_target_time", CFG_RFC3339, install_clone_target_time, "", "none (latest)",
-        "`install --mode restore`: point in time, RFC 3339 with zone (`CLONE_TARGET_TIME`)."),
+        "`install --mode restore`: point in time, RFC 3339 with zone (`CLONE_TARGET_TIME`); "
+        "refused when the source's backups and WAL cannot reach it."),
     KEY("install", "clone_endpoint", CFG_URL, install_clone_endpoint, "", "none",
         "`install --mode restore`: `http(s)://host:port` for the source (`CLONE_AWS_ENDPOINT`)."),
     KEY("install", "source_namespace", CFG_DNS_LABEL, install_source_namespace, "", "`namespace`",

@@ -17,6 +17,7 @@
 #include "backups.h"
 #include "k8s.h"
 #include "log.h"
+#include "preflight.h"
 #include "s3.h"
 #include "secret.h"
 #include "util.h"
@@ -102,6 +103,13 @@ void install_render_dry_run(const struct install_settings *s, const struct insta
                    "# Before that it checks that s3://%s/%s[<major>/]basebackups_005/ holds a "
                    "base backup\n# (a *%s), and refuses to apply anything when it does not.\n",
                    s->bucket, root, BACKUPS_SENTINEL_SUFFIX);
+        if (*s->clone_target_time)
+            buf_printf(out,
+                       "# With clone_target_time %s it also checks that the clone can reach it "
+                       "(the backup Spilo\n# picks: the newest sentinel written before it; that "
+                       "backup's FinishTime before it; WAL\n# unbroken in wal_005/ up to it), "
+                       "and refuses to apply anything when it cannot.\n",
+                       s->clone_target_time);
     }
     for (size_t i = 0; i < plan.n; i++) {
         struct install_item *it = &plan.items[i];
@@ -187,6 +195,12 @@ struct install_run {
     char first_looked[4096];
     char newest[256];
     char newest_root[600];
+    /* the CLONE_TARGET_TIME pre-flight (preflight.c) of the root that holds backups */
+    struct preflight *pf;
+    int64_t target_s;
+    unsigned pend_found;
+    char pend_newest[256];
+    char pf_problem[2048]; /* the newest root's, when no root has a backup Spilo picks */
     /* restart */
     char *old_pods[MAX_OPERATOR_PODS];
     size_t n_old, del_idx;
@@ -259,6 +273,8 @@ static void finish(struct install_run *r, bool refused, const char *fmt, ...)
     r->res.message = msg;
     r->done(&r->res, r->arg);
     /* tear down */
+    preflight_cancel(r->pf);
+    r->pf = NULL;
     if (r->s3)
         s3_client_free(r->s3);
     for (size_t i = 0; i < r->n_roots; i++)
@@ -540,10 +556,78 @@ static void roots_joined(struct install_run *r, char *out, size_t len)
 
 static void list_next_root(struct install_run *r);
 
+/* The backups of one root are counted in: the newest of them and how many. */
+static void root_found(struct install_run *r, const char *root, unsigned found, const char *newest)
+{
+    r->backups_found += found;
+    /* names sort by WAL position; the first root with backups is the newest layout */
+    if ((!*r->newest_root || strcmp(root, r->newest_root) == 0) && strcmp(newest, r->newest) > 0) {
+        snprintf(r->newest, sizeof(r->newest), "%s", newest);
+        snprintf(r->newest_root, sizeof(r->newest_root), "%s", root);
+    }
+}
+
+static const char *str_field(const json_t *o, const char *key)
+{
+    const char *v = json_string_value(json_object_get(o, key));
+
+    return v ? v : "?";
+}
+
+/* With a clone_target_time: whether the clone can reach it from this root. Spilo takes the first
+ * root (newest major first) that has a backup it picks for the time, and goes on to the next one
+ * when it has none (find_backup, bootstrap/clone_with_wale.py:142-159 at 4.0-p3). */
+static void preflight_cb(struct preflight_result *res, void *arg)
+{
+    struct install_run *r = arg;
+    const char *root = r->roots[r->root_idx];
+    const struct restore_target_result *t = &res->t;
+    char tt[40];
+
+    r->pf = NULL;
+    util_format_rfc3339(r->target_s, tt, sizeof(tt));
+    if (!t->from_backup && !t->reachable) {
+        if (!*r->pf_problem)
+            snprintf(r->pf_problem, sizeof(r->pf_problem), "s3://%s/%s: %s", r->s.bucket, root,
+                     t->problem);
+        r->root_idx++;
+        list_next_root(r);
+        return;
+    }
+    if (!t->reachable) {
+        finish(r, true, "s3://%s/%s: %s; nothing was applied", r->s.bucket, root, t->problem);
+        return;
+    }
+    {
+        json_t *rd = json_object_get(t->details, "backups_read"), *picked = NULL, *v;
+        size_t i;
+        char lr[40] = "?";
+
+        json_array_foreach(rd, i, v)
+        {
+            if (json_is_true(json_object_get(v, "picked")))
+                picked = v;
+        }
+        if (t->latest_reachable_s != RESTORE_NO_TIME)
+            util_format_rfc3339(t->latest_reachable_s, lr, sizeof(lr));
+        say(r,
+            "CLONE_TARGET_TIME %s: reachable: Spilo restores %s from s3://%s/%s (finished %s, %s) "
+            "and replays WAL unbroken to %s (%u S3 requests)",
+            tt, t->from_backup, r->s.bucket, root, str_field(picked, "finish_time"),
+            str_field(picked, "finish_time_from"), lr, res->requests);
+    }
+    root_found(r, root, r->pend_found, r->pend_newest);
+    r->root_idx++;
+    list_next_root(r);
+}
+
 static void root_listing_cb(const struct aws_error *e, struct s3_listing *l, void *arg)
 {
     struct install_run *r = arg;
     const char *root = r->roots[r->root_idx];
+    unsigned found = 0;
+    char newest[256] = "";
+
     r->s3req = NULL;
     if (e) {
         finish(r, true, "cannot check the source backups at s3://%s/%s: %s; nothing was applied",
@@ -555,20 +639,25 @@ static void root_listing_cb(const struct aws_error *e, struct s3_listing *l, voi
 
         base = base ? base + 1 : k;
         if (backups_is_sentinel_key(k) && base == k + strlen(root)) {
-            r->backups_found++;
-            /* names sort by WAL position; the first root with backups is the newest layout */
-            if (!*r->newest_root || strcmp(root, r->newest_root) == 0) {
-                char name[256];
+            char name[256];
 
-                snprintf(name, sizeof(name), "%.*s",
-                         (int)(strlen(base) - strlen(BACKUPS_SENTINEL_SUFFIX)), base);
-                if (strcmp(name, r->newest) > 0) {
-                    snprintf(r->newest, sizeof(r->newest), "%s", name);
-                    snprintf(r->newest_root, sizeof(r->newest_root), "%s", root);
-                }
-            }
+            found++;
+            snprintf(name, sizeof(name), "%.*s",
+                     (int)(strlen(base) - strlen(BACKUPS_SENTINEL_SUFFIX)), base);
+            if (strcmp(name, newest) > 0)
+                snprintf(newest, sizeof(newest), "%s", name);
         }
     }
+    if (found > 0 && *r->s.clone_target_time &&
+        util_parse_rfc3339(r->s.clone_target_time, &r->target_s, NULL) == 0) {
+        r->pend_found = found;
+        snprintf(r->pend_newest, sizeof(r->pend_newest), "%s", newest);
+        if (preflight_start(r->s3, root, l->objects, l->n_objects, !l->truncated, r->target_s,
+                            preflight_cb, r, &r->pf) == 0)
+            return; /* preflight_cb() goes on */
+    }
+    if (found > 0)
+        root_found(r, root, found, newest);
     r->root_idx++;
     list_next_root(r);
 }
@@ -668,6 +757,10 @@ static void list_next_root(struct install_run *r)
     }
     roots_joined(r, all, sizeof(all));
     install_clone_root(&r->s, top, sizeof(top));
+    if (r->backups_found == 0 && *r->pf_problem) {
+        finish(r, true, "%s; nothing was applied", r->pf_problem);
+        return;
+    }
     if (r->backups_found == 0 && retry_namespace_prefix(r, all))
         return;
     if (r->backups_found == 0 && r->ns_retry) {

@@ -569,11 +569,6 @@ json_t *install_credentials_secret(const struct install_settings *s,
     return sec;
 }
 
-json_t *install_service_account(const struct install_settings *s)
-{
-    return object("v1", "ServiceAccount", meta(s->pod_service_account, s->namespace, true));
-}
-
 json_t *install_role(const struct install_settings *s)
 {
     json_t *role = object("rbac.authorization.k8s.io/v1", "Role",
@@ -854,8 +849,12 @@ void install_plan_build(const struct install_settings *s, const struct install_k
         INSTALL_APPLY);
     add(plan, "Secret", "", "secrets", s->namespace, s->credentials_secret,
         install_credentials_secret(s, keys), have_keys ? INSTALL_APPLY : INSTALL_CHECK_EXISTS);
-    add(plan, "ServiceAccount", "", "serviceaccounts", s->namespace, s->pod_service_account,
-        install_service_account(s), INSTALL_APPLY);
+    /* No ServiceAccount: the operator creates the pods' account from its
+     * pod_service_account_definition only when the account is missing (createPodServiceAccount,
+     * pkg/controller/postgresql.go:593-614 at a7aaad0a; the definition, with the IRSA annotation
+     * of irsa_role_arn, in initPodServiceAccount, pkg/controller/controller.go:218-256), so an
+     * account applied here first would lose what that definition sets (annotations such as an
+     * IRSA role, imagePullSecrets, automountServiceAccountToken). The RoleBinding names it. */
     add(plan, "Role", "rbac.authorization.k8s.io", "roles", s->namespace, INSTALL_DEFAULT_ROLE,
         install_role(s), INSTALL_APPLY);
     add(plan, "RoleBinding", "rbac.authorization.k8s.io", "rolebindings", s->namespace,

@@ -289,3 +289,204 @@ void restore_evaluate(const struct restore_facts *f, struct check_result *out)
         check_result_set(out, VERDICT_OK, "restore in progress: Patroni is %s",
                          f->patroni_state ? f->patroni_state : "starting");
 }
+
+/* ---- CLONE_TARGET_TIME pre-flight ---------------------------------------------------------- */
+
+const char *restore_time_from_name(enum restore_time_from f)
+{
+    switch (f) {
+    case RESTORE_TIME_SENTINEL:
+        return "sentinel FinishTime";
+    case RESTORE_TIME_METADATA:
+        return "metadata.json finish_time";
+    case RESTORE_TIME_LAST_MODIFIED:
+        return "sentinel LastModified";
+    case RESTORE_TIME_UNREAD:
+        break;
+    }
+    return "sentinel LastModified (not read)";
+}
+
+static int cmp_target_backup(const void *a, const void *b)
+{
+    const struct restore_target_backup *x = a, *y = b;
+
+    if (x->listed_s != y->listed_s)
+        return x->listed_s < y->listed_s ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+void restore_target_sort(struct restore_target_backup *b, size_t n)
+{
+    if (n > 1)
+        qsort(b, n, sizeof(*b), cmp_target_backup);
+}
+
+size_t restore_target_picked(const struct restore_target_backup *b, size_t n, int64_t target_s)
+{
+    size_t picked = n;
+
+    /* clone_with_wale.py choose_backup: last_modified < recovery_target_time, the newest wins */
+    for (size_t i = 0; i < n; i++) {
+        if (b[i].listed_s < target_s)
+            picked = i;
+    }
+    return picked;
+}
+
+size_t restore_target_wanted(const struct restore_target_backup *b, size_t n, int64_t target_s,
+                             size_t *want, size_t max_want)
+{
+    size_t picked = restore_target_picked(b, n, target_s), first, k = 0;
+
+    first = picked < n ? picked : 0;
+    for (size_t i = first; i < n && k < max_want; i++)
+        want[k++] = i;
+    return k;
+}
+
+static json_t *time_or_null(int64_t t)
+{
+    char s[40];
+
+    if (t == RESTORE_NO_TIME)
+        return json_null();
+    util_format_rfc3339(t, s, sizeof(s));
+    return json_string(s);
+}
+
+void restore_target_evaluate(const struct walchain *chain, bool wal_complete, const char *wal_error,
+                             const struct restore_target_backup *b, size_t n, bool backups_complete,
+                             int64_t target_s, struct restore_target_result *out)
+{
+    size_t picked = restore_target_picked(b, n, target_s);
+    char tt[40], a[40], c[40];
+    json_t *read = json_array();
+    const char *fix = "set clone_target_time (CLONE_TARGET_TIME) to that time or earlier, or omit "
+                      "it to restore to the latest WAL";
+
+    memset(out, 0, sizeof(*out));
+    out->latest_reachable_s = RESTORE_NO_TIME;
+    util_format_rfc3339(target_s, tt, sizeof(tt));
+    for (size_t i = 0; i < n; i++) {
+        if (b[i].finish_from == RESTORE_TIME_UNREAD && !b[i].read_error)
+            continue;
+        json_array_append_new(
+            read, json_pack("{s:s, s:o, s:o, s:s, s:b}", "name", b[i].name, "last_modified",
+                            time_or_null(b[i].listed_s), "finish_time", time_or_null(b[i].finish_s),
+                            "finish_time_from", restore_time_from_name(b[i].finish_from), "picked",
+                            (int)(i == picked)));
+        if (b[i].read_error)
+            json_object_set_new(json_array_get(read, json_array_size(read) - 1), "error",
+                                json_string(b[i].read_error));
+    }
+    if (picked == n) {
+        const struct restore_target_backup *o = &b[0];
+
+        util_format_rfc3339(o->listed_s, a, sizeof(a));
+        util_format_rfc3339(o->finish_s, c, sizeof(c));
+        if (n == 0)
+            snprintf(out->problem, sizeof(out->problem),
+                     "CLONE_TARGET_TIME %s cannot be checked: the source lists no base backup", tt);
+        else if (o->finish_from != RESTORE_TIME_UNREAD &&
+                 o->finish_from != RESTORE_TIME_LAST_MODIFIED && o->finish_s <= target_s)
+            snprintf(out->problem, sizeof(out->problem),
+                     "CLONE_TARGET_TIME %s is before every base backup in the source that Spilo "
+                     "can pick: clone_with_wale.py takes the newest backup whose sentinel was "
+                     "written (S3 LastModified) before the target, and the oldest, %s, was "
+                     "written at %s although it finished at %s (%s): the bucket was copied and "
+                     "keeps the copy's times; set clone_target_time (CLONE_TARGET_TIME) after %s, "
+                     "or omit it to restore to the latest WAL",
+                     tt, o->name, a, c, restore_time_from_name(o->finish_from), a);
+        else
+            snprintf(out->problem, sizeof(out->problem),
+                     "CLONE_TARGET_TIME %s is before every base backup in the source: the oldest, "
+                     "%s, finished at %s (%s) and its sentinel was written at %s; the clone "
+                     "cannot start from it; set clone_target_time (CLONE_TARGET_TIME) after %s, "
+                     "or omit it to restore to the latest WAL",
+                     tt, o->name, c, restore_time_from_name(o->finish_from), a, a);
+    } else {
+        const struct restore_target_backup *p = &b[picked];
+        struct walchain_backup wb = {
+            .name = p->name,
+            .tli = p->tli,
+            .start_lsn = p->start_lsn,
+            .finish_lsn = p->finish_lsn,
+            .start_time_s = WALCHAIN_NO_TIME,
+            .finish_time_s = p->finish_s,
+        };
+        struct walchain_reach r;
+
+        out->from_backup = p->name;
+        util_format_rfc3339(p->finish_s, c, sizeof(c));
+        if (p->finish_s > target_s) {
+            util_format_rfc3339(p->listed_s, a, sizeof(a));
+            snprintf(out->problem, sizeof(out->problem),
+                     "CLONE_TARGET_TIME %s is not reachable: Spilo picks backup %s (its sentinel "
+                     "was written at %s, before the target), but it finished at %s (%s), after "
+                     "the target, and PostgreSQL cannot stop before a backup's end (\"requested "
+                     "recovery stop point is before consistent recovery point\"); set "
+                     "clone_target_time (CLONE_TARGET_TIME) after %s, or omit it to restore to "
+                     "the latest WAL",
+                     tt, p->name, a, c, restore_time_from_name(p->finish_from), c);
+        } else if (!chain) {
+            snprintf(out->problem, sizeof(out->problem),
+                     "CLONE_TARGET_TIME %s could not be checked: %s", tt,
+                     wal_error ? wal_error : "the source's WAL could not be listed");
+        } else {
+            char seg[WALCHAIN_NAME_LEN + 1];
+
+            walchain_reach(chain, &wb, &r);
+            if (r.consistent != 0 && r.reach_time_s != WALCHAIN_NO_TIME)
+                out->latest_reachable_s = r.reach_time_s;
+            if (r.consistent != 0 && r.reach_time_s != WALCHAIN_NO_TIME &&
+                r.reach_time_s >= target_s) {
+                out->reachable = true;
+            } else if (r.consistent == 0) {
+                walchain_segment_name(r.missing_tli, r.missing_first, walchain_seg_size(chain),
+                                      seg);
+                snprintf(out->problem, sizeof(out->problem),
+                         "CLONE_TARGET_TIME %s is not reachable: the source's WAL of backup %s "
+                         "(the one Spilo picks) is incomplete from segment %s on, so it never "
+                         "reaches consistency; set clone_target_time (CLONE_TARGET_TIME) after a "
+                         "newer backup, or omit it to restore from the latest one",
+                         tt, p->name, seg);
+            } else if (!wal_complete) {
+                snprintf(out->problem, sizeof(out->problem),
+                         "CLONE_TARGET_TIME %s could not be checked: the source's wal_005/ has "
+                         "more objects than one listing reads",
+                         tt);
+            } else {
+                util_format_rfc3339(out->latest_reachable_s == RESTORE_NO_TIME
+                                        ? p->finish_s
+                                        : out->latest_reachable_s,
+                                    a, sizeof(a));
+                if (r.has_missing) {
+                    walchain_segment_name(r.missing_tli, r.missing_first, walchain_seg_size(chain),
+                                          seg);
+                    snprintf(out->problem, sizeof(out->problem),
+                             "CLONE_TARGET_TIME %s is not reachable: the source's WAL breaks off "
+                             "after backup %s (the one Spilo picks), segment %s is missing; the "
+                             "latest reachable time is %s; %s",
+                             tt, p->name, seg, a, fix);
+                } else {
+                    snprintf(out->problem, sizeof(out->problem),
+                             "CLONE_TARGET_TIME %s is not reachable: the source's WAL from backup "
+                             "%s (the one Spilo picks) ends before it; the latest reachable time "
+                             "is %s; %s",
+                             tt, p->name, a, fix);
+                }
+            }
+        }
+    }
+    out->details =
+        json_pack("{s:s, s:b, s:o, s:o, s:s, s:o, s:b, s:b}", "target_time", tt, "reachable",
+                  (int)out->reachable, "from_backup",
+                  out->from_backup ? json_string(out->from_backup) : json_null(),
+                  "latest_reachable_at", time_or_null(out->latest_reachable_s), "picked_by",
+                  "the newest sentinel LastModified before the target (Spilo's clone_with_wale.py)",
+                  "backups_read", read, "backups_listing_complete", (int)backups_complete,
+                  "wal_listing_complete", (int)(chain && wal_complete));
+    if (out->problem[0])
+        json_object_set_new(out->details, "problem", json_string(out->problem));
+}

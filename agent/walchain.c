@@ -900,29 +900,3 @@ void walchain_apply(struct check_result *r, const struct walchain *c,
     }
     json_object_set_new(r->details, "wal_chain", o);
 }
-
-void walchain_check_target(const struct walchain *c, const struct walchain_backup *backups,
-                           size_t n, int64_t target_s, struct walchain_target *out)
-{
-    memset(out, 0, sizeof(*out));
-    out->latest_reachable_s = WALCHAIN_NO_TIME;
-    out->no_backup_before = true;
-    /* newest first: WAL-G's backup-fetch LATEST / clone_with_wale.py take the newest backup that
-     * finished before the target */
-    for (size_t i = n; i > 0; i--) {
-        const struct walchain_backup *b = &backups[i - 1];
-        struct walchain_reach r;
-
-        if (b->finish_time_s == WALCHAIN_NO_TIME || b->finish_time_s > target_s)
-            continue;
-        out->no_backup_before = false;
-        walchain_reach(c, b, &r);
-        if (r.reach_time_s != WALCHAIN_NO_TIME && r.reach_time_s > out->latest_reachable_s)
-            out->latest_reachable_s = r.reach_time_s;
-        if (r.consistent != 0 && r.reach_time_s != WALCHAIN_NO_TIME && r.reach_time_s >= target_s) {
-            out->reachable = true;
-            out->backup = b->name;
-            return;
-        }
-    }
-}

@@ -120,7 +120,6 @@ json_t *install_namespace_object(const char *name);
 json_t *install_pod_config(const struct install_settings *s);
 json_t *install_credentials_secret(const struct install_settings *s,
                                    const struct install_keys *keys);
-json_t *install_service_account(const struct install_settings *s);
 json_t *install_role(const struct install_settings *s);
 json_t *install_role_binding(const struct install_settings *s);
 json_t *install_sidecar(const struct install_settings *s);

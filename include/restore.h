@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "check_result.h"
+#include "walchain.h"
 
 #define RESTORE_NO_TIME INT64_MIN
 
@@ -54,5 +55,63 @@ bool restore_scope_settings(const char *root, const char *scope, char *prefix, s
 
 void restore_facts_init(struct restore_facts *f);
 void restore_evaluate(const struct restore_facts *f, struct check_result *out);
+
+/* ---- CLONE_TARGET_TIME pre-flight ---------------------------------------------------------- *
+ * Which backup Spilo restores for a target time, and whether PostgreSQL can reach the time from
+ * it. Spilo's clone_with_wale.py (choose_backup, bootstrap/clone_with_wale.py:67-79 at 4.0-p3,
+ * :68-80 at 2.1-p7, :64-76 at 1.6-p3) takes the backup whose `backup-list` "modified" time is the
+ * newest strictly before the target; that column is the sentinel's S3 LastModified (wal-g
+ * internal/backup_time.go, BackupTime.Time). It passes that name to backup-fetch, and PostgreSQL
+ * then needs the backup finished (its end reached: "requested recovery stop point is before
+ * consistent recovery point" otherwise) and WAL unbroken to the target ("recovery ended before
+ * configured recovery target was reached"). The finish time is the sentinel's FinishTime
+ * (BackupSentinelDtoV2, wal-g internal/databases/postgres/backup_sentinel_dto.go:154 at v3.0.5),
+ * else metadata.json's finish_time (ExtendedMetadataDto, same file :72; internal/
+ * backup_sentinel_dto.go:33 at v0.2.15, whose sentinels have no FinishTime), else LastModified. */
+
+enum restore_time_from {
+    RESTORE_TIME_UNREAD = 0,   /* not fetched: LastModified stands in */
+    RESTORE_TIME_SENTINEL,     /* the sentinel's FinishTime */
+    RESTORE_TIME_METADATA,     /* metadata.json finish_time */
+    RESTORE_TIME_LAST_MODIFIED /* neither has one: the sentinel's LastModified */
+};
+const char *restore_time_from_name(enum restore_time_from f);
+
+/* One source backup (a stop sentinel of the listing). */
+struct restore_target_backup {
+    const char *name;    /* "base_...", borrowed */
+    uint32_t tli;        /* from the name */
+    uint64_t start_lsn;  /* the name's segment * 16 MiB, or the sentinel's LSN once read */
+    uint64_t finish_lsn; /* 0 until the sentinel is read */
+    int64_t listed_s;    /* the sentinel's LastModified: what clone_with_wale.py compares */
+    int64_t finish_s;    /* see finish_from; listed_s until read */
+    enum restore_time_from finish_from;
+    char *read_error; /* why the sentinel could not be read; NULL (owned by the caller) */
+};
+
+/* Sorts b by listed_s (then name), oldest first. */
+void restore_target_sort(struct restore_target_backup *b, size_t n);
+/* The backups whose sentinels decide the answer (b sorted): the one Spilo picks (the newest
+ * listed strictly before target_s) and the next max_want - 1 newer ones (a backup that finished
+ * before the target but whose sentinel was written after it is not picked: said in the details);
+ * with none before, the oldest ones. Writes indexes into want, returns how many. */
+size_t restore_target_wanted(const struct restore_target_backup *b, size_t n, int64_t target_s,
+                             size_t *want, size_t max_want);
+/* The index Spilo picks, or n when no sentinel was written before target_s. */
+size_t restore_target_picked(const struct restore_target_backup *b, size_t n, int64_t target_s);
+
+struct restore_target_result {
+    bool reachable;
+    const char *from_backup;    /* the backup a clone starts from (borrowed from b), NULL */
+    int64_t latest_reachable_s; /* the latest time reachable up to the target; RESTORE_NO_TIME */
+    char problem[1024];         /* "" when reachable */
+    json_t *details;            /* details.target_time_check, owned by the caller */
+};
+/* The verdict. chain holds the source's wal_005/ listing (NULL: it could not be listed, wal_error
+ * says why); wal_complete: the listing saw everything after the picked backup's start;
+ * backups_complete: the basebackups_005/ listing was not cut short. */
+void restore_target_evaluate(const struct walchain *chain, bool wal_complete, const char *wal_error,
+                             const struct restore_target_backup *b, size_t n, bool backups_complete,
+                             int64_t target_s, struct restore_target_result *out);
 
 #endif

@@ -147,17 +147,4 @@ json_t *walchain_report(const struct walchain *c, const struct walchain_backup *
 void walchain_apply(struct check_result *r, const struct walchain *c,
                     const struct walchain_backup *backups, size_t n, bool complete);
 
-/* A recovery target time against the chain (restore pre-flight for CLONE_TARGET_TIME): a backup
- * that finished at or before target_s and WAL unbroken from it to a segment archived at or after
- * target_s. */
-struct walchain_target {
-    bool reachable;
-    const char *backup;         /* the backup a restore would start from (borrowed), NULL */
-    bool no_backup_before;      /* no backup finished at or before target_s */
-    int64_t latest_reachable_s; /* the latest WAL time any backup finished before target_s
-                                   reaches; WALCHAIN_NO_TIME */
-};
-void walchain_check_target(const struct walchain *c, const struct walchain_backup *backups,
-                           size_t n, int64_t target_s, struct walchain_target *out);
-
 #endif

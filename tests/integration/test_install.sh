@@ -184,7 +184,7 @@ print(",".join(d["kind"] for d in docs))
 PY
 )
 eq "--dry-run prints YAML documents of every kind, in apply order" \
-    "Namespace,ConfigMap,Secret,ServiceAccount,Role,RoleBinding,OperatorConfiguration,postgresql,PodMonitor,PrometheusRule" \
+    "Namespace,ConfigMap,Secret,Role,RoleBinding,OperatorConfiguration,postgresql,PodMonitor,PrometheusRule" \
     "$DRY"
 CHECKS=$("$PY" - "$TMP/dry.yaml" <<'PY' 2>&1
 import sys, yaml
@@ -245,7 +245,6 @@ eq "one line per resource: created, the operator's objects configured, then the 
     "Namespace $NS: created
 ConfigMap $NS/pod-config: created
 Secret $NS/pod-credentials: created
-ServiceAccount $NS/postgres-pod: created
 Role $NS/spilo-agent: created
 RoleBinding $NS/spilo-agent: created
 OperatorConfiguration $OPNS/$OPCONF: configured
@@ -255,7 +254,14 @@ PrometheusRule $NS/spilo-agent: created
 Pod $OPNS/harbor-operator-postgres-operator-6f7c9-x2x4q: deleted
 Pod $OPNS/harbor-operator-postgres-operator-6f7c9-REPLACED: ready" \
     "$(lines | sed -E 's/(postgres-operator-6f7c9-)[a-z0-9]{5}: ready/\1REPLACED: ready/')"
-contains "a summary on stderr" "$ERR" "8 created, 2 configured, 0 unchanged, 0 skipped, 0 failed"
+contains "a summary on stderr" "$ERR" "7 created, 2 configured, 0 unchanged, 0 skipped, 0 failed"
+# The pods' ServiceAccount is the operator's: it creates it from pod_service_account_definition
+# only when it is missing (createPodServiceAccount, pkg/controller/postgresql.go:593-614 at
+# a7aaad0a), so the installer must not create it first; the RoleBinding names it.
+eq "no request for the pods' ServiceAccount" "" \
+    "$(jq -r 'select(.path | contains("/serviceaccounts")) | .path' "$LOG")"
+eq "... the RoleBinding binds it" "ServiceAccount postgres-pod $NS" \
+    "$(obj RoleBinding spilo-agent | jq -r '.subjects[0] | "\(.kind) \(.name) \(.namespace)"')"
 eq "every write is a PATCH with apply-patch+yaml, fieldManager=spilo-agent and force" \
     "PATCH application/apply-patch+yaml fieldManager=spilo-agent&force=true" \
     "$(jq -r 'select(.method != "GET" and .method != "DELETE") | "\(.method) \(.content_type) \(.query)"' "$LOG" | sort -u)"
@@ -263,7 +269,6 @@ eq "... at the real paths of each kind" \
     "/api/v1/namespaces/$NS
 /api/v1/namespaces/$NS/configmaps/pod-config
 /api/v1/namespaces/$NS/secrets/pod-credentials
-/api/v1/namespaces/$NS/serviceaccounts/postgres-pod
 /apis/rbac.authorization.k8s.io/v1/namespaces/$NS/roles/spilo-agent
 /apis/rbac.authorization.k8s.io/v1/namespaces/$NS/rolebindings/spilo-agent
 /apis/acid.zalan.do/v1/namespaces/$OPNS/operatorconfigurations/$OPCONF
@@ -292,7 +297,7 @@ eq "the old operator pod is gone, a new one runs, the other pod is untouched" "h
 run_install -c "$TMP/install.ini"
 eq "a second run exits 0" 0 "$RC"
 eq "... every resource unchanged" "unchanged" "$(lines | sed -E 's/.*: //' | sort -u)"
-eq "... ten lines, no restart" 10 "$(lines | wc -l | tr -d ' ')"
+eq "... nine lines, no restart" 9 "$(lines | wc -l | tr -d ' ')"
 eq "... no DELETE" "" "$(jq -r 'select(.method == "DELETE") | .path' "$LOG")"
 eq "... the resourceVersions did not move" "0" \
     "$(jq -r 'select(.method == "PATCH" and .status != 200) | .path' "$LOG" | wc -l | tr -d ' ')"
@@ -377,10 +382,49 @@ if s3rver_ensure && s3rver_start "$TMP/s3rver"; then
             ownerReferences:[{apiVersion:"acid.zalan.do/v1",kind:"postgresql",name:$cl,uid:"0a1b"}],
             managedFields:[{manager:"postgres-operator",operation:"Update"}]},
           type:"Opaque",data:{username:($u | @base64),password:$pw}}]')
+    # The CLONE_TARGET_TIME pre-flight, by Spilo's rules: clone_with_wale.py's choose_backup
+    # (bootstrap/clone_with_wale.py:67-79 at 4.0-p3) picks the newest backup whose backup-list
+    # "modified" time - the sentinel's S3 LastModified - is before the target, and goes on to the
+    # next prefix when it finds none (find_backup, :142-159); the backup's end is its sentinel's
+    # FinishTime (wal-g internal/databases/postgres/backup_sentinel_dto.go:154 at v3.0.5). s3rver's
+    # LastModified is the upload time: the fixture's backups finished in March 2025, but their
+    # sentinels were written today, as in a copied bucket.
+    SRC_ROOT=spilo/$CLUSTER/5e0c7d7a-2b1f-4f4e-9a53-1c8d2e7b9f40/wal/15
+    SRC15=$FIXTURES/s3/healthy-3-backups/acme-harbor-pg-backups/$SRC_ROOT
     seed "$SRC_SECRETS"
     run_install "${RESTORE[@]}" --set install.clone_uid=/5e0c7d7a-2b1f-4f4e-9a53-1c8d2e7b9f40 \
         --set install.clone_target_time=2025-03-10T00:00:00+00:00
+    eq "pre-flight: a target before every sentinel's LastModified is refused (exit 1)" 1 "$RC"
+    contains "... naming the oldest backup, its finish time and the copy" "$ERR" \
+        "CLONE_TARGET_TIME 2025-03-10T00:00:00Z is before every base backup in the source that Spilo can pick: clone_with_wale.py takes the newest backup whose sentinel was written (S3 LastModified) before the target, and the oldest, base_000000010000000000000003, was written at"
+    contains "... where it looked" "$ERR" "refused: s3://acme-harbor-pg-backups/$SRC_ROOT/basebackups_005/: CLONE_TARGET_TIME"
+    contains "... with the fix" "$ERR" \
+        "set clone_target_time (CLONE_TARGET_TIME) after "
+    contains "... and that nothing was applied" "$ERR" "or omit it to restore to the latest WAL; nothing was applied"
+    eq "... without a Kubernetes request" "" "$(requests)"
+
+    # WAL archived after the target: reachable. A gap before it: refused, naming the latest time.
+    awss3 s3 cp --recursive --quiet "$SRC15" "s3://acme-harbor-pg-backups/spilo/$CLUSTER/gap0/wal/15/"
+    awss3 s3 rm --quiet "s3://acme-harbor-pg-backups/spilo/$CLUSTER/gap0/wal/15/wal_005/00000001000000000000003E.lz4"
+    TARGET=$(date -u -d '+1 second' +%Y-%m-%dT%H:%M:%S+00:00); sleep 2
+    for r in "$SRC_ROOT" "spilo/$CLUSTER/gap0/wal/15"; do
+        awss3 s3 cp --quiet "$SRC15/wal_005/000000010000000000000041.lz4" \
+            "s3://acme-harbor-pg-backups/$r/wal_005/000000010000000000000042.lz4"
+    done
+    seed "$SRC_SECRETS"
+    run_install "${RESTORE[@]}" --set install.clone_uid=gap0 --set "install.clone_target_time=$TARGET"
+    eq "pre-flight: a target beyond a WAL gap is refused (exit 1)" 1 "$RC"
+    contains "... naming the missing segment and the latest reachable time" "$ERR" \
+        "is not reachable: the source's WAL breaks off after backup base_00000001000000000000003A (the one Spilo picks), segment 00000001000000000000003E is missing; the latest reachable time is"
+    contains "... and the fix" "$ERR" "set clone_target_time (CLONE_TARGET_TIME) to that time or earlier, or omit it to restore to the latest WAL; nothing was applied"
+    eq "... without a Kubernetes request" "" "$(requests)"
+
+    seed "$SRC_SECRETS"
+    run_install "${RESTORE[@]}" --set install.clone_uid=/5e0c7d7a-2b1f-4f4e-9a53-1c8d2e7b9f40 \
+        --set "install.clone_target_time=$TARGET"
     eq "a restore from a source with base backups exits 0" 0 "$RC"
+    contains "... the pre-flight says from which backup and finish time" "$OUT" \
+        ": reachable: Spilo restores base_00000001000000000000003A from s3://acme-harbor-pg-backups/$SRC_ROOT/basebackups_005/ (finished 2025-03-10T01:00:34Z, sentinel FinishTime) and replays WAL unbroken to"
     contains "... reporting the backups found" "$OUT" \
         "found 3 base backups, newest base_00000001000000000000003A in s3://acme-harbor-pg-backups/spilo/$CLUSTER/5e0c7d7a-2b1f-4f4e-9a53-1c8d2e7b9f40/wal/15/basebackups_005/"
     for u in postgres standby harbor; do
@@ -398,7 +442,7 @@ if s3rver_ensure && s3rver_start "$TMP/s3rver"; then
     eq "... no ownerReferences or managedFields in the copy" "null null" \
         "$(obj Secret standby.postgresql-harbor-restored.credentials | jq -c '.metadata | "\(.ownerReferences) \(.managedFields)"' | tr -d '"')"
     eq "pod-config holds the CLONE_* settings" \
-        "$CLUSTER CLONE_WITH_WALE 2025-03-10T00:00:00+00:00 acme-harbor-pg-backups /5e0c7d7a-2b1f-4f4e-9a53-1c8d2e7b9f40  us-east-1 $S3RVER_URL" \
+        "$CLUSTER CLONE_WITH_WALE $TARGET acme-harbor-pg-backups /5e0c7d7a-2b1f-4f4e-9a53-1c8d2e7b9f40  us-east-1 $S3RVER_URL" \
         "$(obj ConfigMap pod-config | jq -r '.data | "\(.CLONE_SCOPE) \(.CLONE_METHOD) \(.CLONE_TARGET_TIME) \(.CLONE_WAL_S3_BUCKET) \(.CLONE_WAL_BUCKET_SCOPE_SUFFIX) \(.CLONE_WAL_BUCKET_SCOPE_PREFIX) \(.CLONE_AWS_REGION) \(.CLONE_AWS_ENDPOINT)"')"
     eq "... and the Secret the clone's keys" "S3RVER" \
         "$(obj Secret pod-credentials | jq -r '.data.CLONE_AWS_ACCESS_KEY_ID | @base64d')"
@@ -406,6 +450,8 @@ if s3rver_ensure && s3rver_start "$TMP/s3rver"; then
     run_install "${RESTORE[@]}" --set install.clone_uid=5e0c7d7a-2b1f-4f4e-9a53-1c8d2e7b9f40 \
         --set install.clone_target_time=2025-03-10T00:00:00+00:00 --dry-run
     eq "a restore --dry-run exits 0" 0 "$RC"
+    contains "... and says that the pre-flight would run" "$OUT" \
+        "# With clone_target_time 2025-03-10T00:00:00+00:00 it also checks that the clone can reach it"
     eq "... and prints the copies with *** data and the CLONE_* keys" "*** 3 /5e0c7d7a-2b1f-4f4e-9a53-1c8d2e7b9f40" \
         "$("$PY" -c '
 import sys, yaml

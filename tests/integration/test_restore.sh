@@ -18,6 +18,7 @@ if ! pg_start "$TMP/pg" >"$TMP/pg-start.log" 2>&1; then
 fi
 BUCKET=acme-harbor-pg-backups
 SRC_UID=5e0c7d7a-2b1f-4f4e-9a53-1c8d2e7b9f40
+SRC15=$FIXTURES/s3/healthy-3-backups/$BUCKET/spilo/postgresql-harbor-harborcluster/$SRC_UID/wal/15
 OWN_ROOT=spilo/postgresql-harbor-restore/b7e94c1d-0a6f-4d2b-8e3c-5f71a9d2c604/wal/15
 awss3 s3 mb "s3://$BUCKET" >/dev/null
 awss3 s3 cp --recursive --quiet "$FIXTURES/s3/healthy-3-backups/$BUCKET" "s3://$BUCKET/"
@@ -62,24 +63,107 @@ eq "the clone source is the clone envdir's prefix" \
 eq "its base backups are found under /wal/15/ like clone_with_wale.py finds them" "3" "$(field details.source_backups)"
 eq "the CLONE_* keys are listed" "5" "$(jq '.checks.restore.details.clone_keys | length' <<<"$OUT")"
 
-# ---- CLONE_TARGET_TIME against the source's WAL chain ----------------------------------------
-# s3rver's LastModified is the upload time (now): every sentinel is younger than 2025-03-09, so by
-# S3's times no backup finished before the target. While PostgreSQL replays, the clone has
-# started anyway: said in the details, not in the summary.
-eq "pre-flight: no backup finished before the target (by LastModified), in the details" "false true" \
-    "$(field details.target_time_check.reachable) $(field details.target_time_check.wal_listing_complete)"
-contains "... with the reason" "$(field details.target_time_check.problem)" "is before every base backup in the source"
+# ---- CLONE_TARGET_TIME pre-flight -------------------------------------------------------------
+# Spilo picks the backup for a target time in clone_with_wale.py's choose_backup
+# (bootstrap/clone_with_wale.py:67-79 at 4.0-p3, :68-80 at 2.1-p7): the newest whose `wal-g
+# backup-list` "modified" time - the sentinel's S3 LastModified (wal-g internal/backup_time.go,
+# BackupTime) - is strictly before the target; none means "Could not find any backups prior to
+# the point in time" (:157-158). The backup's end is its sentinel's FinishTime
+# (BackupSentinelDtoV2, wal-g internal/databases/postgres/backup_sentinel_dto.go:154 at v3.0.5),
+# else metadata.json's finish_time (ExtendedMetadataDto, :72; v0.2.15 sentinels have none,
+# internal/backup_sentinel_dto.go:33 there).
+# s3rver's LastModified is the upload time (now): the fixture's backups finished in March 2025
+# (FinishTime), but every sentinel was written today, as in a copied bucket: Spilo picks none.
+# While PostgreSQL replays, the clone has started anyway: said in the details, not the summary.
+tc() { field "details.target_time_check.$1"; }
+eq "pre-flight, copied bucket: Spilo picks no backup for 2025-03-09T12:00Z" "false null" \
+    "$(tc reachable) $(tc from_backup)"
+eq "... the oldest backup's finish time is its sentinel's FinishTime" \
+    "base_000000010000000000000003 2025-03-08T14:03:44Z sentinel FinishTime" \
+    "$(tc 'backups_read[0].name') $(tc 'backups_read[0].finish_time') $(tc 'backups_read[0].finish_time_from')"
+contains "... the reason names the copy's times" "$(tc problem)" \
+    "is before every base backup in the source that Spilo can pick"
+contains "... and the fix" "$(tc problem)" "the bucket was copied and keeps the copy's times; set clone_target_time (CLONE_TARGET_TIME) after"
+check "... at most 3 sentinels read, no WAL listed ($(tc s3_requests) requests)" test "$(tc s3_requests)" -le 3
 not_contains "... but not in the summary while PostgreSQL replays" "$(field summary)" "CLONE_TARGET_TIME"
-# A target a day ahead: a backup finished before it, but the WAL in S3 ends now.
+# A target a day ahead: Spilo picks the newest backup, but the WAL in S3 ends now.
 ahead=$(date -u -d '+1 day' +%Y-%m-%dT%H:%M:%SZ)
 restore "${CLONE_ENV[@]}" "CLONE_TARGET_TIME=$ahead" -- \
     --set "postgres.conninfo=host=127.0.0.1 port=$(free_port) user=postgres connect_timeout=1"
-eq "a target after the newest archived WAL: not reachable, from no backup" "false null" \
-    "$(field details.target_time_check.reachable) $(field details.target_time_check.from_backup)"
-latest=$(field details.target_time_check.latest_reachable_at)
+eq "a target after the newest archived WAL: not reachable from the newest backup" \
+    "false base_00000001000000000000003A true" \
+    "$(tc reachable) $(tc from_backup) $(tc 'backups_read[0].picked')"
+latest=$(tc latest_reachable_at)
 check "... the latest reachable time is the newest WAL's upload, today ($latest)" test "${latest:0:10}" == "$(date -u +%F)"
 contains "... and with PostgreSQL unreachable the summary says so" "$(field summary)" \
-    "CLONE_TARGET_TIME ${ahead} is not reachable: the source's WAL breaks off first; the latest reachable time is $latest"
+    "CLONE_TARGET_TIME ${ahead} is not reachable: the source's WAL from backup base_00000001000000000000003A (the one Spilo picks) ends before it; the latest reachable time is $latest"
+check "... the WAL is listed from the picked backup's start on ($(tc wal_objects) of 68 objects)" \
+    test "$(tc wal_objects)" -lt 20
+
+# Sources of its own, each a copy of the fixture: WAL archived after the target, a gap before it,
+# sentinels of WAL-G before V2.
+PG_OFF=(--set "postgres.conninfo=host=127.0.0.1 port=$(free_port) user=postgres connect_timeout=1")
+pf_source() { # pf_source NAME: copy the fixture to spilo/NAME/<uid>/wal/15/, point the clone at it
+    awss3 s3 cp --recursive --quiet "$SRC15" "s3://$BUCKET/spilo/$1/$SRC_UID/wal/15/"
+    printf 's3://%s/spilo/%s/%s/wal/' "$BUCKET" "$1" "$SRC_UID" >"$CL/WALG_S3_PREFIX"
+}
+cp -r "$CL" "$TMP/cl-pf"
+pf_source pf-ok
+target=$(date -u -d '+1 second' +%Y-%m-%dT%H:%M:%SZ); sleep 2
+awss3 s3 cp --quiet "$SRC15/wal_005/000000010000000000000041.lz4" \
+    "s3://$BUCKET/spilo/pf-ok/$SRC_UID/wal/15/wal_005/000000010000000000000042.lz4"
+restore "${CLONE_ENV[@]}" "CLONE_TARGET_TIME=$target" -- "${PG_OFF[@]}"
+eq "WAL archived after the target: reachable from the newest backup" \
+    "true base_00000001000000000000003A null" "$(tc reachable) $(tc from_backup) $(tc problem)"
+not_contains "... and the summary has no pre-flight problem" "$(field summary)" "CLONE_TARGET_TIME"
+
+pf_source pf-gap
+awss3 s3 rm --quiet "s3://$BUCKET/spilo/pf-gap/$SRC_UID/wal/15/wal_005/00000001000000000000003E.lz4"
+target=$(date -u -d '+1 second' +%Y-%m-%dT%H:%M:%SZ); sleep 2
+awss3 s3 cp --quiet "$SRC15/wal_005/000000010000000000000041.lz4" \
+    "s3://$BUCKET/spilo/pf-gap/$SRC_UID/wal/15/wal_005/000000010000000000000042.lz4"
+restore "${CLONE_ENV[@]}" "CLONE_TARGET_TIME=$target" -- "${PG_OFF[@]}"
+eq "a WAL gap before the target: not reachable" "false base_00000001000000000000003A" \
+    "$(tc reachable) $(tc from_backup)"
+contains "... naming the missing segment and the latest reachable time" "$(tc problem)" \
+    "the source's WAL breaks off after backup base_00000001000000000000003A (the one Spilo picks), segment 00000001000000000000003E is missing; the latest reachable time is $(tc latest_reachable_at)"
+check "... which is before the target" test "$(tc latest_reachable_at)" \< "$target"
+
+# A major upgrade: wal/15 holds only backups written after the target, wal/14 one before it.
+# Spilo tries wal/15 first and, with no backup to pick there, goes on to wal/14 (find_backup,
+# clone_with_wale.py:142-159 at 4.0-p3).
+awss3 s3 cp --recursive --quiet "$SRC15" "s3://$BUCKET/spilo/pf-upgrade/$SRC_UID/wal/14/"
+target=$(date -u -d '+1 second' +%Y-%m-%dT%H:%M:%SZ); sleep 2
+awss3 s3 cp --recursive --quiet "$SRC15" "s3://$BUCKET/spilo/pf-upgrade/$SRC_UID/wal/15/"
+awss3 s3 cp --quiet "$SRC15/wal_005/000000010000000000000041.lz4" \
+    "s3://$BUCKET/spilo/pf-upgrade/$SRC_UID/wal/14/wal_005/000000010000000000000042.lz4"
+printf 's3://%s/spilo/pf-upgrade/%s/wal/' "$BUCKET" "$SRC_UID" >"$CL/WALG_S3_PREFIX"
+restore "${CLONE_ENV[@]}" "CLONE_TARGET_TIME=$target" -- "${PG_OFF[@]}"
+eq "a major upgrade: reachable from the older major's prefix, as Spilo goes on to it" \
+    "true base_00000001000000000000003A s3://$BUCKET/spilo/pf-upgrade/$SRC_UID/wal/14" \
+    "$(tc reachable) $(tc from_backup) $(tc source)"
+eq "... while the backups Spilo restores without a time are in wal/15" \
+    "s3://$BUCKET/spilo/pf-upgrade/$SRC_UID/wal/15" "$(field details.source_found)"
+
+# WAL-G v0.2.x - v1.1 sentinels have no FinishTime: metadata.json's finish_time, else LastModified.
+pf_source pf-legacy
+L=s3://$BUCKET/spilo/pf-legacy/$SRC_UID/wal/15/basebackups_005
+for b in 03 16 3A; do
+    n=base_0000000100000000000000$b
+    jq -c 'del(.Version, .StartTime, .FinishTime, .DateFmt, .Hostname, .DataDir, .IsPermanent)' \
+        "$SRC15/basebackups_005/${n}_backup_stop_sentinel.json" >"$TMP/legacy.json"
+    awss3 s3 cp --quiet "$TMP/legacy.json" "$L/${n}_backup_stop_sentinel.json"
+done
+restore "${CLONE_ENV[@]}"
+eq "a legacy sentinel: the finish time from metadata.json" \
+    "base_000000010000000000000003 metadata.json finish_time" \
+    "$(tc 'backups_read[0].name') $(tc 'backups_read[0].finish_time_from')"
+awss3 s3 rm --quiet "$L/base_000000010000000000000003/metadata.json"
+restore "${CLONE_ENV[@]}"
+eq "... and without metadata.json, the sentinel's LastModified" "sentinel LastModified" \
+    "$(tc 'backups_read[0].finish_time_from')"
+contains "... then the reason does not claim a copy" "$(tc problem)" "is before every base backup in the source: the oldest"
+rm -rf "$CL"; cp -r "$TMP/cl-pf" "$CL"
 
 # ---- the traps ---------------------------------------------------------------------------------
 cp -r "$CL" "$TMP/cl-backup"
@@ -101,7 +185,6 @@ rm -rf "$CL"; cp -r "$TMP/cl-backup" "$CL"
 
 # ---- where clone_with_wale.py looks (clone_with_wale.py:121-140 2.1-p7, :120-139 4.0-p3) -----
 # A PostgreSQL 11 source: /wal/<major>/ is tried for every major up to the own one, newest first.
-SRC15=$FIXTURES/s3/healthy-3-backups/$BUCKET/spilo/postgresql-harbor-harborcluster/$SRC_UID/wal/15
 awss3 s3 cp --recursive --quiet "$SRC15" "s3://$BUCKET/spilo/pg11-source/$SRC_UID/wal/11/"
 printf 's3://%s/spilo/pg11-source/%s/wal/' "$BUCKET" "$SRC_UID" >"$CL/WALG_S3_PREFIX"
 restore "${CLONE_ENV[@]}"

@@ -542,20 +542,10 @@ static void test_plan_and_dry_run(void **state)
     struct install_keys keys = {"AKIDEXAMPLE", "very-secret-value"};
     char err[2048];
     const char *restore[] = {"install.clone_cluster=src", "install.monitoring_namespace=mon"};
-    static const char *const kinds[] = {"Namespace",
-                                        "Namespace",
-                                        "ConfigMap",
-                                        "Secret",
-                                        "ServiceAccount",
-                                        "Role",
-                                        "RoleBinding",
-                                        "Secret",
-                                        "Secret",
-                                        "Secret",
-                                        "OperatorConfiguration",
-                                        "postgresql",
-                                        "PodMonitor",
-                                        "PrometheusRule"};
+    static const char *const kinds[] = {
+        "Namespace",   "Namespace",  "ConfigMap",     "Secret", "Role",
+        "RoleBinding", "Secret",     "Secret",        "Secret", "OperatorConfiguration",
+        "postgresql",  "PodMonitor", "PrometheusRule"};
     struct buf out;
 
     (void)state;
@@ -566,14 +556,16 @@ static void test_plan_and_dry_run(void **state)
         assert_string_equal(plan.items[i].kind, kinds[i]);
     assert_string_equal(plan.items[1].name, "mon");
     assert_int_equal(plan.items[3].policy, INSTALL_APPLY);
-    assert_int_equal(plan.items[7].policy, INSTALL_COPY_SECRET);
-    assert_string_equal(plan.items[7].source_name, "postgres.src.credentials");
-    assert_string_equal(plan.items[7].name, "postgres.postgresql-harbor-harborcluster.credentials");
-    assert_int_equal(plan.items[10].policy, INSTALL_MUST_EXIST);
-    assert_true(plan.items[10].operator_config);
-    assert_int_equal(plan.items[11].policy, INSTALL_IF_EXISTS);
-    assert_int_equal(plan.items[13].policy, INSTALL_IF_CRD);
-    assert_string_equal(plan.items[13].namespace, "mon");
+    assert_int_equal(plan.items[6].policy, INSTALL_COPY_SECRET);
+    assert_string_equal(plan.items[6].source_name, "postgres.src.credentials");
+    assert_string_equal(plan.items[6].name, "postgres.postgresql-harbor-harborcluster.credentials");
+    assert_int_equal(plan.items[9].policy, INSTALL_MUST_EXIST);
+    assert_true(plan.items[9].operator_config);
+    assert_int_equal(plan.items[10].policy, INSTALL_IF_EXISTS);
+    assert_int_equal(plan.items[12].policy, INSTALL_IF_CRD);
+    assert_string_equal(plan.items[12].namespace, "mon");
+    for (size_t i = 0; i < plan.n; i++) /* the operator creates the pods' account */
+        assert_string_not_equal(plan.items[i].kind, "ServiceAccount");
     install_plan_free(&plan);
     install_plan_build(&s, NULL, &plan);
     assert_int_equal(plan.items[3].policy, INSTALL_CHECK_EXISTS);

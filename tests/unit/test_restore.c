@@ -244,12 +244,125 @@ static void test_no_backup_cause(void **state)
     assert_false(restore_scope_settings("s3://b/backups/db", "db", p, sizeof(p), sf, sizeof(sf)));
 }
 
+/* ---- CLONE_TARGET_TIME pre-flight: Spilo's pick by LastModified, the finish time, the WAL ---- */
+
+#define T0 1741392000 /* 2025-03-08T00:00:00Z */
+#define MB (1024ULL * 1024)
+
+static void add_segs(struct walchain *c, uint64_t from, uint64_t to)
+{
+    char name[32];
+
+    for (uint64_t s = from; s <= to; s++) {
+        snprintf(name, sizeof(name), "%08X%08X%08X.lz4", 1U, 0U, (unsigned)s);
+        (void)walchain_add(c, name, T0 + (int64_t)s * 60);
+    }
+}
+
+static struct restore_target_backup tb(const char *name, uint64_t seg, int64_t listed_s,
+                                       int64_t finish_s, enum restore_time_from from)
+{
+    struct restore_target_backup b = {
+        .name = name,
+        .tli = 1,
+        .start_lsn = seg * 16 * MB + 0x28,
+        .finish_lsn = (seg + 1) * 16 * MB + 0x100,
+        .listed_s = listed_s,
+        .finish_s = finish_s,
+        .finish_from = from,
+    };
+    return b;
+}
+
+static void test_target(void **state)
+{
+    struct walchain *c = walchain_new(0);
+    struct restore_target_backup b[3];
+    struct restore_target_result r;
+    size_t want[3];
+
+    (void)state;
+    add_segs(c, 2, 0x14);
+    add_segs(c, 0x18, 0x30); /* a gap 0x15..0x17 */
+    b[0] = tb("base_000000010000000000000002", 2, T0 + 4 * 60, T0 + 3 * 60, RESTORE_TIME_SENTINEL);
+    b[1] = tb("base_000000010000000000000020", 0x20, T0 + 0x22 * 60, T0 + 0x21 * 60,
+              RESTORE_TIME_METADATA);
+    b[2] = tb("base_000000010000000000000028", 0x28, T0 + 0x2A * 60, T0 + 0x2A * 60,
+              RESTORE_TIME_UNREAD);
+    restore_target_sort(b, 3);
+
+    /* clone_with_wale.py's choose_backup: the newest LastModified strictly before the target */
+    assert_int_equal(restore_target_picked(b, 3, T0 + 0x22 * 60), 0);
+    assert_int_equal(restore_target_picked(b, 3, T0 + 0x22 * 60 + 1), 1);
+    assert_int_equal(restore_target_picked(b, 3, T0), 3);
+    assert_int_equal(restore_target_wanted(b, 3, T0 + 0x23 * 60, want, 2), 2);
+    assert_int_equal(want[0], 1);
+    assert_int_equal(want[1], 2);
+    assert_int_equal(restore_target_wanted(b, 3, T0, want, 3), 3); /* none: the oldest ones */
+    assert_int_equal(want[0], 0);
+
+    restore_target_evaluate(c, true, NULL, b, 3, true, T0 + 0x10 * 60, &r);
+    assert_true(r.reachable);
+    assert_string_equal(r.from_backup, "base_000000010000000000000002");
+    assert_string_equal(r.problem, "");
+    assert_int_equal(json_array_size(json_object_get(r.details, "backups_read")), 2);
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_array_get(json_object_get(r.details, "backups_read"), 1), "finish_time_from")),
+        "metadata.json finish_time");
+    json_decref(r.details);
+
+    /* inside the gap: from the first backup, the WAL breaks off at 0x15 */
+    restore_target_evaluate(c, true, NULL, b, 3, true, T0 + 0x16 * 60, &r);
+    assert_false(r.reachable);
+    assert_int_equal(r.latest_reachable_s, T0 + 0x14 * 60);
+    assert_non_null(strstr(r.problem, "segment 000000010000000000000015 is missing"));
+    json_decref(r.details);
+
+    /* after the newest WAL */
+    restore_target_evaluate(c, true, NULL, b, 3, true, T0 + 0x40 * 60, &r);
+    assert_false(r.reachable);
+    assert_string_equal(r.from_backup, "base_000000010000000000000028");
+    assert_non_null(strstr(r.problem, "ends before it; the latest reachable time is "
+                                      "2025-03-08T00:48:00Z"));
+    json_decref(r.details);
+    /* ... but not judged when the listing was cut short */
+    restore_target_evaluate(c, false, NULL, b, 3, true, T0 + 0x40 * 60, &r);
+    assert_non_null(strstr(r.problem, "could not be checked"));
+    json_decref(r.details);
+
+    /* before every sentinel's LastModified, but the oldest finished before (a copied bucket) */
+    b[0].listed_s = T0 + 86400;
+    b[1].listed_s = T0 + 86401;
+    b[2].listed_s = T0 + 86402;
+    restore_target_evaluate(NULL, false, NULL, b, 3, true, T0 + 0x10 * 60, &r);
+    assert_false(r.reachable);
+    assert_null(r.from_backup);
+    assert_non_null(strstr(r.problem, "the bucket was copied"));
+    json_decref(r.details);
+    /* ... and with only LastModified known, no claim of a copy */
+    b[0].finish_from = RESTORE_TIME_LAST_MODIFIED;
+    b[0].finish_s = b[0].listed_s;
+    restore_target_evaluate(NULL, false, NULL, b, 3, true, T0 + 0x10 * 60, &r);
+    assert_null(strstr(r.problem, "copied"));
+    assert_non_null(strstr(r.problem, "is before every base backup in the source: the oldest"));
+    json_decref(r.details);
+
+    /* the picked backup finished after the target (its sentinel's LastModified is older) */
+    b[0] = tb("base_000000010000000000000002", 2, T0 + 4 * 60, T0 + 9 * 60, RESTORE_TIME_SENTINEL);
+    restore_target_evaluate(c, true, NULL, b, 1, true, T0 + 5 * 60, &r);
+    assert_false(r.reachable);
+    assert_non_null(strstr(r.problem, "consistent recovery point"));
+    json_decref(r.details);
+    walchain_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_verdicts),        cmocka_unit_test(test_not_cloned),
         cmocka_unit_test(test_overlap),         cmocka_unit_test(test_asks_postgres),
-        cmocka_unit_test(test_no_backup_cause),
+        cmocka_unit_test(test_no_backup_cause), cmocka_unit_test(test_target),
     };
     return cmocka_run_group_tests_name("restore", tests, NULL, NULL);
 }

@@ -300,34 +300,6 @@ static void test_wale_lzo(void **state)
     walchain_free(c);
 }
 
-static void test_target_time(void **state)
-{
-    struct walchain *c = walchain_new(0);
-    struct walchain_backup b[2] = {bk("base_000000010000000000000002", 1, 2, 3),
-                                   bk("base_000000010000000000000020", 1, 0x20, 0x21)};
-    struct walchain_target t;
-
-    (void)state;
-    add_run(c, 1, 2, 0x14, "lz4");
-    add_run(c, 1, 0x18, 0x30, "lz4"); /* a gap 0x15..0x17 */
-    walchain_check_target(c, b, 2, T0 + 0x10 * 60, &t);
-    assert_true(t.reachable);
-    assert_string_equal(t.backup, "base_000000010000000000000002");
-    walchain_check_target(c, b, 2, T0 + 0x16 * 60, &t); /* inside the gap, before backup 2 */
-    assert_false(t.reachable);
-    assert_false(t.no_backup_before);
-    assert_int_equal(t.latest_reachable_s, T0 + 0x14 * 60);
-    walchain_check_target(c, b, 2, T0 + 0x28 * 60, &t);
-    assert_true(t.reachable);
-    assert_string_equal(t.backup, "base_000000010000000000000020");
-    walchain_check_target(c, b, 2, T0 + 0x40 * 60, &t); /* after the newest archived WAL */
-    assert_false(t.reachable);
-    assert_int_equal(t.latest_reachable_s, T0 + 0x30 * 60);
-    walchain_check_target(c, b, 2, T0, &t);
-    assert_true(t.no_backup_before);
-    walchain_free(c);
-}
-
 /* 100,000 segments: memory grows with the gaps, not with the segments. */
 static void test_memory_bound(void **state)
 {
@@ -366,8 +338,7 @@ int main(void)
         cmocka_unit_test(test_names),           cmocka_unit_test(test_ranges_and_duplicates),
         cmocka_unit_test(test_gap_cuts_off),    cmocka_unit_test(test_latest_incomplete),
         cmocka_unit_test(test_timeline_switch), cmocka_unit_test(test_abandoned_timeline),
-        cmocka_unit_test(test_wale_lzo),        cmocka_unit_test(test_target_time),
-        cmocka_unit_test(test_memory_bound),
+        cmocka_unit_test(test_wale_lzo),        cmocka_unit_test(test_memory_bound),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
