@@ -68,6 +68,7 @@ struct rs_job {
     bool target_search;   /* looking at the later candidates for a backup Spilo picks */
     json_t *target_check; /* details.target_time_check; NULL when not checked */
     char target_problem[1024];
+    bool target_unreachable; /* the pre-flight decided: not reachable */
 };
 
 static int cmp_str(const void *a, const void *b)
@@ -182,6 +183,7 @@ static void finish(struct rs_job *job)
         (job->namespace && job->own_ok && strncmp(job->own.root, "spilo/", 6) == 0 &&
          strncmp(job->own.root + 6, job->namespace, strlen(job->namespace)) == 0 &&
          job->own.root[6 + strlen(job->namespace)] == '-');
+    f.target_unreachable = job->target_unreachable ? job->target_problem : NULL;
     f.siblings = (const char *const *)job->siblings;
     f.n_siblings = job->n_siblings;
     restore_evaluate(&f, &job->res);
@@ -198,7 +200,7 @@ static void finish(struct rs_job *job)
 
         /* Once PostgreSQL replays or has been promoted, the clone has started: the pre-flight is
          * moot and stays in the details. Unreachable, it may be why the clone does not start. */
-        if (job->in_recovery < 0)
+        if (job->in_recovery < 0 && !job->res.causes[CAUSE_RESTORE_TARGET_UNREACHABLE])
             snprintf(job->res.summary + used, sizeof(job->res.summary) - used, "%s%s",
                      used ? "; " : "", job->target_problem);
         json_object_set_new(job->target_check ? job->target_check : job->res.details, "problem",
@@ -323,6 +325,7 @@ static void target_checked_cb(struct preflight_result *res, void *arg)
             job->target_check, "source",
             json_sprintf("s3://%s/%.*s", job->source.bucket, (int)(n > 0 ? n - 1 : 0), c));
         snprintf(job->target_problem, sizeof(job->target_problem), "%s", res->t.problem);
+        job->target_unreachable = res->t.decided && !res->t.reachable;
     }
     if (!picked && job->candidate + 1 < job->n_candidates) {
         job->target_search = true;

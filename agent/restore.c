@@ -247,6 +247,15 @@ void restore_evaluate(const struct restore_facts *f, struct check_result *out)
             check_result_cause(out, CAUSE_RESTORE_SOURCE_EMPTY);
             return;
         }
+        /* Before the promotion the target decides how recovery ends: unreachable, Spilo's
+         * clone_with_wale.py finds no backup to start from, or PostgreSQL stops with "recovery
+         * ended before configured recovery target was reached" (xlogrecovery.c, PostgreSQL 13 and
+         * later). Once promoted, the target is behind it. */
+        if (f->target_unreachable && f->in_recovery < 0) {
+            check_result_set(out, VERDICT_CRITICAL, "%s", f->target_unreachable);
+            check_result_cause(out, CAUSE_RESTORE_TARGET_UNREACHABLE);
+            return;
+        }
     }
     if (finished == 1) {
         if (f->n_clone_keys > 0) {
@@ -367,6 +376,7 @@ void restore_target_evaluate(const struct walchain *chain, bool wal_complete, co
 
     memset(out, 0, sizeof(*out));
     out->latest_reachable_s = RESTORE_NO_TIME;
+    out->decided = true;
     util_format_rfc3339(target_s, tt, sizeof(tt));
     for (size_t i = 0; i < n; i++) {
         if (b[i].finish_from == RESTORE_TIME_UNREAD && !b[i].read_error)
@@ -385,11 +395,12 @@ void restore_target_evaluate(const struct walchain *chain, bool wal_complete, co
 
         util_format_rfc3339(o->listed_s, a, sizeof(a));
         util_format_rfc3339(o->finish_s, c, sizeof(c));
-        if (n == 0)
+        if (n == 0) {
+            out->decided = false; /* the restore check says so: source_without_backup */
             snprintf(out->problem, sizeof(out->problem),
                      "CLONE_TARGET_TIME %s cannot be checked: the source lists no base backup", tt);
-        else if (o->finish_from != RESTORE_TIME_UNREAD &&
-                 o->finish_from != RESTORE_TIME_LAST_MODIFIED && o->finish_s <= target_s)
+        } else if (o->finish_from != RESTORE_TIME_UNREAD &&
+                   o->finish_from != RESTORE_TIME_LAST_MODIFIED && o->finish_s <= target_s)
             snprintf(out->problem, sizeof(out->problem),
                      "CLONE_TARGET_TIME %s is before every base backup in the source that Spilo "
                      "can pick: clone_with_wale.py takes the newest backup whose sentinel was "
@@ -430,6 +441,7 @@ void restore_target_evaluate(const struct walchain *chain, bool wal_complete, co
                      "the latest WAL",
                      tt, p->name, a, c, restore_time_from_name(p->finish_from), c);
         } else if (!chain) {
+            out->decided = false;
             snprintf(out->problem, sizeof(out->problem),
                      "CLONE_TARGET_TIME %s could not be checked: %s", tt,
                      wal_error ? wal_error : "the source's WAL could not be listed");
@@ -452,6 +464,7 @@ void restore_target_evaluate(const struct walchain *chain, bool wal_complete, co
                          "newer backup, or omit it to restore from the latest one",
                          tt, p->name, seg);
             } else if (!wal_complete) {
+                out->decided = false;
                 snprintf(out->problem, sizeof(out->problem),
                          "CLONE_TARGET_TIME %s could not be checked: the source's wal_005/ has "
                          "more objects than one listing reads",

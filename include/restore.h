@@ -22,10 +22,12 @@ struct restore_facts {
     const char *clone_scope;       /* CLONE_SCOPE, or the envdir's suffix; NULL */
     const char *clone_method;      /* CLONE_METHOD; NULL */
     const char *clone_target_time; /* CLONE_TARGET_TIME; NULL */
-    const char *scope_suffix;      /* CLONE_WAL_BUCKET_SCOPE_SUFFIX as set (may be ""); NULL */
-    const char *endpoint;          /* the clone's AWS_ENDPOINT (envdir) or CLONE_AWS_ENDPOINT */
-    const char *source_prefix;     /* s3://... the clone restores from; NULL when unknown */
-    const char *own_prefix;        /* s3://... this cluster writes to; NULL when unknown */
+    /* the pre-flight's problem when it decided CLONE_TARGET_TIME cannot be reached; NULL */
+    const char *target_unreachable;
+    const char *scope_suffix;  /* CLONE_WAL_BUCKET_SCOPE_SUFFIX as set (may be ""); NULL */
+    const char *endpoint;      /* the clone's AWS_ENDPOINT (envdir) or CLONE_AWS_ENDPOINT */
+    const char *source_prefix; /* s3://... the clone restores from; NULL when unknown */
+    const char *own_prefix;    /* s3://... this cluster writes to; NULL when unknown */
     /* PostgreSQL and Patroni */
     int in_recovery;           /* 1, 0, -1 unknown */
     const char *pg_error;      /* why in_recovery is unknown */
@@ -102,6 +104,7 @@ size_t restore_target_picked(const struct restore_target_backup *b, size_t n, in
 
 struct restore_target_result {
     bool reachable;
+    bool decided; /* reachable or not, known; false: the problem says why it could not be told */
     const char *from_backup;    /* the backup a clone starts from (borrowed from b), NULL */
     int64_t latest_reachable_s; /* the latest time reachable up to the target; RESTORE_NO_TIME */
     char problem[1024];         /* "" when reachable */

@@ -95,7 +95,9 @@ eq "a target after the newest archived WAL: not reachable from the newest backup
     "$(tc reachable) $(tc from_backup) $(tc 'backups_read[0].picked')"
 latest=$(tc latest_reachable_at)
 check "... the latest reachable time is the newest WAL's upload, today ($latest)" test "${latest:0:10}" == "$(date -u +%F)"
-contains "... and with PostgreSQL unreachable the summary says so" "$(field summary)" \
+eq "... before the clone runs (PostgreSQL unreachable) that is critical: RestoreCannotStart" \
+    "critical 2" "$(field status) $RC"
+contains "... and the summary says why" "$(field summary)" \
     "CLONE_TARGET_TIME ${ahead} is not reachable: the source's WAL from backup base_00000001000000000000003A (the one Spilo picks) ends before it; the latest reachable time is $latest"
 check "... the WAL is listed from the picked backup's start on ($(tc wal_objects) of 68 objects)" \
     test "$(tc wal_objects)" -lt 20
@@ -123,8 +125,8 @@ target=$(date -u -d '+1 second' +%Y-%m-%dT%H:%M:%SZ); sleep 2
 awss3 s3 cp --quiet "$SRC15/wal_005/000000010000000000000041.lz4" \
     "s3://$BUCKET/spilo/pf-gap/$SRC_UID/wal/15/wal_005/000000010000000000000042.lz4"
 restore "${CLONE_ENV[@]}" "CLONE_TARGET_TIME=$target" -- "${PG_OFF[@]}"
-eq "a WAL gap before the target: not reachable" "false base_00000001000000000000003A" \
-    "$(tc reachable) $(tc from_backup)"
+eq "a WAL gap before the target: not reachable, critical before the clone runs" \
+    "false base_00000001000000000000003A critical" "$(tc reachable) $(tc from_backup) $(field status)"
 contains "... naming the missing segment and the latest reachable time" "$(tc problem)" \
     "the source's WAL breaks off after backup base_00000001000000000000003A (the one Spilo picks), segment 00000001000000000000003E is missing; the latest reachable time is $(tc latest_reachable_at)"
 check "... which is before the target" test "$(tc latest_reachable_at)" \< "$target"
@@ -209,8 +211,9 @@ eq "no backup at the uid path: critical" "critical" "$(field status)"
 contains "it names the sibling that holds backups" "$(field summary)" \
     "s3://$BUCKET/spilo/registry-harbor-db/wal/14 (reached with CLONE_WAL_BUCKET_SCOPE_PREFIX=registry- and CLONE_WAL_BUCKET_SCOPE_SUFFIX=\"\""
 rm -rf "$CL"; cp -r "$TMP/cl-backup" "$CL"
-# PostgreSQL unreachable: the restore state is unknown, never "promoted" or "finished".
-restore "${CLONE_ENV[@]}" -- --set "postgres.conninfo=host=127.0.0.1 port=9 connect_timeout=1"
+# PostgreSQL unreachable: the restore state is unknown, never "promoted" or "finished" (no target
+# time here: the fixture's one is unreachable in this copied bucket, which is critical then).
+restore "${CLONE_ENV[@]/CLONE_TARGET_TIME=*/CLONE_TARGET_TIME=}" -- --set "postgres.conninfo=host=127.0.0.1 port=9 connect_timeout=1"
 eq "PostgreSQL unreachable: unknown" "unknown unknown null" \
     "$(field status) $(field details.restore_state) $(field details.finished)"
 

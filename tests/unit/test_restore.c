@@ -201,6 +201,41 @@ static void test_asks_postgres(void **state)
  * (postgres-operator pkg/cluster/k8sres.go:1076-1080 v2.0.1-1-ga7aaad0a); otherwise Spilo's
  * defaults apply: WAL_BUCKET_SCOPE_PREFIX "<namespace>-" with the Kubernetes DCS, suffix ""
  * (configure_spilo.py:558-560 2.1-p7, :568-570 4.0-p3), prefix :866 2.1-p7. */
+/* A CLONE_TARGET_TIME the pre-flight found unreachable: critical while the clone has not started
+ * (PostgreSQL cannot be asked), cause target_time_unreachable; once PostgreSQL replays, Spilo has
+ * picked a backup and the problem is for the details; decided problems only. */
+static void test_target_unreachable(void **state)
+{
+    static const char problem[] = "CLONE_TARGET_TIME 2025-03-09T12:00:00Z is not reachable: x";
+    struct restore_facts f;
+    struct check_result r;
+
+    (void)state;
+    base(&f);
+    f.clone_target_time = "2025-03-09T12:00:00Z";
+    f.target_unreachable = problem;
+    f.in_recovery = -1;
+    f.pg_error = "connection refused";
+    check_result_init(&r);
+    restore_evaluate(&f, &r);
+    assert_int_equal(r.status, VERDICT_CRITICAL);
+    assert_string_equal(r.summary, problem);
+    assert_true(r.causes[CAUSE_RESTORE_TARGET_UNREACHABLE]);
+    check_result_cleanup(&r);
+    f.in_recovery = 1;
+    check_result_init(&r);
+    restore_evaluate(&f, &r);
+    assert_int_equal(r.status, VERDICT_OK);
+    assert_false(r.causes[CAUSE_RESTORE_TARGET_UNREACHABLE]);
+    check_result_cleanup(&r);
+    f.in_recovery = -1;
+    f.target_unreachable = NULL; /* not decided (a listing failed): not a verdict */
+    check_result_init(&r);
+    restore_evaluate(&f, &r);
+    assert_int_equal(r.status, VERDICT_UNKNOWN);
+    check_result_cleanup(&r);
+}
+
 static void test_no_backup_cause(void **state)
 {
     static const char *const sib[] = {"s3://acme-pg/spilo/registry-harbor-db/wal/14"};
@@ -317,6 +352,7 @@ static void test_target(void **state)
     assert_false(r.reachable);
     assert_int_equal(r.latest_reachable_s, T0 + 0x14 * 60);
     assert_non_null(strstr(r.problem, "segment 000000010000000000000015 is missing"));
+    assert_true(r.decided); /* a verdict: critical before the clone runs */
     json_decref(r.details);
 
     /* after the newest WAL */
@@ -329,6 +365,7 @@ static void test_target(void **state)
     /* ... but not judged when the listing was cut short */
     restore_target_evaluate(c, false, NULL, b, 3, true, T0 + 0x40 * 60, &r);
     assert_non_null(strstr(r.problem, "could not be checked"));
+    assert_false(r.decided);
     json_decref(r.details);
 
     /* before every sentinel's LastModified, but the oldest finished before (a copied bucket) */
@@ -339,6 +376,7 @@ static void test_target(void **state)
     assert_false(r.reachable);
     assert_null(r.from_backup);
     assert_non_null(strstr(r.problem, "the bucket was copied"));
+    assert_true(r.decided);
     json_decref(r.details);
     /* ... and with only LastModified known, no claim of a copy */
     b[0].finish_from = RESTORE_TIME_LAST_MODIFIED;
@@ -362,7 +400,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_verdicts),        cmocka_unit_test(test_not_cloned),
         cmocka_unit_test(test_overlap),         cmocka_unit_test(test_asks_postgres),
-        cmocka_unit_test(test_no_backup_cause), cmocka_unit_test(test_target),
+        cmocka_unit_test(test_no_backup_cause), cmocka_unit_test(test_target_unreachable),
+        cmocka_unit_test(test_target),
     };
     return cmocka_run_group_tests_name("restore", tests, NULL, NULL);
 }
