@@ -354,14 +354,10 @@ size_t restore_target_wanted(const struct restore_target_backup *b, size_t n, in
     return k;
 }
 
+/* RESTORE_NO_TIME is WALCHAIN_NO_TIME: the chain's formatter serves both. */
 static json_t *time_or_null(int64_t t)
 {
-    char s[40];
-
-    if (t == RESTORE_NO_TIME)
-        return json_null();
-    util_format_rfc3339(t, s, sizeof(s));
-    return json_string(s);
+    return walchain_time_json(t);
 }
 
 void restore_target_evaluate(const struct walchain *chain, bool wal_complete, const char *wal_error,

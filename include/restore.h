@@ -11,7 +11,8 @@
 #include "check_result.h"
 #include "walchain.h"
 
-#define RESTORE_NO_TIME INT64_MIN
+#define RESTORE_NO_TIME                                                                            \
+    INT64_MIN /* = WALCHAIN_NO_TIME (restore.c formats with walchain_time_json) */
 
 struct restore_facts {
     /* the clone settings */
