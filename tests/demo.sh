@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make demo`: a local PostgreSQL 15 (Spilo's pg_hba, archiving WAL into S3), a local
 # S3-compatible server (s3rver behind the listing-faithful S3 of the tests, lib/s3_listing.py)
-# seeded with a WAL-G backup layout of fresh base backups, and the agent watching both on http://127.0.0.1:8009 (or a free port). It then shows a missed backup,
-# a broken clone endpoint and harbor-operator's broken pg_hba, and keeps running until Ctrl-C
+# seeded with a WAL-G backup layout of fresh base backups, and the agent watching both on
+# http://127.0.0.1:8009 (or a free port). It then shows a missed backup, a broken clone endpoint
+# and harbor-operator's broken pg_hba, and keeps running until Ctrl-C
 # (or for DEMO_SECONDS). DEMO_PORT picks the port (default 8009, a free one when that is taken);
 # the agent's log goes to DEMO_LOG (default build/demo-agent.log) and stays after the demo.
 set -u
