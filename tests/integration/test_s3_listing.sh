@@ -115,6 +115,12 @@ out=$(ls2 --prefix spilo/gen/wal_005/ --max-keys 5000 --no-paginate)
 eq "max-keys above 1,000 is capped at 1,000" "1000" "$(jq -r .KeyCount <<<"$out")"
 eq "all 1,500 through the paginator" "1500" "$(ls2 --prefix spilo/gen/wal_005/ | jq '.Contents | length')"
 
+q='Contents[].[Key, ETag, Size, LastModified]'
+mine=$(ls2 --query "$q" --output text)
+theirs=$(S3RVER_URL=$S3RVER_DIRECT_URL ls2 --query "$q" --output text)
+eq "without delimiter s3rver lists right: the same keys, ETags, sizes and times ($(wc -l <<<"$mine") objects)" \
+    "$theirs" "$mine"
+
 # ---- not ours to answer: a listing with another access key goes to s3rver ---------------------
 err=$(AWS_ACCESS_KEY_ID=AKIAOTHER AWS_SECRET_ACCESS_KEY=other AWS_CONFIG_FILE=/dev/null \
     AWS_SHARED_CREDENTIALS_FILE=/dev/null "$S3_AWS" --endpoint-url "$S3RVER_URL" --region us-east-1 \
