@@ -54,6 +54,11 @@ eq "the gap: one, 55001..55010" "1 $(seg 55001) $(seg 55010)" \
 eq "the newest segment" "$(seg 100000)" "$(jq -r .details.wal_chain.newest_segment <<<"$st")"
 eq "the window starts at the oldest backup after the gap (segment 60002)" \
     "base_$(seg 60002)" "$(jq -r .details.wal_chain.window.from_backup <<<"$st")"
+# (gen_layout.py: backup i starts at 2024-01-01 + i hours + 1 s; segment n is archived at
+# (n - 1) * 0.36 s, so segment 100000 at 09:59:59)
+eq "the window: from backup 6's start to the newest segment's LastModified" \
+    "2024-01-01T06:00:01Z 2024-01-01T09:59:59Z" \
+    "$(jq -r '.details.wal_chain.window | "\(.first_recoverability_at) \(.last_archived_at)"' <<<"$st")"
 eq "4 of 10 backups restorable to now" "4" "$(jq -r .details.wal_chain.restorable_backups <<<"$st")"
 
 # ---- steady runs: only start-after the newest key --------------------------------------------
