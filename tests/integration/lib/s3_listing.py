@@ -280,8 +280,8 @@ class Lister(s3_record_proxy.Proxy):
         if v2:
             if token is not None:
                 x.append("<ContinuationToken>%s</ContinuationToken>" % escape(token))
-            elif "start-after" in q:
-                x.append("<StartAfter>%s</StartAfter>" % out(after))
+            if "start-after" in q:  # echoed when sent, even beside a token
+                x.append("<StartAfter>%s</StartAfter>" % out(q["start-after"]))
             if truncated:
                 x.append("<NextContinuationToken>%s</NextContinuationToken>" % token_of(last))
             x.append("<KeyCount>%d</KeyCount>" % (len(contents) + len(prefixes)))
