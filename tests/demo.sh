@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make demo`: a local PostgreSQL 15 (Spilo's pg_hba, archiving WAL into S3), a local
-# S3-compatible server (s3rver) seeded with a WAL-G backup layout of fresh base backups, and the
-# agent watching both on http://127.0.0.1:8009 (or a free port). It then shows a missed backup,
-# a broken clone endpoint and harbor-operator's broken pg_hba, and keeps running until Ctrl-C
+# S3-compatible server (s3rver behind the listing-faithful S3 of the tests, lib/s3_listing.py)
+# seeded with a WAL-G backup layout of fresh base backups, and the agent watching both on
+# http://127.0.0.1:8009 (or a free port). It then shows a missed backup, a broken clone endpoint
+# and harbor-operator's broken pg_hba, and keeps running until Ctrl-C
 # (or for DEMO_SECONDS). DEMO_PORT picks the port (default 8009, a free one when that is taken);
 # the agent's log goes to DEMO_LOG (default build/demo-agent.log) and stays after the demo.
 set -u
@@ -15,7 +16,7 @@ TEST_NAME=demo
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 say "starting a local S3 (s3rver) and PostgreSQL 15"
-s3rver_ensure && s3rver_start "$TMP/s3" || { echo "demo: s3rver did not start" >&2; exit 1; }
+s3rver_ensure && s3_start "$TMP/s3" || { echo "demo: s3rver did not start" >&2; exit 1; }
 PG_TEST_SSL=1 pg_start "$TMP/pg" "$FIXTURES/pg_hba/spilo-default.pg_hba.conf" >"$TMP/pg-start.log" 2>&1 ||
     { cat "$TMP/pg-start.log"; echo "demo: PostgreSQL did not start" >&2; exit 1; }
 echo "S3 at $S3RVER_URL, PostgreSQL at $PG_CONNINFO_TEST"

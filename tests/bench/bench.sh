@@ -10,11 +10,15 @@
 #      Prometheus would.
 #   2. HTTP with wrk --latency: the agent's /livez vs Patroni's /liveness (also at 64 connections), the agent's /metrics vs
 #      the exporter's /metrics (requests/s and p99 latency).
-#   3. S3: BENCH_BACKUPS backups beside BENCH_WAL WAL objects, written into s3rver's store; the
+#   3. S3: BENCH_BACKUPS backups beside BENCH_WAL WAL objects, written into s3rver's store (s3rver
+#      behind the listing-faithful S3 of the tests, tests/integration/lib/s3_listing.py); the
 #      agent's `check --only backups` vs `aws s3api list-objects-v2` of the same basebackups_005/
 #      listing vs a naive `aws s3 ls --recursive` of the whole prefix (what a tool that lists WAL
-#      does). Requests are counted by a recording proxy in front of s3rver (and the agent's own
-#      details.s3_requests), time is wall clock of the whole command.
+#      does). Then the WAL chain over BENCH_WAL segments in the daemon, cold (bounded pages a run
+#      until complete) and steady (start-after the newest key), vs `aws s3api list-objects-v2` of
+#      the same wal_005/; the agent's RSS/PSS/USS with the chain built. Requests are counted by a
+#      recording proxy in front of it (and the agent's own details.s3_requests), time is wall
+#      clock of the whole command.
 #
 # usage: tests/bench/bench.sh [path/to/spilo-agent]
 # knobs: BENCH_IDLE_SECONDS (60), BENCH_WRK_SECONDS (10), BENCH_WRK_THREADS (2),
@@ -104,9 +108,9 @@ command -v wrk >/dev/null || skip "wrk: not installed (Debian package wrk); the 
 log "PostgreSQL 15"
 PG_OK=0
 if pg_start "$TMP/pg"; then PG_OK=1; else skip "PostgreSQL: did not start; the agent and exporter run without it"; fi
-log "s3rver"
+log "s3rver behind the listing-faithful S3"
 S3_OK=0
-if s3rver_ensure && s3rver_start "$TMP/s3"; then
+if s3rver_ensure && s3_start "$TMP/s3"; then
     S3_OK=1
     BUCKET=acme-harbor-pg-backups
     awss3 s3 mb "s3://$BUCKET" >/dev/null
@@ -454,6 +458,80 @@ if [ "$S3_OK" = 1 ]; then
             row "backups check (daemon, warm) vs naive aws s3 ls --recursive, seconds" "aws s3 ls" "$d_secs" "$n_secs" "$d_secs" "$n_secs"
         else
             skip "naive aws s3 ls --recursive: BENCH_NAIVE=0"
+        fi
+    fi
+
+    # The WAL chain: a root of its own (one backup beside BENCH_WAL segments), so that each run
+    # is the chain's work. The daemon lists at most WALSCAN_PAGES_PER_RUN pages a run and goes on
+    # where it stopped (cold), then only start-after the newest key (steady); the requests are
+    # the wal_005/ listings the proxy saw, the cold time is wall clock from the start to a
+    # complete chain (so it includes the runs' interval), the steady time the run's duration.
+    if [ "$N_WAL" -gt 0 ]; then
+        WROOT=spilo/bench-walchain/5d1e2f30-4a5b-4c6d-8e7f-8091a2b3c4d5/wal/15
+        log "writing $N_WAL WAL objects (and one backup) for the WAL chain"
+        gen=$("$PY" "$BENCH_DIR/gen_layout.py" "$TMP/s3/$BIG" "$WROOT" 1 "$N_WAL")
+        mkenv "$TMP/env-wal" "s3://$BIG/$WROOT"
+        wal_lists() { jq -s '[.[] | select(.method == "GET" and (.query | test("prefix=[^&]*wal_005")))] | length' "$TMP/s3-requests.jsonl"; }
+        : >"$TMP/s3-requests.jsonl"
+        log "agent daemon: the WAL chain, cold to complete, then a steady run"
+        t=$(now_ms)
+        agent_start wal --set agent.interval=4s --set agent.check_timeout=4s \
+            --set "walg.envdir=$TMP/env-wal" --set "s3.endpoint=$PROXY_URL" --set backups.retain=1 \
+            --set "postgres.conninfo=host=127.0.0.1 port=$(free_port) connect_timeout=1" \
+            --set "postgres.patroni_url=http://127.0.0.1:$(free_port)"
+        w_cold_secs=- w_cold_reqs=- w_runs=- w_steady_reqs=- w_steady_secs=- w_segs=-
+        for _ in $(seq 1 3000); do
+            st=$(curl -s --max-time 2 "$AGENT_URL/checks/backups")
+            if [ "$(jq -r '.details.wal_chain.complete // false' <<<"$st" 2>/dev/null)" = true ]; then
+                w_cold_secs=$(awk -v ms=$(( $(now_ms) - t )) 'BEGIN { printf "%.1f", ms / 1000 }')
+                w_cold_reqs=$(wal_lists)
+                w_runs=$(jq -r .details.wal_listing.runs <<<"$st")
+                w_segs=$(jq -r .details.wal_chain.segments <<<"$st")
+                break
+            fi
+            sleep 0.2
+        done
+        if [ "$w_runs" != - ]; then
+            W_RSS=$(rss_kb "$AGENT_PID") W_PSS=$(pss_kb "$AGENT_PID") W_USS=$(uss_kb "$AGENT_PID")
+            n0=$(wal_lists)
+            for _ in $(seq 1 300); do # two more runs: the second is a whole steady one
+                st=$(curl -s --max-time 2 "$AGENT_URL/checks/backups")
+                [ "$(jq -r .details.wal_listing.runs <<<"$st")" -ge $((w_runs + 2)) ] && break
+                sleep 0.2
+            done
+            w_steady_reqs=$(awk -v a="$n0" -v b="$(wal_lists)" -v r=$(( $(jq -r .details.wal_listing.runs <<<"$st") - w_runs )) \
+                'BEGIN { printf "%.1f", (r > 0) ? (b - a) / r : (b - a) }')
+            w_steady_secs=$(jq -r '.duration_ms' <<<"$st" | awk '{ printf "%.2f", $1 / 1000 }')
+            log "  cold: $w_segs segments in $w_runs runs, $w_cold_reqs WAL pages, ${w_cold_secs}s; steady: $w_steady_reqs WAL pages a run, ${w_steady_secs}s a run; RSS $(mib "$W_RSS") MiB"
+        else
+            skip "the WAL chain: not complete within 600 s ($(jq -c .details.wal_listing <<<"$st" 2>/dev/null))"
+        fi
+        agent_stop
+        if [ -x "$S3_AWS" ]; then
+            log "aws s3api list-objects-v2 of wal_005/ (through the proxy)"
+            # the peak RSS of aws (a child of this Python) as getrusage reports it, in kB
+            proxied "$PY" -c 'import resource, subprocess, sys
+subprocess.run(sys.argv[2:], stdout=subprocess.DEVNULL, check=False)
+open(sys.argv[1], "w").write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))' \
+                "$TMP/aws-maxrss" env AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER \
+                AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE="$TMP/aws-config" \
+                AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true AWS_PAGER='' \
+                "$S3_AWS" --endpoint-url "$PROXY_URL" s3api list-objects-v2 --bucket "$BIG" \
+                --prefix "$WROOT/wal_005/" --output json
+            w_l_reqs=$REQS w_l_secs=$SECS w_l_rss=$(cat "$TMP/aws-maxrss" 2>/dev/null)
+            log "  $w_l_reqs requests, ${w_l_secs}s, peak RSS $(mib "${w_l_rss:-0}") MiB"
+            what="WAL chain over $N_WAL segments"
+            row "$what, cold ($w_runs daemon runs, 4 s apart) vs aws s3api list-objects-v2 of wal_005/, S3 requests" "aws s3api" "$w_cold_reqs" "$w_l_reqs" "$w_cold_reqs" "$w_l_reqs"
+            row "$what, cold ($w_runs daemon runs, 4 s apart) vs aws s3api list-objects-v2 of wal_005/, seconds" "aws s3api" "$w_cold_secs" "$w_l_secs" "$w_cold_secs" "$w_l_secs"
+            row "$what, steady run vs aws s3api list-objects-v2 of wal_005/, S3 requests" "aws s3api" "$w_steady_reqs" "$w_l_reqs" "$w_steady_reqs" "$w_l_reqs"
+            row "$what, steady run (the whole backups check) vs aws s3api list-objects-v2 of wal_005/, seconds" "aws s3api" "$w_steady_secs" "$w_l_secs" "$w_steady_secs" "$w_l_secs"
+            if [ "$w_runs" != - ]; then
+                row "agent RSS with the $N_WAL-segment chain built vs aws s3api's peak RSS listing it, MiB (lower is better)" "aws s3api" "$(mib "$W_RSS")" "$(mib "${w_l_rss:-0}")" "$W_RSS" "$w_l_rss"
+            fi
+        fi
+        if [ "$w_runs" != - ]; then
+            row "agent PSS with the $N_WAL-segment chain built vs the idle agent (1.), MiB" "agent, idle" "$(mib "$W_PSS")" "$(mib "${PSS[agent]}")" "$W_PSS" "${PSS[agent]}"
+            row "agent USS with the $N_WAL-segment chain built vs the idle agent (1.), MiB" "agent, idle" "$(mib "$W_USS")" "$(mib "${USS[agent]}")" "$W_USS" "${USS[agent]}"
         fi
     fi
 fi

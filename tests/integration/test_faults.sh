@@ -9,7 +9,7 @@ AGENT=${AGENT:-build/spilo-agent}
 . "$(dirname "$0")/lib/s3.sh"
 . "$(dirname "$0")/lib/pg.sh"
 
-if ! s3rver_ensure || ! s3rver_start "$TMP/s3"; then
+if ! s3rver_ensure || ! s3_start "$TMP/s3"; then
     nok "s3rver starts (npm install s3rver; make deps)"; finish; exit 1
 fi
 BUCKET=acme-harbor-pg-backups

@@ -354,7 +354,7 @@ run_install -c "$TMP/restore.ini" --mode restore --set install.clone_cluster="$C
     --set install.clone_endpoint=https+path://minio.example:9000 --dry-run
 eq "... in a dry run too" 78 "$RC"
 
-if s3rver_ensure && s3rver_start "$TMP/s3rver"; then
+if s3rver_ensure && s3_start "$TMP/s3rver"; then
     ok "s3rver listens on $S3RVER_URL"
     awss3 s3 mb s3://acme-harbor-pg-backups >/dev/null 2>&1
     check "the healthy-3-backups fixture is uploaded" s3_seed_tree acme-harbor-pg-backups \

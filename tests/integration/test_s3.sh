@@ -53,7 +53,7 @@ if ! s3rver_ensure; then
     finish
     exit
 fi
-if ! s3rver_start "$TMP/s3rver"; then
+if ! s3_start "$TMP/s3rver"; then
     nok "s3rver starts"
     finish
     exit

@@ -1,8 +1,8 @@
 # shellcheck shell=bash
 # Sourced by the S3 integration tests (after common.sh): s3rver from npm (installed on demand into
 # build/node, which is git-ignored), Debian's awscli to seed it, and the small Python servers of
-# this directory (recording proxy, fake STS, fake failing S3). Every server binds 127.0.0.1 on a
-# free port and is stopped on exit.
+# this directory (listing-faithful S3, recording proxy, fake STS, fake failing S3). Every server
+# binds 127.0.0.1 on a free port and is stopped on exit.
 
 S3_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 S3_REPO_DIR=$(cd "$S3_LIB_DIR/../../.." && pwd)
@@ -46,6 +46,24 @@ s3rver_start() {
     S3RVER_PID=$!
     on_exit "kill $S3RVER_PID"
     wait_port "$S3RVER_PORT" 15
+}
+
+# s3_start DIR [RECORD_FILE]: s3rver (s3rver_start) behind the listing-faithful S3
+# (s3_listing.py: bucket listings answered like AWS S3 from s3rver's store in DIR, everything else
+# forwarded); S3RVER_PORT and S3RVER_URL then name the lister, S3RVER_DIRECT_URL s3rver itself.
+# With RECORD_FILE every request is recorded there as s3proxy_start records it.
+s3_start() {
+    local dir=$1 rec=${2:-} port
+    s3rver_start "$dir" || return 1
+    export S3RVER_DIRECT_URL=$S3RVER_URL
+    port=$(free_port)
+    "$S3_PY" "$S3_LIB_DIR/s3_listing.py" "$port" "127.0.0.1:$S3RVER_PORT" "$dir" ${rec:+"$rec"} \
+        >"$dir.listing.log" 2>&1 &
+    S3_LISTING_PID=$!
+    on_exit "kill $S3_LISTING_PID"
+    S3RVER_PORT=$port
+    S3RVER_URL="http://127.0.0.1:$port"
+    wait_port "$port" 10
 }
 
 # awss3 ARGS...: Debian's aws against s3rver with its built-in dummy account; no ~/.aws.
