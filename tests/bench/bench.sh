@@ -437,9 +437,9 @@ if [ "$S3_OK" = 1 ]; then
     if ! [ -x "$S3_AWS" ]; then
         skip "aws s3api and aws s3 ls: $S3_AWS is missing (Debian package awscli)"
     else
-        log "aws s3api list-objects-v2 of basebackups_005/ (through the proxy)"
+        log "aws s3api list-objects-v2 of basebackups_005/, delimiter /tar_partitions/ as the agent lists it (through the proxy)"
         proxied AWS_PROXY s3api list-objects-v2 --bucket "$BIG" --prefix "$ROOT/basebackups_005/" \
-            --delimiter / --output json >"$TMP/listing.json" 2>"$TMP/listing.err"
+            --delimiter /tar_partitions/ --output json >"$TMP/listing.json" 2>"$TMP/listing.err"
         l_reqs=$REQS l_secs=$SECS
         l_keys=$(jq '(.Contents | length) + (.CommonPrefixes | length)' "$TMP/listing.json" 2>/dev/null)
         log "  $l_keys entries, $l_reqs requests, ${l_secs}s"

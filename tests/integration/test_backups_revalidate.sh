@@ -12,7 +12,8 @@ AGENT=${AGENT:-build/spilo-agent}
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/s3.sh"
 
-if ! s3rver_ensure || ! s3rver_start "$TMP/s3"; then
+# s3rver behind the listing-faithful S3 (s3_listing.py), the recording proxy in front for the agent
+if ! s3rver_ensure || ! s3_start "$TMP/s3"; then
     nok "s3rver starts (npm install s3rver; make deps)"
     finish
     exit 1
