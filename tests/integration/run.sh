@@ -18,5 +18,5 @@ for t in tests/integration/test_*.sh; do
     if [ "$rc" -ne 0 ] && [ "${f:-0}" -eq 0 ]; then failed=$((failed + 1)); echo "$t exited $rc"; fi
 done
 echo "integration: $passed passed, $failed failed"
-echo "slowest: $(sort -rn <<<"$times" | head -5 | awk '{sub(".*/", "", $2); printf "%s%s %ss", (NR > 1 ? ", " : ""), $2, $1}')"
+echo "slowest: $(sort -rn <<<"$times" | head -5 | awk 'NF == 2 {sub(".*/", "", $2); printf "%s%s %ss", (NR > 1 ? ", " : ""), $2, $1}')"
 [ "$failed" -eq 0 ]
