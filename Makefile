@@ -25,6 +25,8 @@ DEB_TEST  := curl jq prometheus postgresql-15 valgrind clang-14 libclang-rt-14-d
 # kubernetes-client unless some kubectl is there).
 DEB_NPM   := npm
 DEB_KUBECTL := kubernetes-client
+# A peer of `make bench` only, installed by it when its command is missing.
+DEB_BENCH := prometheus-postgres-exporter
 DEB_ALL   := $(DEB_BUILD) $(DEB_TEST)
 
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wvla \
@@ -106,7 +108,7 @@ deps:
 # Every Debian package the Makefile installs, COMMAND=PACKAGE for the ones installed only when
 # COMMAND is missing (tests/deploy/commands_check.py reads it).
 print-debs:
-	@echo $(DEB_ALL) npm=$(DEB_NPM) kubectl=$(DEB_KUBECTL)
+	@echo $(DEB_ALL) npm=$(DEB_NPM) kubectl=$(DEB_KUBECTL) prometheus-postgres-exporter=$(DEB_BENCH)
 
 check-deps:
 	@$(MAKE) --no-print-directory deps
@@ -166,6 +168,8 @@ demo: check-deps all
 # not part of `make test`. Knobs and results: docs/performance.md; the table lands in $(BUILD)/bench/.
 .PHONY: bench
 bench: check-deps $(BUILD)/spilo-agent
+	@command -v prometheus-postgres-exporter >/dev/null || { apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEB_BENCH); }
 	@tests/bench/bench.sh $(BUILD)/spilo-agent
 
 # ---- fuzzing (libFuzzer, clang-14) -----------------------------------------------------------
