@@ -1000,7 +1000,7 @@ out:
     return rc;
 }
 
-void backups_list_set_metadata_listed(struct backups_list *l)
+void backups_list_set_metadata_listed(struct backups_list *l, int64_t now_s)
 {
     if (!l)
         return;
@@ -1008,8 +1008,12 @@ void backups_list_set_metadata_listed(struct backups_list *l)
     for (size_t i = 0; i < l->n; i++) {
         struct backups_backup *b = &l->items[i];
 
+        /* A sentinel younger than BACKUPS_LISTING_SETTLE_S may have landed between two pages of
+         * the listing, after the page where its metadata.json sorts ("<name>/" before
+         * "<name>_"): that one is fetched rather than called missing. */
         if (b->sentinel_key && b->metadata_key && b->metadata_mtime_s == BACKUPS_NO_TIME &&
-            !b->metadata && !b->metadata_error) {
+            !b->metadata && !b->metadata_error &&
+            now_s - b->sentinel_mtime_s >= BACKUPS_LISTING_SETTLE_S) {
             char *folder = xasprintf("%s%s/", l->base, b->name);
 
             b->metadata_error = error_text("not in the listing of ", folder);

@@ -522,7 +522,7 @@ static void listed_cb(const struct aws_error *err, struct s3_listing *l, void *a
     }
     free(base);
     if (strcmp(job->delimiter, "/") != 0)
-        backups_list_set_metadata_listed(job->list);
+        backups_list_set_metadata_listed(job->list, job->run->now_s);
     pump(job);
 }
 

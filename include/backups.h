@@ -208,8 +208,10 @@ int backups_list_attach_error(struct backups_list *l, const char *key, const cha
  * details count it in metadata_deferred. 0 or -ENOENT. */
 int backups_list_defer_metadata(struct backups_list *l, const char *key);
 /* The listing was made with BACKUPS_LIST_DELIMITER and so shows each metadata.json: sets
- * metadata_listed, and marks the complete WAL-G backups the listing shows without one. */
-void backups_list_set_metadata_listed(struct backups_list *l);
+ * metadata_listed, and marks the complete WAL-G backups the listing shows without one, unless
+ * their sentinel is younger than BACKUPS_LISTING_SETTLE_S at now_s (then it is fetched). */
+#define BACKUPS_LISTING_SETTLE_S 300
+void backups_list_set_metadata_listed(struct backups_list *l, int64_t now_s);
 /* The newest LastModified of the objects under folder ("<base><name>/", or just the name), from
  * a listing of that folder. 0 or -ENOENT. */
 int backups_list_set_folder_newest(struct backups_list *l, const char *folder, int64_t mtime_s);

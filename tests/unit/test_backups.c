@@ -1426,7 +1426,7 @@ static void test_metadata_in_listing(void **state)
     assert_int_equal(backups_list_build("r/basebackups_005/", objs, ARRAY_LEN(objs), prefixes,
                                         ARRAY_LEN(prefixes), &l),
                      0);
-    backups_list_set_metadata_listed(l);
+    backups_list_set_metadata_listed(l, 2002 + BACKUPS_LISTING_SETTLE_S);
     assert_int_equal(l->n, 3);
     assert_int_equal(l->n_ignored, 0);
     b3 = backups_list_find(l, "base_000000010000000000000003");
@@ -1441,6 +1441,22 @@ static void test_metadata_in_listing(void **state)
     assert_contains(b5->metadata_error, "not in the listing of r/basebackups_005/"
                                         "base_000000010000000000000005/");
     assert_null(b9->sentinel_key);
+    backups_list_free(l);
+    /* a sentinel younger than that: it may have landed after its metadata.json's page */
+    assert_int_equal(backups_list_build("r/basebackups_005/", objs, ARRAY_LEN(objs), prefixes,
+                                        ARRAY_LEN(prefixes), &l),
+                     0);
+    backups_list_set_metadata_listed(l, 2002 + BACKUPS_LISTING_SETTLE_S - 1);
+    b5 = backups_list_find(l, "base_000000010000000000000005");
+    assert_null(b5->metadata_error);
+    assert_int_equal(backups_list_wanted(l, want, ARRAY_LEN(want)), 4); /* its GET is wanted */
+    backups_list_free(l);
+    assert_int_equal(backups_list_build("r/basebackups_005/", objs, ARRAY_LEN(objs), prefixes,
+                                        ARRAY_LEN(prefixes), &l),
+                     0);
+    backups_list_set_metadata_listed(l, 2002 + BACKUPS_LISTING_SETTLE_S);
+    b3 = backups_list_find(l, "base_000000010000000000000003");
+    b9 = backups_list_find(l, "base_000000010000000000000009");
     /* the newest sentinel, b3's metadata.json with its listed key, the running folder */
     assert_int_equal(backups_list_wanted(l, want, ARRAY_LEN(want)), 3);
     assert_int_equal(want[0].kind, BACKUPS_FETCH_SENTINEL);
