@@ -96,34 +96,33 @@ check "details.last_abandoned_at: when the abandoned backup last wrote ($(field 
     test "$(field details.last_abandoned_at)" != null
 
 # ---- many listing pages: 5,000 backups (sentinel + folder + metadata each) -------------------
-gen="$TMP/gen"
-/usr/bin/python3 - "$gen" "$FIXTURES/s3/healthy-3-backups/$BUCKET/$ROOT/basebackups_005" <<'PY'
-import json, os, sys, datetime
-out, src = sys.argv[1], sys.argv[2]
+# written straight into s3rver's store as `aws s3 cp` leaves it (tests/bench/gen_layout.py's put:
+# uploading 10,000 objects took a minute), then listed through the listing-faithful S3
+gen=$(PYTHONPATH="$S3_REPO_DIR/tests/bench" /usr/bin/python3 - "$TMP/s3/$BUCKET" "$FIXTURES/s3/healthy-3-backups/$BUCKET/$ROOT/basebackups_005" <<'PY'
+import datetime, json, os, sys
+from gen_layout import put
+bucket_dir, src = sys.argv[1], sys.argv[2]
 sent = json.load(open(os.path.join(src, "base_00000001000000000000003A_backup_stop_sentinel.json")))
 meta = json.load(open(os.path.join(src, "base_00000001000000000000003A", "metadata.json")))
-base = os.path.join(out, "basebackups_005")
-os.makedirs(base, exist_ok=True)
+base = "spilo/paged/wal/15/basebackups_005/"
 t0 = datetime.datetime(2025, 1, 1, 1, 0, 0, tzinfo=datetime.timezone.utc)
+mtime = datetime.datetime.now().timestamp()
 for i in range(5000):
     seg = 0x100 + i
-    name = "base_%08X%08X%08X" % (1, seg >> 8, (seg & 0xFF) << 24 >> 24)
     name = "base_00000001%08X%08X" % (seg // 256, seg % 256)
     start = t0 + datetime.timedelta(hours=i)
     s = dict(sent); m = dict(meta)
     s["StartTime"] = m["start_time"] = start.strftime("%Y-%m-%dT%H:%M:%S.000000Z")
     s["FinishTime"] = m["finish_time"] = (start + datetime.timedelta(seconds=30)).strftime("%Y-%m-%dT%H:%M:%S.000000Z")
     m["is_permanent"] = s["IsPermanent"] = (i % 100 == 0)
-    json.dump(s, open(os.path.join(base, name + "_backup_stop_sentinel.json"), "w"))
-    os.makedirs(os.path.join(base, name), exist_ok=True)
-    json.dump(m, open(os.path.join(base, name, "metadata.json"), "w"))
+    put(bucket_dir, base + name + "_backup_stop_sentinel.json", json.dumps(s).encode(), "application/json", mtime)
+    put(bucket_dir, base + name + "/metadata.json", json.dumps(m).encode(), "application/json", mtime)
 # evaluate ten minutes after the newest finished
-print((start + datetime.timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ"), file=open(os.path.join(out, "now"), "w"))
+print(name, (start + datetime.timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ"))
 PY
-gen_now=$(cat "$gen/now"); rm "$gen/now"
-awss3 s3 cp --recursive --quiet "$gen" "s3://$BUCKET/spilo/paged/wal/15/"
+)
+last=${gen% *} gen_now=${gen#* }
 mkenv "$TMP/env-paged" "s3://$BUCKET/spilo/paged/wal/15"
-last=$(ls "$gen/basebackups_005" | grep sentinel | sort | tail -1); last=${last%_backup_stop_sentinel.json}
 backups --now "$gen_now" --set "walg.envdir=$TMP/env-paged" --set 'backups.schedule=0 * * * *' \
     --set backups.retain=4999 --set agent.check_timeout=120s --set agent.interval=240s
 eq "5,000 backups over several listing pages: all counted (permanent apart)" "5000" \
