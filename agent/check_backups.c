@@ -167,10 +167,10 @@ static void wal_chain_apply(struct bk_job *job)
     uint64_t seg_size = 0;
     size_t n = walscan_backups(job->list, &wb, &seg_size);
     bool complete;
-    const struct walchain *chain = walscan_chain(wal_scan(job->run), &complete);
-
     unsigned failed_runs;
-    const char *failing = walscan_failing(wal_scan(job->run), &failed_runs);
+    struct walscan_keep *scan = wal_scan(job->run);
+    const struct walchain *chain = walscan_chain(scan, &complete);
+    const char *failing = walscan_failing(scan, &failed_runs);
 
     if (chain)
         walchain_apply(&job->res, chain, wb, n, complete);
@@ -186,7 +186,7 @@ static void wal_chain_apply(struct bk_job *job)
                      : "is not judged: whether the backups can be restored is unknown",
             old);
     }
-    json_object_set_new(job->res.details, "wal_listing", walscan_details(wal_scan(job->run)));
+    json_object_set_new(job->res.details, "wal_listing", walscan_details(scan));
     free(wb);
 }
 

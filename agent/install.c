@@ -567,13 +567,6 @@ static void root_found(struct install_run *r, const char *root, unsigned found, 
     }
 }
 
-static const char *str_field(const json_t *o, const char *key)
-{
-    const char *v = json_string_value(json_object_get(o, key));
-
-    return v ? v : "?";
-}
-
 /* With a clone_target_time: whether the clone can reach it from this root. Spilo takes the first
  * root (newest major first) that has a backup it picks for the time, and goes on to the next one
  * when it has none (find_backup, bootstrap/clone_with_wale.py:142-159 at 4.0-p3). */
@@ -599,22 +592,16 @@ static void preflight_cb(struct preflight_result *res, void *arg)
         return;
     }
     {
-        json_t *rd = json_object_get(t->details, "backups_read"), *picked = NULL, *v;
-        size_t i;
-        char lr[40] = "?";
+        char lr[40] = "?", fin[40];
 
-        json_array_foreach(rd, i, v)
-        {
-            if (json_is_true(json_object_get(v, "picked")))
-                picked = v;
-        }
         if (t->latest_reachable_s != RESTORE_NO_TIME)
             util_format_rfc3339(t->latest_reachable_s, lr, sizeof(lr));
+        util_format_rfc3339(t->from_finish_s, fin, sizeof(fin));
         say(r,
             "CLONE_TARGET_TIME %s: reachable: Spilo restores %s from s3://%s/%s (finished %s, %s) "
             "and replays WAL unbroken to %s (%u S3 requests)",
-            tt, t->from_backup, r->s.bucket, root, str_field(picked, "finish_time"),
-            str_field(picked, "finish_time_from"), lr, res->requests);
+            tt, t->from_backup, r->s.bucket, root, fin, restore_time_from_name(t->from_finish_from),
+            lr, res->requests);
     }
     root_found(r, root, r->pend_found, r->pend_newest);
     r->root_idx++;

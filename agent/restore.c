@@ -354,12 +354,6 @@ size_t restore_target_wanted(const struct restore_target_backup *b, size_t n, in
     return k;
 }
 
-/* RESTORE_NO_TIME is WALCHAIN_NO_TIME: the chain's formatter serves both. */
-static json_t *time_or_null(int64_t t)
-{
-    return walchain_time_json(t);
-}
-
 void restore_target_evaluate(const struct walchain *chain, bool wal_complete, const char *wal_error,
                              const struct restore_target_backup *b, size_t n, bool backups_complete,
                              int64_t target_s, struct restore_target_result *out)
@@ -377,11 +371,12 @@ void restore_target_evaluate(const struct walchain *chain, bool wal_complete, co
     for (size_t i = 0; i < n; i++) {
         if (b[i].finish_from == RESTORE_TIME_UNREAD && !b[i].read_error)
             continue;
-        json_array_append_new(
-            read, json_pack("{s:s, s:o, s:o, s:s, s:b}", "name", b[i].name, "last_modified",
-                            time_or_null(b[i].listed_s), "finish_time", time_or_null(b[i].finish_s),
-                            "finish_time_from", restore_time_from_name(b[i].finish_from), "picked",
-                            (int)(i == picked)));
+        json_array_append_new(read, json_pack("{s:s, s:o, s:o, s:s, s:b}", "name", b[i].name,
+                                              "last_modified", walchain_time_json(b[i].listed_s),
+                                              "finish_time", walchain_time_json(b[i].finish_s),
+                                              "finish_time_from",
+                                              restore_time_from_name(b[i].finish_from), "picked",
+                                              (int)(i == picked)));
         if (b[i].read_error)
             json_object_set_new(json_array_get(read, json_array_size(read) - 1), "error",
                                 json_string(b[i].read_error));
@@ -425,6 +420,8 @@ void restore_target_evaluate(const struct walchain *chain, bool wal_complete, co
         struct walchain_reach r;
 
         out->from_backup = p->name;
+        out->from_finish_s = p->finish_s;
+        out->from_finish_from = p->finish_from;
         util_format_rfc3339(p->finish_s, c, sizeof(c));
         if (p->finish_s > target_s) {
             util_format_rfc3339(p->listed_s, a, sizeof(a));
@@ -492,7 +489,7 @@ void restore_target_evaluate(const struct walchain *chain, bool wal_complete, co
         json_pack("{s:s, s:b, s:o, s:o, s:s, s:o, s:b, s:b}", "target_time", tt, "reachable",
                   (int)out->reachable, "from_backup",
                   out->from_backup ? json_string(out->from_backup) : json_null(),
-                  "latest_reachable_at", time_or_null(out->latest_reachable_s), "picked_by",
+                  "latest_reachable_at", walchain_time_json(out->latest_reachable_s), "picked_by",
                   "the newest sentinel LastModified before the target (Spilo's clone_with_wale.py)",
                   "backups_read", read, "backups_listing_complete", (int)backups_complete,
                   "wal_listing_complete", (int)(chain && wal_complete));

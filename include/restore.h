@@ -106,7 +106,9 @@ size_t restore_target_picked(const struct restore_target_backup *b, size_t n, in
 struct restore_target_result {
     bool reachable;
     bool decided; /* reachable or not, known; false: the problem says why it could not be told */
-    const char *from_backup;    /* the backup a clone starts from (borrowed from b), NULL */
+    const char *from_backup; /* the backup a clone starts from (borrowed from b), NULL */
+    int64_t from_finish_s;   /* its finish time, and where that came from */
+    enum restore_time_from from_finish_from;
     int64_t latest_reachable_s; /* the latest time reachable up to the target; RESTORE_NO_TIME */
     char problem[1024];         /* "" when reachable */
     json_t *details;            /* details.target_time_check, owned by the caller */
