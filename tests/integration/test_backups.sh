@@ -7,11 +7,7 @@ AGENT=${AGENT:-build/spilo-agent}
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/s3.sh"
 
-if ! s3rver_ensure || ! s3_start "$TMP/s3"; then
-    nok "s3rver starts (npm install s3rver; make deps)"
-    finish
-    exit 1
-fi
+s3_up "$TMP/s3"
 BUCKET=acme-harbor-pg-backups
 ROOT=spilo/postgresql-harbor-harborcluster/5e0c7d7a-2b1f-4f4e-9a53-1c8d2e7b9f40/wal/15
 awss3 s3 mb "s3://$BUCKET" >/dev/null

@@ -5,19 +5,16 @@
 # roll up into one common prefix, and metadata.json is listed beside them with its ETag and
 # LastModified. `wal-g backup-mark` rewrites only metadata.json (internal/databases/postgres/
 # generic_meta_interactor.go lines 73-97, SetIsPermanent -> modifyBackupMetadata), so the steady
-# daemon run makes no GET at all, and a mark costs exactly one GET, of that metadata.json. A store that refuses a delimiter other than
-# "/" (501 NotImplemented) is listed with "/", and says so in details.listing.
+# daemon run makes no GET at all, and a mark costs exactly one GET, of that metadata.json. A store
+# that refuses a delimiter other than "/" (501 NotImplemented) is listed with "/", and says so in
+# details.listing. A segment deleted from wal_005/ leaves the chain at the next sweep.
 set -u
 AGENT=${AGENT:-build/spilo-agent}
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/s3.sh"
 
 # s3rver behind the listing-faithful S3 (s3_listing.py), the recording proxy in front for the agent
-if ! s3rver_ensure || ! s3_start "$TMP/s3"; then
-    nok "s3rver starts (npm install s3rver; make deps)"
-    finish
-    exit 1
-fi
+s3_up "$TMP/s3"
 REC=$TMP/requests.jsonl
 : >"$REC"
 s3proxy_start "$S3RVER_PORT" "$REC" || { nok "recording proxy starts"; finish; exit 1; }

@@ -9,9 +9,7 @@ AGENT=${AGENT:-build/spilo-agent}
 . "$(dirname "$0")/lib/s3.sh"
 . "$(dirname "$0")/lib/pg.sh"
 
-if ! s3rver_ensure || ! s3_start "$TMP/s3"; then
-    nok "s3rver starts (npm install s3rver; make deps)"; finish; exit 1
-fi
+s3_up "$TMP/s3"
 BUCKET=acme-harbor-pg-backups
 awss3 s3 mb "s3://$BUCKET" >/dev/null
 awss3 s3 cp --recursive --quiet "$FIXTURES/s3/healthy-3-backups/$BUCKET" "s3://$BUCKET/"

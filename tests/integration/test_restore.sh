@@ -10,9 +10,7 @@ AGENT=${AGENT:-build/spilo-agent}
 . "$(dirname "$0")/lib/s3.sh"
 . "$(dirname "$0")/lib/kube.sh"
 
-if ! s3rver_ensure || ! s3_start "$TMP/s3"; then
-    nok "s3rver starts (npm install s3rver; make deps)"; finish; exit 1
-fi
+s3_up "$TMP/s3"
 if ! pg_start "$TMP/pg" >"$TMP/pg-start.log" 2>&1; then
     nok "PostgreSQL 15 starts"; cat "$TMP/pg-start.log"; finish; exit 1
 fi
@@ -109,11 +107,14 @@ pf_source() { # pf_source NAME: copy the fixture to spilo/NAME/<uid>/wal/15/, po
     awss3 s3 cp --recursive --quiet "$SRC15" "s3://$BUCKET/spilo/$1/$SRC_UID/wal/15/"
     printf 's3://%s/spilo/%s/%s/wal/' "$BUCKET" "$1" "$SRC_UID" >"$CL/WALG_S3_PREFIX"
 }
+pf_target_then_wal() { # pf_target_then_wal WAL_ROOT: target = now, then a segment archived after it
+    target=$(date -u -d '+1 second' +%Y-%m-%dT%H:%M:%SZ); sleep 2
+    awss3 s3 cp --quiet "$SRC15/wal_005/000000010000000000000041.lz4" \
+        "s3://$BUCKET/$1/wal_005/000000010000000000000042.lz4"
+}
 cp -r "$CL" "$TMP/cl-pf"
 pf_source pf-ok
-target=$(date -u -d '+1 second' +%Y-%m-%dT%H:%M:%SZ); sleep 2
-awss3 s3 cp --quiet "$SRC15/wal_005/000000010000000000000041.lz4" \
-    "s3://$BUCKET/spilo/pf-ok/$SRC_UID/wal/15/wal_005/000000010000000000000042.lz4"
+pf_target_then_wal "spilo/pf-ok/$SRC_UID/wal/15"
 restore "${CLONE_ENV[@]}" "CLONE_TARGET_TIME=$target" -- "${PG_OFF[@]}"
 eq "WAL archived after the target: reachable from the newest backup" \
     "true base_00000001000000000000003A null" "$(tc reachable) $(tc from_backup) $(tc problem)"
@@ -121,9 +122,7 @@ not_contains "... and the summary has no pre-flight problem" "$(field summary)" 
 
 pf_source pf-gap
 awss3 s3 rm --quiet "s3://$BUCKET/spilo/pf-gap/$SRC_UID/wal/15/wal_005/00000001000000000000003E.lz4"
-target=$(date -u -d '+1 second' +%Y-%m-%dT%H:%M:%SZ); sleep 2
-awss3 s3 cp --quiet "$SRC15/wal_005/000000010000000000000041.lz4" \
-    "s3://$BUCKET/spilo/pf-gap/$SRC_UID/wal/15/wal_005/000000010000000000000042.lz4"
+pf_target_then_wal "spilo/pf-gap/$SRC_UID/wal/15"
 restore "${CLONE_ENV[@]}" "CLONE_TARGET_TIME=$target" -- "${PG_OFF[@]}"
 eq "a WAL gap before the target: not reachable, critical before the clone runs" \
     "false base_00000001000000000000003A critical" "$(tc reachable) $(tc from_backup) $(field status)"
@@ -135,10 +134,8 @@ check "... which is before the target" test "$(tc latest_reachable_at)" \< "$tar
 # Spilo tries wal/15 first and, with no backup to pick there, goes on to wal/14 (find_backup,
 # clone_with_wale.py:142-159 at 4.0-p3).
 awss3 s3 cp --recursive --quiet "$SRC15" "s3://$BUCKET/spilo/pf-upgrade/$SRC_UID/wal/14/"
-target=$(date -u -d '+1 second' +%Y-%m-%dT%H:%M:%SZ); sleep 2
+pf_target_then_wal "spilo/pf-upgrade/$SRC_UID/wal/14"
 awss3 s3 cp --recursive --quiet "$SRC15" "s3://$BUCKET/spilo/pf-upgrade/$SRC_UID/wal/15/"
-awss3 s3 cp --quiet "$SRC15/wal_005/000000010000000000000041.lz4" \
-    "s3://$BUCKET/spilo/pf-upgrade/$SRC_UID/wal/14/wal_005/000000010000000000000042.lz4"
 printf 's3://%s/spilo/pf-upgrade/%s/wal/' "$BUCKET" "$SRC_UID" >"$CL/WALG_S3_PREFIX"
 restore "${CLONE_ENV[@]}" "CLONE_TARGET_TIME=$target" -- "${PG_OFF[@]}"
 eq "a major upgrade: reachable from the older major's prefix, as Spilo goes on to it" \

@@ -13,11 +13,7 @@ AGENT=${AGENT:-build/spilo-agent}
 . "$(dirname "$0")/lib/s3.sh"
 
 REC=$TMP/requests.jsonl
-if ! s3rver_ensure || ! s3_start "$TMP/s3" "$REC"; then
-    nok "s3rver and the listing-faithful S3 start (npm install s3rver; make deps)"
-    finish
-    exit 1
-fi
+s3_up "$TMP/s3" "$REC"
 BUCKET=acme-listing
 awss3 s3 mb "s3://$BUCKET" >/dev/null
 printf 'tar' >"$TMP/obj"

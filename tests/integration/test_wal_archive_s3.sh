@@ -8,9 +8,7 @@ AGENT=${AGENT:-build/spilo-agent}
 . "$(dirname "$0")/lib/pg.sh"
 . "$(dirname "$0")/lib/s3.sh"
 
-if ! s3rver_ensure || ! s3_start "$TMP/s3"; then
-    nok "s3rver starts (npm install s3rver; make deps)"; finish; exit 1
-fi
+s3_up "$TMP/s3"
 if ! pg_start "$TMP/pg" >"$TMP/pg-start.log" 2>&1; then
     nok "PostgreSQL 15 starts"; cat "$TMP/pg-start.log"; finish; exit 1
 fi

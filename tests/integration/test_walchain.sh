@@ -11,11 +11,7 @@ AGENT=${AGENT:-build/spilo-agent}
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/s3.sh"
 
-if ! s3rver_ensure || ! s3_start "$TMP/s3"; then
-    nok "s3rver starts (npm install s3rver; make deps)"
-    finish
-    exit 1
-fi
+s3_up "$TMP/s3"
 BUCKET=acme-walchain
 awss3 s3 mb "s3://$BUCKET" >/dev/null
 NOW=2025-03-10T02:00:00Z

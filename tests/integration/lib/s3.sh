@@ -66,6 +66,14 @@ s3_start() {
     wait_port "$port" 10
 }
 
+# s3_up DIR [RECORD_FILE]: s3rver_ensure and s3_start, or the test ends here with one failure.
+s3_up() {
+    s3rver_ensure && s3_start "$@" && return 0
+    nok "s3rver and the listing-faithful S3 start (npm install s3rver; make deps)"
+    finish
+    exit 1
+}
+
 # awss3 ARGS...: Debian's aws against s3rver with its built-in dummy account; no ~/.aws.
 awss3() {
     if [ ! -f "$TMP/aws-config" ]; then
